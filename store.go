@@ -1,0 +1,96 @@
+package posgate
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists the domain. Every write happens inside InTx, so a state
+// change, the request_id that caused it, the command it sends and the
+// notification it produces commit together or not at all. Implementations:
+// sqlite (embedded) and, later, postgres; both pass storetest.
+type Store interface {
+	// InTx runs fn in one transaction, committing when fn returns nil and
+	// rolling back otherwise. Implementations retry fn a bounded number of
+	// times on serialization failures, so fn must not have side effects
+	// outside tx.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Close releases the database.
+	Close() error
+}
+
+// Tx is one transaction. Methods are plain reads and writes; the rules live
+// in this package's functions, and the invariants money depends on are
+// enforced by the database (unique and check constraints, compare-and-set):
+//   - at most one reversal in flight or approved per order
+//     (InsertReversal returns ErrReversalInFlight);
+//   - at most one command in flight per terminal
+//     (InsertCommand returns ErrTerminalBusy);
+//   - a request_id once per user (InsertRequest returns ErrDuplicateRequest);
+//   - an order's refunded amount never above its amount;
+//   - a command's result applied once (FinishCommand reports false when
+//     the command was no longer in flight).
+//
+// Reads of missing rows return ErrNotFound.
+type Tx interface {
+	// Merchants and credentials.
+	EnsureMerchant(name string, now time.Time) (Merchant, error)
+	Merchant(id int64) (Merchant, error)
+	// InsertTerminal adds the principal (kind terminal) and the terminal;
+	// ErrDuplicate when the user name is taken by a terminal or a cashier.
+	InsertTerminal(t Terminal, sealedSecret []byte) error
+	// InsertCashier adds the principal (kind cashier) and the cashier.
+	InsertCashier(c Cashier, sealedSecret []byte) error
+	Principal(user string) (Principal, error)
+	Terminal(tid string) (Terminal, error)
+	// Terminals and Cashiers list all, ordered by their id.
+	Terminals() ([]Terminal, error)
+	Cashiers() ([]Cashier, error)
+
+	// Request ids.
+	Request(user, requestID string) (RequestRecord, error)
+	InsertRequest(r RequestRecord) error
+
+	// Orders.
+	Order(tradeID string) (Order, error)
+	InsertOrder(o Order) error
+	// UpdateOrder writes o when the stored version is o.Version, and stores
+	// o.Version+1; ErrConflict otherwise.
+	UpdateOrder(o Order) error
+	// ExpiredOrders lists orders in pending or processing whose ExpiresAt
+	// is not after now.
+	ExpiredOrders(now time.Time, limit int) ([]Order, error)
+	// ClearOrders sets ClearedAt on the terminal's paid and authorized
+	// orders with BusinessDate <= through that are not cleared yet, and
+	// returns how many it cleared.
+	ClearOrders(tid, through string, now time.Time) (int, error)
+
+	// Reversals.
+	InsertReversal(r Reversal) error
+	UpdateReversal(r Reversal) error
+	// ActiveReversal returns the order's reversal in flight or approved.
+	ActiveReversal(tradeID string) (Reversal, error)
+	ReversalByCommand(commandID string) (Reversal, error)
+
+	// Commands.
+	InsertCommand(c Command) error
+	Command(id string) (Command, error)
+	// InFlightCommand returns the terminal's command in flight.
+	InFlightCommand(tid string) (Command, error)
+	// CommandForTrade returns the newest command of the given kind for an
+	// order.
+	CommandForTrade(tradeID string, kind CommandKind) (Command, error)
+	// FinishCommand moves an in-flight command to c.State (done or
+	// abandoned) with c's result fields; false when it was not in flight.
+	FinishCommand(c Command) (bool, error)
+	InsertEvent(e CommandEvent) error
+	Events(commandID string) ([]CommandEvent, error)
+
+	// Terminal-link nonces: UseNonce records a nonce of a terminal's hello
+	// until expires; ErrDuplicate when it was used already. Expired nonces
+	// may be purged.
+	UseNonce(tid, nonce string, expires time.Time, now time.Time) error
+
+	// Notification outbox.
+	InsertNotification(n Notification) error
+}
