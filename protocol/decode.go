@@ -67,10 +67,10 @@ func ErrorCode(err error) Code {
 // DecodeRequest parses a request body strictly: the body must be one JSON
 // object; data, when present, an object of scalars; no key may repeat or
 // differ only in case from another key (across both levels, since the
-// signature merges them); keys are letters, digits and '_'; no value may
-// contain '&' followed by a name and '=' (that would make two different
-// requests sign the same string). Failures are *Error with CodeBadEnvelope
-// or CodeInvalidField.
+// signature merges them; "data" and "sign" included); keys are letters,
+// digits and '_'; no value may contain '&' followed by a name and '=' (that
+// would make two different requests sign the same string). Failures are
+// *Error with CodeBadEnvelope or CodeInvalidField.
 func DecodeRequest(body []byte) (*Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -83,24 +83,22 @@ func DecodeRequest(body []byte) (*Request, error) {
 	}
 	r := &Request{Top: map[string]string{}, Data: map[string]string{}}
 	seen := map[string]string{} // lower-case key -> key as sent, over both levels
-	sawData := false
 	for dec.More() {
 		key, err := readKey(dec)
 		if err != nil {
 			return nil, err
 		}
+		// "data" goes through checkKey too: a top-level "Data" beside it is
+		// a case twin that a case-insensitive decoder downstream could take
+		// for the data object.
+		if err := checkKey(key, seen); err != nil {
+			return nil, err
+		}
 		if key == "data" {
-			if sawData {
-				return nil, Errorf(CodeInvalidField, "duplicate key %q", key)
-			}
-			sawData = true
 			if err := r.readData(dec, seen); err != nil {
 				return nil, err
 			}
 			continue
-		}
-		if err := checkKey(key, seen); err != nil {
-			return nil, err
 		}
 		val, err := readScalar(dec, key)
 		if err != nil {

@@ -26,10 +26,12 @@ func SignFields(secret string, fields map[string]string) string {
 	return Sign(secret, StringToSign(fields))
 }
 
-// Marshal encodes v as JSON with '+' written as \u002b and '%' as \u0025, so
-// a receiver that url-decodes the raw body before parsing it (as the
-// official PHP SDK does) still sees the same strings. Outside strings
-// posgate's JSON holds neither byte: it writes no floating-point numbers.
+// Marshal encodes v as JSON with '+' written as \u002b and '%' as \u0025
+// inside strings, so a receiver that url-decodes the raw body before parsing
+// it (as the official PHP SDK does) still sees the same strings. Outside
+// strings the only such byte json.Marshal writes is the optional '+' of a
+// number's exponent (1e+21), which is dropped: 1e21 is the same number, and
+// \u002b there would not be JSON.
 func Marshal(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -39,15 +41,25 @@ func Marshal(v any) ([]byte, error) {
 		return b, nil
 	}
 	out := make([]byte, 0, len(b)+16)
+	inString, escaped := false, false
 	for _, c := range b {
-		switch c {
-		case '+':
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case c == '+' && inString:
 			out = append(out, `\u002b`...)
-		case '%':
+			continue
+		case c == '%' && inString:
 			out = append(out, `\u0025`...)
-		default:
-			out = append(out, c)
+			continue
+		case c == '+':
+			continue
 		}
+		out = append(out, c)
 	}
 	return out, nil
 }

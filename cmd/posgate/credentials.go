@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/server"
+	"github.com/posgate/posgate/vault"
+	"github.com/spf13/cobra"
+)
+
+// openStore opens the database and the master key for an operator command.
+func openStore(ctx context.Context, e *env, db string) (posgate.Store, *vault.Sealer, error) {
+	sealer, err := server.OpenSealer(e.getenv, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := server.OpenStore(ctx, db)
+	return st, sealer, err
+}
+
+func terminalsCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "terminals", Short: "Add and list POS terminals"}
+	var db string
+	var in payment.NewTerminal
+	add := &cobra.Command{
+		Use:   "add",
+		Short: "Add a terminal (and its merchant when the name is new); prints its secret_key once",
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, sealer, err := openStore(c.Context(), e, db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			secret, err := payment.AddTerminal(c.Context(), st, sealer, in, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "secret_key=%s\n", secret)
+			return nil
+		},
+	}
+	dbFlag(e, add, &db)
+	add.Flags().StringVar(&in.Merchant, "merchant", "", "merchant name (created when new)")
+	add.Flags().StringVar(&in.TID, "tid", "", "terminal id, the API's user for POS methods")
+	add.Flags().StringVar(&in.Secret, "secret", "", "use this secret_key (64+ hex characters) instead of a random one, for tests")
+	add.Flags().StringVar(&in.Timezone, "timezone", posgate.DefaultTimezone, "IANA time zone of the terminal's business day")
+	add.Flags().StringVar(&in.Currency, "currency", posgate.DefaultCurrency, "ISO 4217 currency of the terminal")
+	add.Flags().IntVar(&in.Cutoff, "cutoff", posgate.DefaultCutoff, "daily batch cutoff, minutes after local midnight")
+	add.MarkFlagRequired("merchant")
+	add.MarkFlagRequired("tid")
+
+	var listDB string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List terminals (never their secrets)",
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, _, err := openStore(c.Context(), e, listDB)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TID\tMERCHANT\tTIMEZONE\tCURRENCY\tCUTOFF\tCREATED")
+			err = st.InTx(c.Context(), func(tx posgate.Tx) error {
+				ts, err := tx.Terminals()
+				if err != nil {
+					return err
+				}
+				for _, t := range ts {
+					m, err := tx.Merchant(t.MerchantID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%02d:%02d\t%s\n", t.TID, m.Name, t.Timezone, t.Currency, t.CutoffMinutes/60, t.CutoffMinutes%60, t.CreatedAt.Format(time.RFC3339))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return tw.Flush()
+		},
+	}
+	dbFlag(e, list, &listDB)
+	c.AddCommand(add, list)
+	return c
+}
+
+func cashiersCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "cashiers", Short: "Add and list cashiers (back-office users)"}
+	var db string
+	var in payment.NewCashier
+	add := &cobra.Command{
+		Use:   "add",
+		Short: "Add a cashier (and its merchant when the name is new); prints its secret_key once",
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, sealer, err := openStore(c.Context(), e, db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			secret, err := payment.AddCashier(c.Context(), st, sealer, in, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "secret_key=%s\n", secret)
+			return nil
+		},
+	}
+	dbFlag(e, add, &db)
+	add.Flags().StringVar(&in.Merchant, "merchant", "", "merchant name (created when new)")
+	add.Flags().StringVar(&in.UID, "uid", "", "cashier id, the API's user for back-office methods")
+	add.Flags().StringVar(&in.Secret, "secret", "", "use this secret_key (64+ hex characters) instead of a random one, for tests")
+	add.MarkFlagRequired("merchant")
+	add.MarkFlagRequired("uid")
+
+	var listDB string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List cashiers (never their secrets)",
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, _, err := openStore(c.Context(), e, listDB)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "UID\tMERCHANT\tCREATED")
+			err = st.InTx(c.Context(), func(tx posgate.Tx) error {
+				cs, err := tx.Cashiers()
+				if err != nil {
+					return err
+				}
+				for _, ca := range cs {
+					m, err := tx.Merchant(ca.MerchantID)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", ca.UID, m.Name, ca.CreatedAt.Format(time.RFC3339))
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			return tw.Flush()
+		},
+	}
+	dbFlag(e, list, &listDB)
+	c.AddCommand(add, list)
+	return c
+}
+
+func batchesCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "batches", Short: "Close terminal batches (clearing)"}
+	var db, tid string
+	closeCmd := &cobra.Command{
+		Use:   "close",
+		Short: "Close the terminal's batch now: its paid orders can then be refunded but not reversed",
+		RunE: func(c *cobra.Command, _ []string) error {
+			st, sealer, err := openStore(c.Context(), e, db)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := payment.New(payment.Config{}, st, sealer).CloseBatch(c.Context(), tid)
+			if err != nil {
+				return fmt.Errorf("close batch of %s: %w", tid, err)
+			}
+			fmt.Fprintf(e.stdout, "cleared=%d tid=%s\n", n, tid)
+			return nil
+		},
+	}
+	dbFlag(e, closeCmd, &db)
+	closeCmd.Flags().StringVar(&tid, "tid", "", "terminal whose batch to close")
+	closeCmd.MarkFlagRequired("tid")
+	c.AddCommand(closeCmd)
+	return c
+}

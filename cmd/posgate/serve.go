@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/posgate/posgate/server"
+	"github.com/spf13/cobra"
+)
+
+// gatewayFlags are the tunables serve and demo share.
+type gatewayFlags struct {
+	db                                     string
+	timeWindow, heartbeat                  time.Duration
+	saleTimeout, reversalWait, displayWait time.Duration
+	logFormat, logLevel                    string
+}
+
+func (g *gatewayFlags) register(e *env, c *cobra.Command, defaultDB string) {
+	dbFlagDefault(e, c, &g.db, defaultDB)
+	f := c.Flags()
+	f.DurationVar(&g.timeWindow, "time-window", 300*time.Second, "how far a request's time may be from the server clock")
+	f.DurationVar(&g.heartbeat, "heartbeat", 10*time.Second, "terminal heartbeat interval; a silent terminal is dropped after two")
+	f.DurationVar(&g.saleTimeout, "sale-timeout", 120*time.Second, "how long an order waits for the card before it expires")
+	f.DurationVar(&g.displayWait, "display-wait", 15*time.Second, "how long v3.POS waits for the terminal to show the amount")
+	f.DurationVar(&g.reversalWait, "reversal-wait", 60*time.Second, "how long v3.POSReversal waits for the terminal's result before answering -4203")
+	f.StringVar(&g.logFormat, "log-format", e.envOr("POSGATE_LOG_FORMAT", "text"), "log format: text or json")
+	f.StringVar(&g.logLevel, "log-level", e.envOr("POSGATE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+}
+
+func (g *gatewayFlags) config(e *env) server.Config {
+	return server.Config{
+		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat,
+		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait,
+		Logger: e.logger(g.logFormat, g.logLevel), Getenv: e.getenv,
+		AdminOut: func(token string) {
+			fmt.Fprintf(e.stdout, "admin_token=%s\n(generated on first start and shown only now; its hash is kept beside the database. Set %s to choose your own.)\n", token, server.EnvAdminToken)
+		},
+	}
+}
+
+func serveCmd(e *env) *cobra.Command {
+	var g gatewayFlags
+	var addr, certFile, keyFile string
+	c := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
+		RunE: func(c *cobra.Command, _ []string) error {
+			if (certFile == "") != (keyFile == "") {
+				return fmt.Errorf("--tls-cert and --tls-key go together")
+			}
+			cfg := g.config(e)
+			gw, err := server.Open(c.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				gw.Close()
+				return err
+			}
+			scheme := "http"
+			if certFile != "" {
+				scheme = "https"
+			}
+			cfg.Logger.Info("posgate serving", "url", scheme+"://"+ln.Addr().String(), "db", g.db)
+			return gw.Serve(c.Context(), ln, certFile, keyFile)
+		},
+	}
+	g.register(e, c, "posgate.db")
+	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
+	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
+	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
+	return c
+}

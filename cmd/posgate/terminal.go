@@ -1,0 +1,41 @@
+package main
+
+import (
+	"time"
+
+	"github.com/posgate/posgate/simterm"
+	"github.com/posgate/posgate/simterm/tui"
+	"github.com/spf13/cobra"
+)
+
+func terminalCmd(e *env) *cobra.Command {
+	var cfg simterm.Config
+	var headless bool
+	var logLevel string
+	c := &cobra.Command{
+		Use:   "terminal",
+		Short: "Run a simulated POS terminal connected to a gateway (full-screen, or --headless)",
+		Long: `Run a simulated POS terminal. It connects to the gateway, shows sales and
+reversals the way a real terminal does, and answers them through a built-in
+acquirer simulator whose magic amounts force each outcome (docs/simulator.md).`,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg.Logger = e.logger("text", logLevel)
+			if headless {
+				cfg.AutoTap = true
+				return simterm.RunHeadless(c.Context(), cfg, e.stdout)
+			}
+			return tui.Run(c.Context(), cfg)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&cfg.Server, "server", e.envOr("POSGATE_SERVER", "http://127.0.0.1:8080"), "gateway base URL (http:// or https://)")
+	f.StringVar(&cfg.TID, "tid", "", "terminal id")
+	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex)")
+	f.StringVar(&cfg.JournalPath, "journal", "", "journal file: results survive a crash and are reported once after restart")
+	f.BoolVar(&headless, "headless", false, "no UI: print one line per screen change and tap cards automatically")
+	f.DurationVar(&cfg.CardDelay, "card-delay", 300*time.Millisecond, "with --headless, how long the customer takes to tap the card")
+	f.StringVar(&logLevel, "log-level", "warn", "log level on stderr")
+	c.MarkFlagRequired("tid")
+	c.MarkFlagRequired("secret")
+	return c
+}

@@ -1,0 +1,253 @@
+// Package httpapi is posgate's HTTP surface: the signed YabandPay-compatible
+// POST /Payments endpoint, the operator API under /admin/v1, /healthz and
+// /metrics. Handlers decode, authenticate and validate, then call the
+// payment service; one table maps its errors to protocol codes.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/protocol"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config holds the API's settings.
+type Config struct {
+	// TimeWindow is how far a request's time may be from the server clock,
+	// in either direction (default 300 s).
+	TimeWindow time.Duration
+	// AdminTokenSHA256 is the SHA-256 of the bearer token that guards
+	// /admin/v1 (Authorization: Bearer ...); only the hash is kept. Empty
+	// disables the operator API.
+	AdminTokenSHA256 []byte
+	Now              func() time.Time
+	Logger           *slog.Logger
+	// Registry receives the API's metrics and is served on /metrics.
+	Registry *prometheus.Registry
+}
+
+// Terminals is what the operator API shows of the live terminal link.
+type Terminals interface {
+	Online(tid string) bool
+	LastSeen(tid string) time.Time
+}
+
+type api struct {
+	cfg   Config
+	svc   *payment.Service
+	terms Terminals
+	log   *slog.Logger
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New returns the HTTP handler. extra routes (the terminal endpoint) are
+// mounted beside the API's own.
+func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]http.Handler) http.Handler {
+	if cfg.TimeWindow <= 0 {
+		cfg.TimeWindow = 300 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	a := &api{
+		cfg: cfg, svc: svc, terms: terms, log: cfg.Logger,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "posgate_requests_total", Help: "POST /Payments answers by method and code.",
+		}, []string{"method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "posgate_request_duration_seconds", Help: "POST /Payments latency by method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"method"}),
+	}
+	cfg.Registry.MustRegister(a.requests, a.latency)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /Payments", a.payments)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
+	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
+
+// newResponseID is a timestamp and ten random digits, the shape of
+// YabandPay's response_id ("202407111550570060848432").
+func newResponseID(now time.Time) string {
+	n, err := rand.Int(rand.Reader, big.NewInt(1e10))
+	if err != nil {
+		panic(err)
+	}
+	return now.UTC().Format("20060102150405") + fmt.Sprintf("%010d", n.Int64())
+}
+
+func (a *api) payments(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := newResponseID(a.cfg.Now())
+	w.Header().Set("X-Request-Id", rid)
+	w.Header().Set("Content-Type", "application/json")
+	status := http.StatusOK
+	var methodName, user string
+	data, err := func() (any, error) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				status = http.StatusRequestEntityTooLarge
+				return nil, protocol.Errorf(protocol.CodeBadEnvelope, "body exceeds %d bytes", protocol.MaxBodyBytes)
+			}
+			return nil, protocol.Errorf(protocol.CodeBadEnvelope, "body could not be read")
+		}
+		req, err := protocol.DecodeRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		user = req.User
+		m, c, err := a.authenticate(r.Context(), req)
+		if err != nil {
+			return nil, err
+		}
+		methodName = req.Method
+		return a.call(r.Context(), m, c, req)
+	}()
+	resp := protocol.Response{Status: err == nil, Code: protocol.CodeOK, Data: data, ResponseID: rid}
+	if err != nil {
+		resp.Code, resp.Message = codeOf(err)
+		resp.Data = failureData(err)
+		if resp.Code == protocol.CodeInternal {
+			a.log.Error("internal error", "response_id", rid, "method", methodName, "user", user, "err", err)
+			resp.Message = "Internal error; quote response_id " + rid
+		}
+	}
+	body, merr := protocol.Marshal(resp)
+	if merr != nil {
+		a.log.Error("encode response", "response_id", rid, "err", merr)
+		body = []byte(`{"status":false,"code":"-5000","data":null,"message":"Internal error","response_id":"` + rid + `"}`)
+	}
+	w.WriteHeader(status)
+	w.Write(body)
+	label := methodName
+	if _, known := methods[label]; !known {
+		label = "unknown"
+	}
+	elapsed := time.Since(start)
+	a.requests.WithLabelValues(label, string(resp.Code)).Inc()
+	a.latency.WithLabelValues(label).Observe(elapsed.Seconds())
+	a.log.Info("request", "response_id", rid, "method", methodName, "user", user, "code", string(resp.Code), "ms", float64(elapsed.Microseconds())/1000)
+}
+
+// failureData is the order a refusal still shows, or null.
+func failureData(err error) any {
+	var dup *payment.DuplicateError
+	if errors.As(err, &dup) && dup.Order != nil {
+		return payment.ViewOrder(*dup.Order)
+	}
+	var we *payment.WaitError
+	if errors.As(err, &we) {
+		return payment.ViewOrder(we.Order)
+	}
+	return nil
+}
+
+// authenticate checks the envelope, the signature and the time window,
+// in that order, and finds the method. Unknown users and bad signatures
+// get the same answer, so nobody can probe which users exist.
+func (a *api) authenticate(ctx context.Context, req *protocol.Request) (method, payment.Caller, error) {
+	for _, f := range []string{"user", "sign", "method", "time"} {
+		if _, ok := req.Top[f]; !ok && (f != "sign" || req.Sign == "") {
+			return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeMissingField, "Required field is missing: %s", f)
+		}
+	}
+	if req.Sign == "" || req.User == "" || req.Method == "" || req.Time == "" {
+		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeMissingField, "Required field is missing: user, sign, method and time must not be empty")
+	}
+	c, err := a.svc.Authenticate(ctx, req.User)
+	if errors.Is(err, posgate.ErrNotFound) {
+		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeAuthFailed, "Authentication failed")
+	}
+	if err != nil {
+		return method{}, payment.Caller{}, err
+	}
+	if !protocol.Verify(c.Secret, req.StringToSign(), req.Sign) {
+		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeAuthFailed, "Authentication failed")
+	}
+	t, err := strconv.ParseInt(req.Time, 10, 64)
+	if err != nil || strings.HasPrefix(req.Time, "+") {
+		return method{}, c, protocol.Errorf(protocol.CodeInvalidField, "time must be Unix seconds")
+	}
+	if d := a.cfg.Now().Sub(time.Unix(t, 0)); d > a.cfg.TimeWindow || d < -a.cfg.TimeWindow {
+		return method{}, c, protocol.Errorf(protocol.CodeTimeWindow, "time is %s away from the server clock; at most %s is allowed", d.Round(time.Second).Abs(), a.cfg.TimeWindow)
+	}
+	m, ok := methods[req.Method]
+	if !ok {
+		return method{}, c, protocol.Errorf(protocol.CodeUnknownMethod, "Unknown method %q", req.Method)
+	}
+	return m, c, nil
+}
+
+// call checks the method's required fields and the tid rule, then runs it.
+func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protocol.Request) (any, error) {
+	var missing []string
+	for _, f := range m.required {
+		if req.Data[f] == "" {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, protocol.Errorf(protocol.CodeMissingField, "Required field is missing: %s", strings.Join(missing, ", "))
+	}
+	if m.pos && req.Data["tid"] != req.User {
+		return nil, protocol.Errorf(protocol.CodeTIDMismatch, "tid does not match user")
+	}
+	if m.handle == nil {
+		return nil, protocol.Errorf(protocol.CodeUnknownMethod, "Method %s is not available on this server yet", req.Method)
+	}
+	return m.handle(a, ctx, c, req)
+}
+
+func (a *api) admin(h func(w http.ResponseWriter, r *http.Request) (any, int)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(token))
+		if len(a.cfg.AdminTokenSHA256) == 0 || !ok || subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="posgate admin"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"a valid admin bearer token is required"}`+"\n")
+			return
+		}
+		v, status := h(w, r)
+		w.WriteHeader(status)
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(v)
+	})
+}

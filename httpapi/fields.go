@@ -1,0 +1,63 @@
+package httpapi
+
+import (
+	"net/url"
+	"regexp"
+	"unicode/utf8"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/protocol"
+)
+
+var (
+	tradeIDPattern   = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	orderIDPattern   = regexp.MustCompile(`^[0-9]{1,19}$`)
+	currencyPattern  = regexp.MustCompile(`^[A-Z]{3}$`)
+)
+
+func invalid(format string, args ...any) error {
+	return protocol.Errorf(protocol.CodeInvalidField, format, args...)
+}
+
+func checkTradeID(v string) error {
+	if !tradeIDPattern.MatchString(v) {
+		return invalid("trade_id must be a YabandPay trade id (lowercase hex, 8-4-4-4-12)")
+	}
+	return nil
+}
+
+func checkRequestID(v string) error {
+	if !requestIDPattern.MatchString(v) {
+		return invalid("request_id must be 1-64 letters, digits, '-' or '_' (24 or more recommended)")
+	}
+	return nil
+}
+
+func checkText(name, v string, max int) error {
+	if !utf8.ValidString(v) {
+		return invalid("%s must be valid UTF-8", name)
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		return invalid("%s must be at most %d characters, got %d", name, max, n)
+	}
+	return nil
+}
+
+func checkNotifyURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(v) > 2048 {
+		return invalid("notify_url must be an absolute http(s) URL of at most 2048 characters")
+	}
+	return nil
+}
+
+func checkCurrency(v string) error {
+	if !currencyPattern.MatchString(v) {
+		return invalid("currency must be an ISO 4217 code such as EUR")
+	}
+	if _, ok := posgate.LookupCurrency(v); !ok {
+		return invalid("currency %s is not supported", v)
+	}
+	return nil
+}

@@ -1,0 +1,294 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/termproto"
+)
+
+// waiter lets an API call wait for a command's progress and result. It is
+// registered before the command is sent, so a fast terminal cannot answer
+// before anyone listens.
+type waiter struct {
+	shown     chan struct{} // closed when the terminal shows the command, or finishes it
+	done      chan struct{} // closed when the result is applied
+	shownOnce sync.Once
+	doneOnce  sync.Once
+	displayed atomic.Bool // the terminal reported showing the command
+	result    posgate.Command
+}
+
+func (s *Service) register(commandID string) *waiter {
+	w := &waiter{shown: make(chan struct{}), done: make(chan struct{})}
+	s.mu.Lock()
+	s.waiters[commandID] = w
+	s.mu.Unlock()
+	return w
+}
+
+func (s *Service) unregister(commandID string) {
+	s.mu.Lock()
+	delete(s.waiters, commandID)
+	s.mu.Unlock()
+}
+
+func (s *Service) waiterFor(commandID string) *waiter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiters[commandID]
+}
+
+// TerminalSecret implements termlink.Handler.
+func (s *Service) TerminalSecret(ctx context.Context, tid string) (string, error) {
+	c, err := s.Authenticate(ctx, tid)
+	if err != nil {
+		return "", err
+	}
+	if c.Kind != posgate.KindTerminal {
+		return "", posgate.ErrNotFound
+	}
+	return c.Secret, nil
+}
+
+// UseNonce implements termlink.Handler.
+func (s *Service) UseNonce(ctx context.Context, tid, nonce string, expires time.Time) error {
+	return s.store.InTx(ctx, func(tx posgate.Tx) error { return tx.UseNonce(tid, nonce, expires, s.now()) })
+}
+
+// Connected implements termlink.Handler: the command in flight is sent
+// again (the terminal's journal makes a repeat harmless), and an order
+// that expired or was cancelled meanwhile gets its abort.
+func (s *Service) Connected(ctx context.Context, tid string) {
+	var cmd posgate.Command
+	var o posgate.Order
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		var err error
+		if cmd, err = tx.InFlightCommand(tid); err != nil {
+			return err
+		}
+		o, err = tx.Order(cmd.TradeID)
+		return err
+	})
+	if errors.Is(err, posgate.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		s.log.Error("resend in-flight command", "tid", tid, "err", err)
+		return
+	}
+	if err := s.terms.Send(ctx, tid, commandFrame(cmd, o, s.cfg.SaleTimeout, s.now())); err != nil {
+		s.log.Warn("resend in-flight command", "tid", tid, "command_id", cmd.ID, "err", err)
+		return
+	}
+	s.mu.Lock()
+	_, expiring := s.aborted[o.TradeID]
+	s.mu.Unlock()
+	if expiring {
+		s.sendAbort(ctx, tid, cmd.ID, termproto.AbortExpired)
+	}
+}
+
+// Disconnected implements termlink.Handler.
+func (s *Service) Disconnected(string) {}
+
+// Progress implements termlink.Handler. Progress is recorded through a
+// batching writer: it is information, not an outcome, and one commit per
+// screen change would cost more than the reversal itself.
+func (s *Service) Progress(ctx context.Context, tid string, f termproto.Frame) error {
+	if w := s.waiterFor(f.ID); w != nil {
+		switch f.Stage {
+		case termproto.StageOnScreen, termproto.StageWaitingForCard, termproto.StageReversalRequested:
+			w.displayed.Store(true)
+			w.shownOnce.Do(func() { close(w.shown) })
+		}
+	}
+	ev := posgate.CommandEvent{CommandID: f.ID, Stage: f.Stage, Message: f.Message, At: s.now()}
+	select {
+	case s.progress <- ev:
+	default:
+		s.log.Warn("progress queue full, event dropped", "tid", tid, "command_id", f.ID, "stage", f.Stage)
+	}
+	return nil
+}
+
+// writeProgress commits queued progress events in groups until ctx ends,
+// then flushes what is left.
+func (s *Service) writeProgress(ctx context.Context) {
+	batch := make([]posgate.CommandEvent, 0, 256)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		err := s.store.InTx(context.WithoutCancel(ctx), func(tx posgate.Tx) error {
+			for _, e := range batch {
+				if err := tx.InsertEvent(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			s.log.Error("record progress", "events", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			for {
+				select {
+				case e := <-s.progress:
+					batch = append(batch, e)
+				default:
+					flush()
+					return
+				}
+			}
+		case e := <-s.progress:
+			batch = append(batch, e)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case e := <-s.progress:
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			flush()
+		}
+	}
+}
+
+// Result implements termlink.Handler: it applies a command's final result
+// exactly once, in one transaction with the order's change and its
+// notification. A repeat (the terminal re-sending after a lost ack) finds
+// the command finished and changes nothing.
+func (s *Service) Result(ctx context.Context, tid string, f termproto.Frame) error {
+	now := s.now()
+	var applied posgate.Command
+	var fresh bool
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		applied, fresh = posgate.Command{}, false
+		cmd, err := tx.Command(f.ID)
+		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
+			s.log.Warn("result for an unknown command", "tid", tid, "command_id", f.ID)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertEvent(posgate.CommandEvent{CommandID: cmd.ID, Stage: "result:" + f.Outcome, Message: f.Message, At: now}); err != nil {
+			return err
+		}
+		if cmd.State == posgate.CommandAbandoned {
+			s.log.Warn("late result for an abandoned command", "tid", tid, "command_id", cmd.ID, "trade_id", cmd.TradeID, "outcome", f.Outcome)
+			return nil
+		}
+		cmd.State = posgate.CommandDone
+		cmd.Outcome = posgate.Outcome(f.Outcome)
+		cmd.TransactionID = f.TransactionID
+		cmd.Message = f.Message
+		cmd.FinishedAt = &now
+		ok, err := tx.FinishCommand(cmd)
+		if err != nil || !ok {
+			return err
+		}
+		if err := s.applyOutcome(tx, cmd, now); err != nil {
+			return err
+		}
+		applied, fresh = cmd, true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if fresh {
+		s.mu.Lock()
+		delete(s.aborted, applied.TradeID)
+		s.mu.Unlock()
+		if w := s.waiterFor(applied.ID); w != nil {
+			w.result = applied
+			w.shownOnce.Do(func() { close(w.shown) })
+			w.doneOnce.Do(func() { close(w.done) })
+		}
+	}
+	return nil
+}
+
+func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) error {
+	o, err := tx.Order(cmd.TradeID)
+	if err != nil {
+		return err
+	}
+	var next posgate.Order
+	var changed bool
+	switch cmd.Kind {
+	case posgate.CommandReversal:
+		rev, err := tx.ReversalByCommand(cmd.ID)
+		if err != nil {
+			return err
+		}
+		rev.State = posgate.ReversalDeclined
+		if cmd.Outcome == posgate.OutcomeApproved {
+			rev.State = posgate.ReversalApproved
+		}
+		rev.Reason = cmd.Message
+		rev.FinishedAt = &now
+		if err := tx.UpdateReversal(rev); err != nil {
+			return err
+		}
+		next, changed = posgate.ReversalOutcome(o, cmd.Outcome, now)
+	default:
+		next, changed = posgate.SaleOutcome(o, o.Operation, cmd.Outcome, cmd.TransactionID, now)
+	}
+	if !changed {
+		if cmd.Kind != posgate.CommandReversal {
+			s.log.Warn("late sale result: order already left processing", "trade_id", o.TradeID, "state", o.State, "outcome", cmd.Outcome)
+		}
+		return nil
+	}
+	if err := tx.UpdateOrder(next); err != nil {
+		return err
+	}
+	next.Version++
+	return s.notifyOrder(tx, next)
+}
+
+// commandFrame renders a command for the terminal.
+func commandFrame(c posgate.Command, o posgate.Order, saleTimeout time.Duration, now time.Time) termproto.Frame {
+	cur, _ := posgate.LookupCurrency(o.Currency)
+	f := termproto.Frame{
+		Type:        termproto.TypeCommand,
+		ID:          c.ID,
+		Kind:        string(c.Kind),
+		TradeID:     o.TradeID,
+		OrderID:     o.OrderID,
+		Amount:      posgate.FormatAmount(o.Amount, cur),
+		Currency:    o.Currency,
+		Description: o.Description,
+	}
+	if o.TipAmount > 0 {
+		f.TipAmount = posgate.FormatAmount(o.TipAmount, cur)
+	}
+	if c.Kind != posgate.CommandReversal {
+		if left := o.ExpiresAt.Sub(now); left > 0 && left < saleTimeout {
+			f.TimeoutMS = left.Milliseconds()
+		} else {
+			f.TimeoutMS = saleTimeout.Milliseconds()
+		}
+	}
+	return f
+}
+
+func (s *Service) sendAbort(ctx context.Context, tid, commandID, reason string) {
+	err := s.terms.Send(ctx, tid, termproto.Frame{Type: termproto.TypeAbort, ID: commandID, Reason: reason})
+	if err != nil {
+		s.log.Info("abort not delivered", "tid", tid, "command_id", commandID, "reason", reason, "err", err)
+	}
+}

@@ -1,0 +1,230 @@
+package payment
+
+import (
+	"context"
+	"time"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/termproto"
+)
+
+// SaleInput is a validated v3.POS request.
+type SaleInput struct {
+	Operation    posgate.Operation
+	OrderID      string
+	Amount       string // as sent; parsed against the terminal's currency
+	TipAmount    string
+	Currency     string
+	Description  string
+	Demo         string
+	NotifyURL    string
+	PayMethod    string
+	SubPayMethod string
+	RequestID    string
+	Fingerprint  string
+}
+
+// StartSale creates the order, sends the sale (or authorisation) to the
+// caller's terminal and returns once the terminal shows the amount, with
+// the order processing. The outcome follows by notification. A refused
+// request creates nothing.
+func (s *Service) StartSale(ctx context.Context, c Caller, in SaleInput) (posgate.Order, error) {
+	now := s.now()
+	var o posgate.Order
+	var cmd posgate.Command
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		term, err := tx.Terminal(c.User)
+		if err != nil {
+			return err
+		}
+		if in.Currency != term.Currency {
+			return posgate.Refuse(posgate.ErrInvalid, "currency must be the terminal's currency "+term.Currency)
+		}
+		cur, _ := posgate.LookupCurrency(term.Currency)
+		amount, err := posgate.ParseAmount(in.Amount, cur)
+		if err != nil {
+			return posgate.Refuse(posgate.ErrInvalid, "amount: "+err.Error())
+		}
+		if amount < cur.Min {
+			return posgate.Refuse(posgate.ErrInvalid, "amount is below the minimum of "+posgate.FormatAmount(cur.Min, cur)+" "+cur.Code)
+		}
+		var tip int64
+		if in.TipAmount != "" {
+			if tip, err = posgate.ParseAmount(in.TipAmount, cur); err != nil {
+				return posgate.Refuse(posgate.ErrInvalid, "tip_amount: "+err.Error())
+			}
+			if tip > amount {
+				return posgate.Refuse(posgate.ErrInvalid, "tip_amount is included in amount and cannot exceed it")
+			}
+		}
+		loc, err := s.location(term.Timezone)
+		if err != nil {
+			return err
+		}
+		if err := checkDuplicate(tx, c.User, in.RequestID, in.Fingerprint); err != nil {
+			return err
+		}
+		if !s.terms.Online(term.TID) {
+			return posgate.Refuse(posgate.ErrTerminalOffline, "Terminal offline: the terminal "+term.TID+" is not connected")
+		}
+		o = posgate.Order{
+			TradeID: newID(), MerchantID: c.MerchantID, TID: term.TID, User: c.User,
+			OrderID: in.OrderID, Operation: in.Operation, Amount: amount, TipAmount: tip,
+			Currency: term.Currency, Description: in.Description, Demo: in.Demo, NotifyURL: in.NotifyURL,
+			PayMethod: in.PayMethod, SubPayMethod: in.SubPayMethod, State: posgate.StateProcessing,
+			CreatedAt: now, UpdatedAt: now, BusinessDate: posgate.BusinessDate(now, loc),
+			ExpiresAt: now.Add(s.cfg.SaleTimeout),
+		}
+		kind := posgate.CommandSale
+		if in.Operation == posgate.OpAuthorisation {
+			kind = posgate.CommandAuthorisation
+		}
+		cmd = posgate.Command{ID: newID(), TID: term.TID, Kind: kind, TradeID: o.TradeID, State: posgate.CommandInFlight, CreatedAt: now}
+		if err := tx.InsertRequest(posgate.RequestRecord{User: c.User, RequestID: in.RequestID, Method: "v3.POS", Fingerprint: in.Fingerprint, TradeID: o.TradeID, CreatedAt: now}); err != nil {
+			return err
+		}
+		if err := tx.InsertOrder(o); err != nil {
+			return err
+		}
+		if err := tx.InsertCommand(cmd); err != nil {
+			return err
+		}
+		return s.notifyOrder(tx, o)
+	})
+	if err != nil {
+		return posgate.Order{}, err
+	}
+	w := s.register(cmd.ID)
+	defer s.unregister(cmd.ID)
+	if err := s.terms.Send(ctx, cmd.TID, commandFrame(cmd, o, s.cfg.SaleTimeout, now)); err != nil {
+		// Committed commands are re-sent when the terminal reconnects.
+		s.log.Warn("sale not delivered yet", "tid", cmd.TID, "command_id", cmd.ID, "err", err)
+	}
+	return s.waitShown(ctx, w, o)
+}
+
+// waitShown waits until the terminal shows the command and returns the
+// order as it was then: processing. When the terminal finished without
+// showing anything (a failure at once), the order is returned as it is.
+func (s *Service) waitShown(ctx context.Context, w *waiter, created posgate.Order) (posgate.Order, error) {
+	t := time.NewTimer(s.cfg.DisplayWait)
+	defer t.Stop()
+	var timedOut bool
+	select {
+	case <-w.shown:
+	case <-t.C:
+		timedOut = true
+	case <-ctx.Done():
+		return posgate.Order{}, ctx.Err()
+	}
+	if w.displayed.Load() {
+		return created, nil
+	}
+	o, err := s.order(ctx, created.TradeID)
+	if err != nil {
+		return o, err
+	}
+	if timedOut {
+		return o, &WaitError{Err: posgate.Refuse(posgate.ErrTerminalTimeout, "The terminal has not shown the payment in time; the outcome will follow by notification and v3.QueryOrder"), Order: o}
+	}
+	return o, nil
+}
+
+// WaitError is a refusal that still carries the order, for the response's
+// data.
+type WaitError struct {
+	Err   error
+	Order posgate.Order
+}
+
+func (e *WaitError) Error() string { return e.Err.Error() }
+func (e *WaitError) Unwrap() error { return e.Err }
+
+func (s *Service) order(ctx context.Context, tradeID string) (posgate.Order, error) {
+	var o posgate.Order
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		var err error
+		o, err = tx.Order(tradeID)
+		return err
+	})
+	return o, err
+}
+
+// CancelOnTerminal is v3.POSCancel: the terminal closes the payment screen
+// of an order still waiting for the card, and the order is cancelled.
+func (s *Service) CancelOnTerminal(ctx context.Context, c Caller, tradeID, requestID, fingerprint string) (posgate.Order, error) {
+	now := s.now()
+	var o posgate.Order
+	var cmd posgate.Command
+	var needAbort bool
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		needAbort = false
+		if err := checkDuplicate(tx, c.User, requestID, fingerprint); err != nil {
+			return err
+		}
+		var err error
+		if o, err = orderVisible(tx, c, tradeID); err != nil {
+			return err
+		}
+		if err := posgate.CheckPOSCancel(o, c.User); err != nil {
+			return err
+		}
+		cmd, err = tx.CommandForTrade(tradeID, commandKind(o.Operation))
+		if err != nil {
+			return err
+		}
+		if cmd.State == posgate.CommandInFlight {
+			if !s.terms.Online(o.TID) {
+				return posgate.Refuse(posgate.ErrTerminalOffline, "Terminal offline: the payment screen cannot be closed; use v3.CancelPayment to cancel silently")
+			}
+			needAbort = true
+		} else {
+			// Nothing is waiting on the terminal any more: cancel here.
+			next := o
+			next.State, next.UpdatedAt = posgate.StateCancelled, now
+			if err := tx.UpdateOrder(next); err != nil {
+				return err
+			}
+			next.Version++
+			o = next
+			if err := s.notifyOrder(tx, o); err != nil {
+				return err
+			}
+		}
+		return tx.InsertRequest(posgate.RequestRecord{User: c.User, RequestID: requestID, Method: "v3.POSCancel", Fingerprint: fingerprint, TradeID: tradeID, CreatedAt: now})
+	})
+	if err != nil || !needAbort {
+		return o, err
+	}
+	w := s.register(cmd.ID)
+	defer s.unregister(cmd.ID)
+	s.sendAbort(ctx, o.TID, cmd.ID, termproto.AbortCancelled)
+	t := time.NewTimer(s.cfg.AbortWait)
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-t.C:
+	case <-ctx.Done():
+		return posgate.Order{}, ctx.Err()
+	}
+	if o, err = s.order(ctx, tradeID); err != nil {
+		return o, err
+	}
+	switch o.State {
+	case posgate.StateCancelled:
+		return o, nil
+	case posgate.StatePaid, posgate.StateAuthorized:
+		return o, &WaitError{Err: posgate.Refuse(posgate.ErrNotCancellable, "The transaction cannot be cancelled: the customer paid before the cancel arrived; use v3.POSReversal (same day) or v3.CreateRefund"), Order: o}
+	case posgate.StateProcessing:
+		return o, &WaitError{Err: posgate.Refuse(posgate.ErrTerminalTimeout, "The terminal has not confirmed the cancel in time; the outcome will follow by notification and v3.QueryOrder"), Order: o}
+	default:
+		return o, &WaitError{Err: posgate.Refuse(posgate.ErrNotCancellable, "The transaction cannot be cancelled: it is "+string(o.State)), Order: o}
+	}
+}
+
+func commandKind(op posgate.Operation) posgate.CommandKind {
+	if op == posgate.OpAuthorisation {
+		return posgate.CommandAuthorisation
+	}
+	return posgate.CommandSale
+}

@@ -1,0 +1,220 @@
+// Package server assembles a running gateway from its parts: the store
+// chosen by the DSN, the master key, the payment service, the terminal
+// link and the HTTP API. The posgate command, the demo and the end-to-end
+// tests all start gateways through it.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/httpapi"
+	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/sqlite"
+	"github.com/posgate/posgate/termlink"
+	"github.com/posgate/posgate/termproto"
+	"github.com/posgate/posgate/vault"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// EnvAdminToken names the variable that sets the operator API's token.
+const EnvAdminToken = "POSGATE_ADMIN_TOKEN"
+
+// Config is a gateway's configuration; zero values take the defaults that
+// each field's package documents.
+type Config struct {
+	DB                string        // SQLite path (default posgate.db)
+	TimeWindow        time.Duration // request time tolerance (300 s)
+	HeartbeatInterval time.Duration // terminal heartbeat (10 s)
+	SaleTimeout       time.Duration // card acquisition timeout (120 s)
+	DisplayWait       time.Duration // v3.POS wait for the amount on screen (15 s)
+	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
+	AbortWait         time.Duration // cancel/expiry wait for the terminal (10 s)
+	Now               func() time.Time
+	Logger            *slog.Logger
+	Getenv            func(string) string
+	// AdminOut receives the admin token when one is generated.
+	AdminOut func(token string)
+}
+
+// Gateway is an assembled, not yet serving, gateway.
+type Gateway struct {
+	Store   posgate.Store
+	Sealer  *vault.Sealer
+	Service *payment.Service
+	Hub     *termlink.Hub
+	Handler http.Handler
+
+	log       *slog.Logger
+	closeOnce sync.Once
+}
+
+// OpenStore opens the store a DSN names. Today that is SQLite (a file
+// path, optionally prefixed with sqlite:// or file:).
+func OpenStore(ctx context.Context, dsn string) (posgate.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, errors.New("the PostgreSQL store is not built yet; use a SQLite path")
+	}
+	return sqlite.Open(ctx, sqlitePath(dsn))
+}
+
+func sqlitePath(dsn string) string {
+	for _, p := range []string{"sqlite://", "file:"} {
+		dsn = strings.TrimPrefix(dsn, p)
+	}
+	return dsn
+}
+
+// OpenSealer loads the master key: POSGATE_MASTER_KEY, else posgate.key
+// beside the SQLite database, created on first use.
+func OpenSealer(getenv func(string) string, dsn string) (*vault.Sealer, error) {
+	key, err := vault.LoadKey(getenv, filepath.Join(filepath.Dir(sqlitePath(dsn)), vault.KeyFileName))
+	if err != nil {
+		return nil, err
+	}
+	return vault.New(key)
+}
+
+// adminTokenHash returns the SHA-256 of the operator token: from
+// POSGATE_ADMIN_TOKEN, else from posgate.admin beside the database, where
+// a token generated at first start keeps only its hash (the token itself
+// is shown once through show).
+func adminTokenHash(getenv func(string) string, dsn string, show func(string)) ([]byte, error) {
+	if t := getenv(EnvAdminToken); t != "" {
+		h := sha256.Sum256([]byte(t))
+		return h[:], nil
+	}
+	path := filepath.Join(filepath.Dir(sqlitePath(dsn)), "posgate.admin")
+	if b, err := os.ReadFile(path); err == nil {
+		h, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(h) != sha256.Size {
+			return nil, fmt.Errorf("%s does not hold a SHA-256 hex digest", path)
+		}
+		return h, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	token := "pga_" + hex.EncodeToString(raw)
+	h := sha256.Sum256([]byte(token))
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(h[:])+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	show(token)
+	return h[:], nil
+}
+
+// Open assembles a gateway. Close it when done.
+func Open(ctx context.Context, cfg Config) (*Gateway, error) {
+	if cfg.DB == "" {
+		cfg.DB = "posgate.db"
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.AdminOut == nil {
+		cfg.AdminOut = func(string) {}
+	}
+	sealer, err := OpenSealer(cfg.Getenv, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	adminHash, err := adminTokenHash(cfg.Getenv, cfg.DB, cfg.AdminOut)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	svc := payment.New(payment.Config{
+		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
+		AbortWait: cfg.AbortWait, Now: cfg.Now, Logger: cfg.Logger,
+	}, st, sealer)
+	hub := termlink.New(termlink.Config{
+		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
+	}, svc)
+	svc.SetTerminals(hub)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := httpapi.New(httpapi.Config{
+		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
+	}, svc, linkStatus{hub}, map[string]http.Handler{"GET " + termproto.Path: hub})
+	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, log: cfg.Logger}, nil
+}
+
+// linkStatus adapts the hub to what the operator API shows.
+type linkStatus struct{ hub *termlink.Hub }
+
+func (l linkStatus) Online(tid string) bool        { return l.hub.Online(tid) }
+func (l linkStatus) LastSeen(tid string) time.Time { return l.hub.Status(tid).LastSeen }
+
+// Serve runs the gateway on ln until ctx ends, then shuts down cleanly:
+// terminals are told to reconnect, in-flight API calls get up to ten
+// seconds, background work stops, the store closes. TLS is used when
+// certFile and keyFile are set.
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() { g.Service.Run(bg); close(bgDone) }()
+	srv := &http.Server{
+		Handler:           g.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if certFile != "" {
+			errc <- srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	g.Hub.Shutdown(shutdown)
+	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
+		err = serr
+	}
+	stopBG()
+	<-bgDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, g.Close())
+}
+
+// Close releases the store.
+func (g *Gateway) Close() error {
+	var err error
+	g.closeOnce.Do(func() { err = g.Store.Close() })
+	return err
+}

@@ -1,0 +1,71 @@
+package simterm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// RunHeadless runs a terminal that taps every card by itself and writes
+// one line per screen change to w (see FormatLine). It returns what Run
+// returns.
+func RunHeadless(ctx context.Context, cfg Config, w io.Writer) error {
+	cfg.AutoTap = true
+	t, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	screens, unsubscribe := t.Subscribe()
+	var printer sync.WaitGroup
+	printer.Go(func() {
+		last := ""
+		for s := range screens {
+			if line := FormatLine(cfg.TID, s); line != last {
+				fmt.Fprintln(w, line)
+				last = line
+			}
+		}
+	})
+	err = t.Run(ctx)
+	unsubscribe() // the printer drains what is buffered, then ends
+	printer.Wait()
+	return err
+}
+
+// FormatLine renders s as one headless line:
+//
+//	screen=<name> tid=<tid> cmd=<id> trade_id=<id> amount=<12.50> currency=EUR message="<text>"
+//
+// Keys come in that order; empty ones are left out except screen and tid.
+// message is always Go-quoted (strconv.Quote); any other value is quoted
+// the same way only if it is empty or holds a space, a quote or an '='.
+func FormatLine(tid string, s Screen) string {
+	var b strings.Builder
+	field := func(k, v string, always bool) {
+		if v == "" && !always {
+			return
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		if v == "" || strings.ContainsAny(v, " \t\r\n\"=") {
+			v = strconv.Quote(v)
+		}
+		b.WriteString(v)
+	}
+	field("screen", s.Name, true)
+	field("tid", tid, true)
+	field("cmd", s.CommandID, false)
+	field("trade_id", s.TradeID, false)
+	field("amount", s.Amount, false)
+	field("currency", s.Currency, false)
+	if s.Message != "" {
+		b.WriteString(" message=" + strconv.Quote(s.Message))
+	}
+	return b.String()
+}

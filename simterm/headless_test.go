@@ -1,0 +1,70 @@
+package simterm
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFormatLine(t *testing.T) {
+	assert.Equal(t, `screen=idle tid=T1`, FormatLine("T1", Screen{Name: ScreenIdle}))
+	assert.Equal(t,
+		`screen=approved tid=T1 cmd=c1 trade_id=ab-12 amount=12.50 currency=EUR message="Approved \"ok\""`,
+		FormatLine("T1", Screen{Name: ScreenApproved, CommandID: "c1", TradeID: "ab-12", Amount: "12.50", Currency: "EUR", Message: `Approved "ok"`}))
+	assert.Equal(t, `screen=amount tid=T1 cmd="a b"`, FormatLine("T1", Screen{Name: ScreenAmount, CommandID: "a b"}))
+}
+
+func TestRunHeadless(t *testing.T) {
+	fc := newCloud(t)
+	pr, pw := io.Pipe()
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- RunHeadless(ctx, Config{Server: fc.srv.URL, TID: testTID, Secret: testSecret, CardDelay: time.Millisecond}, pw)
+		pw.Close()
+	}()
+	next := func(prefix string) string {
+		t.Helper()
+		timeout := time.After(wait)
+		for {
+			select {
+			case l, ok := <-lines:
+				require.True(t, ok, "output ended before %q", prefix)
+				if strings.HasPrefix(l, prefix) {
+					return l
+				}
+			case <-timeout:
+				t.Fatalf("no line starting with %q", prefix)
+			}
+		}
+	}
+	assert.Equal(t, "screen=offline tid="+testTID, next("screen=offline"))
+	next("screen=idle")
+	fc.next(t).send(t, sale("c1", "12.50"))
+	assert.Equal(t, `screen=amount tid=T125119061 cmd=c1 trade_id=trade-c1 amount=12.50 currency=EUR message="Coffee"`, next("screen=amount"))
+	next("screen=card_read")
+	next("screen=authorising")
+	assert.Equal(t, `screen=approved tid=T125119061 cmd=c1 trade_id=trade-c1 amount=12.50 currency=EUR message="Approved"`, next("screen=approved"))
+	cancel()
+	assert.Equal(t, "screen=offline tid="+testTID, next("screen=offline"))
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(wait):
+		t.Fatal("RunHeadless did not return")
+	}
+}

@@ -1,0 +1,292 @@
+// Package simterm is a simulated POS terminal: it speaks the terminal link
+// (package termproto) to a posgate cloud, shows what a POS display would
+// show, takes the customer's and operator's input, and answers through a
+// simulated acquirer whose behaviour is chosen by magic amounts. Merchants
+// use it to try posgate without hardware; tests use it, with its faults, to
+// check the cloud's exactly-once handling. It has no UI; see RunHeadless and
+// package simterm/tui.
+package simterm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posgate/posgate/termproto"
+)
+
+// Config configures a Terminal.
+type Config struct {
+	// Server is the cloud's base URL: http(s)://host[:port][/prefix], or
+	// ws(s):// directly.
+	Server string
+	// TID and Secret are the terminal's credentials; Secret is the hex text.
+	TID, Secret string
+	// JournalPath is the file results are kept in until the cloud acks
+	// them. Empty keeps them in memory, which loses them with the process.
+	JournalPath string
+	// CardDelay is how long after the amount is shown AutoTap presents the
+	// card (or confirms a reversal). Default 300ms.
+	CardDelay time.Duration
+	AutoTap   bool
+	Faults    Faults
+	Logger    *slog.Logger     // default: discard
+	Now       func() time.Time // default: time.Now; used for hello and frame times
+}
+
+// Faults make the terminal misbehave on purpose. DropAfterReceive and
+// CrashBeforeResult clear themselves once they fire.
+type Faults struct {
+	// DropAfterReceive closes the connection right after the next command
+	// arrives, before it is executed: the cloud must re-send it.
+	DropAfterReceive bool
+	// CrashBeforeResult lets the next command execute and reach the
+	// journal, then drops the connection without a close handshake and
+	// makes Run return ErrCrashed before the result is sent. A new Terminal
+	// on the same JournalPath reports the result.
+	CrashBeforeResult bool
+	// ResultDelay holds every result back this long after its outcome is
+	// journaled.
+	ResultDelay time.Duration
+	// Silent stops heartbeats, reading and sending while keeping the TCP
+	// connection open: a silent drop the cloud must detect by itself.
+	// Frames the cloud sends meanwhile are lost. Clearing it ends that
+	// connection and the terminal reconnects, as its own watchdog would.
+	Silent bool
+}
+
+var (
+	// ErrReplaced is returned by Run when the cloud closed the link with
+	// termproto.CloseReplaced: another connection now serves this TID, and
+	// reconnecting would only fight it.
+	ErrReplaced = errors.New("simterm: replaced by another connection for the same TID")
+	// ErrCrashed is returned by Run when the CrashBeforeResult fault fired.
+	// The Terminal stays dead; start a new one on the same journal.
+	ErrCrashed = errors.New("simterm: crashed before sending a result (CrashBeforeResult fault)")
+)
+
+const (
+	defaultCardDelay   = 300 * time.Millisecond
+	defaultCardTimeout = 120 * time.Second
+	// clientName is sent in hello so the cloud can tell simulators apart.
+	clientName = "posgate-sim/1"
+)
+
+// Terminal is one simulated POS terminal. Its methods are safe for
+// concurrent use.
+type Terminal struct {
+	cfg      Config
+	log      *slog.Logger
+	endpoint string
+
+	// crash carries the CrashBeforeResult fault from the execution to Run.
+	crash chan struct{}
+	execs sync.WaitGroup
+
+	mu            sync.Mutex
+	journal       *journal
+	screen        Screen
+	online        bool
+	subs          map[chan Screen]struct{}
+	faults        Faults
+	faultsChanged chan struct{} // closed and replaced by every SetFaults
+	exec          *execution    // the command being executed, if any
+	sess          *session      // the live connection, if any
+	executed      map[string]int
+	running       bool
+	crashed       bool
+}
+
+// New checks cfg and loads the journal; it does not connect.
+func New(cfg Config) (*Terminal, error) {
+	if cfg.TID == "" || cfg.Secret == "" {
+		return nil, errors.New("simterm: TID and Secret are required")
+	}
+	ep, err := endpoint(cfg.Server)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.CardDelay <= 0 {
+		cfg.CardDelay = defaultCardDelay
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger.With("tid", cfg.TID)
+	j, err := openJournal(cfg.JournalPath, log)
+	if err != nil {
+		return nil, fmt.Errorf("simterm: %w", err)
+	}
+	t := &Terminal{
+		cfg:           cfg,
+		log:           log,
+		endpoint:      ep,
+		crash:         make(chan struct{}, 1),
+		journal:       j,
+		subs:          map[chan Screen]struct{}{},
+		faults:        cfg.Faults,
+		faultsChanged: make(chan struct{}),
+		executed:      map[string]int{},
+	}
+	t.screen = Screen{Name: ScreenOffline}
+	t.screen.Lines = render(t.screen)
+	return t, nil
+}
+
+func endpoint(server string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil {
+		return "", fmt.Errorf("simterm: server URL: %w", err)
+	}
+	switch u.Scheme {
+	case "http", "ws":
+		u.Scheme = "ws"
+	case "https", "wss":
+		u.Scheme = "wss"
+	default:
+		return "", fmt.Errorf("simterm: server URL %q: want http(s):// or ws(s)://", server)
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("simterm: server URL %q has no host", server)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + termproto.Path
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String(), nil
+}
+
+// Run keeps the terminal connected until ctx ends, reconnecting with
+// backoff. It returns nil when ctx ends, ErrReplaced when another
+// connection took over the TID, and ErrCrashed when the CrashBeforeResult
+// fault fired. A command still on screen when Run returns is abandoned
+// without a result, as if the terminal were switched off: the cloud
+// re-sends it to the next run.
+func (t *Terminal) Run(ctx context.Context) error {
+	t.mu.Lock()
+	switch {
+	case t.crashed:
+		t.mu.Unlock()
+		return ErrCrashed
+	case t.running:
+		t.mu.Unlock()
+		return errors.New("simterm: Run is already running")
+	}
+	t.running = true
+	t.mu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		t.execs.Wait()
+		t.mu.Lock()
+		t.running = false
+		t.setOnlineLocked(false, ScreenOffline, "")
+		t.mu.Unlock()
+	}()
+
+	attempt := 0
+	for {
+		connected, err := t.session(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrReplaced):
+			t.log.Warn("another connection took over this TID; stopping")
+			return err
+		case errors.Is(err, ErrCrashed):
+			t.log.Warn("simulated crash before sending a result")
+			return err
+		}
+		// Only a link that stayed up resets the backoff: a cloud that
+		// welcomes and drops at once must not be hammered either.
+		if connected >= maxBackoff {
+			attempt = 0
+		}
+		delay := backoff(attempt)
+		attempt++
+		var auth *authError
+		if errors.As(err, &auth) {
+			t.log.Error("terminal authentication failed: check the TID and secret", "reason", auth.reason, "retry_in", delay)
+		} else {
+			t.log.Warn("terminal link down", "err", err, "retry_in", delay)
+		}
+		t.mu.Lock()
+		t.setOnlineLocked(false, ScreenOffline, err.Error())
+		t.mu.Unlock()
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-t.crash:
+			timer.Stop()
+			t.log.Warn("simulated crash before sending a result")
+			return ErrCrashed
+		case <-timer.C:
+		}
+	}
+}
+
+// SetFaults replaces the active faults.
+func (t *Terminal) SetFaults(f Faults) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.setFaultsLocked(f)
+}
+
+// Faults returns the active faults; fired one-shot faults read as cleared.
+func (t *Terminal) Faults() Faults {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.faults
+}
+
+func (t *Terminal) setFaultsLocked(f Faults) {
+	t.faults = f
+	close(t.faultsChanged)
+	t.faultsChanged = make(chan struct{})
+}
+
+func (t *Terminal) silent() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.faults.Silent
+}
+
+// Executed reports how many operations of kind (sale, authorisation,
+// reversal) the simulated acquirer performed, whatever their outcome.
+func (t *Terminal) Executed(kind string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.executed[kind]
+}
+
+// Tap presents a card to the command waiting for one, or confirms a
+// reversal. Without such a command it does nothing.
+func (t *Terminal) Tap() { t.input(inputTap) }
+
+// Decline presents a card the issuer declines; on a reversal the operator
+// refuses it.
+func (t *Terminal) Decline() { t.input(inputDecline) }
+
+// Cancel is the operator's cancel key: a command still waiting for the card
+// (or the reversal confirmation) ends with outcome cancelled.
+func (t *Terminal) Cancel() { t.input(termproto.OutcomeCancelled) }
+
+func (t *Terminal) input(in string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.exec != nil {
+		select {
+		case t.exec.input <- in:
+		default: // a key press is already pending
+		}
+	}
+}

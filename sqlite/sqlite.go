@@ -1,0 +1,229 @@
+// Package sqlite is the embedded posgate.Store, on SQLite through
+// modernc.org/sqlite (no cgo).
+//
+// The database holds money, so it runs in WAL mode with synchronous=FULL
+// (a committed transaction survives a power cut) and foreign keys on, and
+// its invariants are constraints in the schema rather than checks in Go.
+//
+// The Store has exactly one connection: SQLite admits one writer anyway,
+// River's SQLite driver requires it, and it makes every InTx run alone.
+// Consequently the fn passed to InTx must not call InTx, nor use DB: it
+// would wait for the connection it is holding, for ever.
+//
+// Times are stored as INTEGER Unix microseconds and read back in UTC, the
+// precision of PostgreSQL's timestamptz, so both stores round-trip the
+// same values.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/posgate/posgate"
+)
+
+// maxAttempts bounds InTx's retries on a locked database. Each attempt has
+// already waited out the busy timeout, so a few are plenty.
+const maxAttempts = 3
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// Store is the SQLite posgate.Store.
+type Store struct {
+	db *sql.DB
+}
+
+var _ posgate.Store = (*Store)(nil)
+
+// Open opens (creating if need be) the database file at path and applies
+// the pending migrations.
+func Open(ctx context.Context, path string) (*Store, error) {
+	// The driver reads everything after the first '?' as options.
+	if strings.Contains(path, "?") {
+		return nil, fmt.Errorf("sqlite: path %q must not contain '?'", path)
+	}
+	// Pragmas go in the DSN so that a connection the pool replaces gets
+	// them too; busy_timeout comes first as the others may need the lock.
+	q := url.Values{
+		"_txlock": {"immediate"},
+		"_pragma": {"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"},
+	}
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB is the underlying database, for River's SQLite driver.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// InTx runs fn in a transaction started with BEGIN IMMEDIATE, so it holds
+// the write lock from the start and never fails half-way for want of it.
+// It retries only when the database stayed locked by another process.
+func (s *Store) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	var err error
+	for range maxAttempts {
+		if err = s.inTx(ctx, fn); !locked(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	// A no-op after Commit; otherwise it frees the only connection, also
+	// when fn panics.
+	defer sqlTx.Rollback()
+	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
+}
+
+// interpretError translates a driver error into the domain's, by SQLite
+// extended result code: onUnique is what a unique or primary key violation
+// means for the statement at hand. Other errors pass unchanged.
+func interpretError(err error, onUnique error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return posgate.ErrNotFound
+	}
+	var se *msqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		if onUnique != nil {
+			return onUnique
+		}
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return posgate.ErrRefundNotAllowed // the schema's only CHECK
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return posgate.ErrNotFound // the row referred to does not exist
+	}
+	return err
+}
+
+// locked reports whether err is lock contention with another connection,
+// after which the whole transaction may run again.
+func locked(err error) bool {
+	var se *msqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	primary := se.Code() & 0xff
+	return primary == sqlite3.SQLITE_BUSY || primary == sqlite3.SQLITE_LOCKED
+}
+
+// migrate applies the embedded migrations not yet recorded, each in its own
+// transaction, in the order of their numbers.
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY) STRICT`); err != nil {
+		return err
+	}
+	entries, err := fs.ReadDir(migrations, "migration") // sorted by name
+	if err != nil {
+		return err
+	}
+	prev := 0
+	for _, e := range entries {
+		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil || version <= prev {
+			return fmt.Errorf("migration %s: name must start with a number above %d", e.Name(), prev)
+		}
+		prev = version
+		if err := applyMigration(ctx, db, version, "migration/"+e.Name()); err != nil {
+			return fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, version int, name string) error {
+	body, err := migrations.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Checked inside the write transaction: another process may be
+	// migrating the same file.
+	var applied bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, version).Scan(&applied); err != nil || applied {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, version); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// micros is a time as stored.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// nullMicros is an optional time as stored: NULL when absent.
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+// timeDest scans a stored time into *t.
+type timeDest struct{ t *time.Time }
+
+func (d timeDest) Scan(src any) error {
+	v, ok := src.(int64)
+	if !ok {
+		return fmt.Errorf("time column holds %T, want int64", src)
+	}
+	*d.t = time.UnixMicro(v).UTC()
+	return nil
+}
+
+// nullTimeDest scans a stored optional time into *t.
+type nullTimeDest struct{ t **time.Time }
+
+func (d nullTimeDest) Scan(src any) error {
+	if src == nil {
+		*d.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (timeDest{&t}).Scan(src); err != nil {
+		return err
+	}
+	*d.t = &t
+	return nil
+}

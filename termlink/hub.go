@@ -1,0 +1,580 @@
+// Package termlink is the cloud side of the terminal link: it accepts one
+// authenticated WebSocket per terminal (termproto v1), tracks which
+// terminals are online, delivers commands and hands progress and results to
+// the gateway. docs/terminal-protocol.md describes the terminal's side.
+package termlink
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/protocol"
+	"github.com/posgate/posgate/termproto"
+)
+
+// Handler is the gateway's side: credentials, durable recording, and what
+// to do on connect.
+type Handler interface {
+	// TerminalSecret returns the terminal's secret_key (hex text), or an
+	// error wrapping posgate.ErrNotFound if the TID is unknown.
+	TerminalSecret(ctx context.Context, tid string) (string, error)
+	// UseNonce records a hello nonce until expires; it returns an error
+	// wrapping posgate.ErrDuplicate if the nonce was already used.
+	UseNonce(ctx context.Context, tid, nonce string, expires time.Time) error
+	// Connected is called after the welcome was sent and the connection
+	// registered, so Send already reaches the terminal: the gateway re-sends
+	// the command in flight from here.
+	Connected(ctx context.Context, tid string)
+	// Disconnected is called once the terminal has no live connection left.
+	// Connected and Disconnected calls for one TID never overlap and come in
+	// order.
+	Disconnected(tid string)
+	// Progress records a progress frame.
+	Progress(ctx context.Context, tid string, f termproto.Frame) error
+	// Result applies a result frame durably and idempotently (by f.ID). The
+	// hub acks the result only after Result returned nil.
+	Result(ctx context.Context, tid string, f termproto.Frame) error
+}
+
+// Config tunes a Hub. Zero fields take their defaults.
+type Config struct {
+	// HeartbeatInterval is how often terminals send a heartbeat; a
+	// connection silent for twice as long is closed. Default 10s.
+	HeartbeatInterval time.Duration
+	// TimeWindow is how far a hello's time may be from the cloud's clock.
+	// Default 300s.
+	TimeWindow time.Duration
+	// HelloTimeout is how long a new connection has to authenticate.
+	// Default 10s.
+	HelloTimeout time.Duration
+	// Now is the clock for hello times, LastSeen and server_time. Default
+	// time.Now.
+	Now func() time.Time
+	// Logger receives connects, disconnects and authentication failures.
+	// Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Status is what the hub knows of one terminal.
+type Status struct {
+	TID    string
+	Online bool
+	// LastSeen is when the last frame from the terminal arrived; it is kept
+	// after a disconnect and zero if the terminal never authenticated.
+	LastSeen time.Time
+	// ConnectedAt and RemoteAddr describe the live connection; zero when
+	// offline.
+	ConnectedAt time.Time
+	RemoteAddr  string
+}
+
+// writeTimeout bounds every write: a terminal that cannot take a small
+// frame within it is treated as gone.
+const writeTimeout = 5 * time.Second
+
+// Codes of the error frames the hub sends before closing.
+const (
+	codeAuthFailed = "-1001"
+	codeProtocol   = "-1002"
+	codeInternal   = "-1003"
+)
+
+// Hub holds the live terminal connections. Create it with New.
+type Hub struct {
+	cfg        Config
+	handler    Handler
+	log        *slog.Logger
+	authFailed []byte // every failed hello gets these exact bytes
+
+	mu      sync.Mutex
+	live    map[string]*conn     // the current connection per TID
+	seen    map[string]*terminal // every TID authenticated since start
+	all     map[*conn]struct{}   // every accepted connection, for Shutdown
+	closing bool
+	serving sync.WaitGroup // ServeHTTP calls in progress
+}
+
+type terminal struct {
+	lastSeen atomic.Int64 // Unix ns; atomic so frames do not take Hub.mu
+	// events makes registering, dropping and the Connected and Disconnected
+	// calls that follow one step, so a stale Disconnected can never land
+	// after the Connected of a newer connection.
+	events sync.Mutex
+}
+
+type conn struct {
+	ws     *websocket.Conn
+	remote string
+	// timer closes the connection when no frame arrives in time; it runs
+	// only while the reader waits, and costs no goroutine until it fires.
+	timer  *time.Timer
+	authed atomic.Bool // publishes tid, term and connectedAt to other goroutines
+
+	tid         string
+	term        *terminal
+	connectedAt time.Time
+}
+
+// endErr is why the hub ends a connection itself.
+type endErr struct {
+	code  websocket.StatusCode
+	text  string // close reason on the wire
+	frame []byte // error frame sent before the close
+	why   string // for the log only
+}
+
+func (e *endErr) Error() string { return e.why }
+
+// errTimedOut means the deadline timer fired and is closing the connection.
+var errTimedOut = errors.New("no frame in time")
+
+// New returns a Hub that reports to h.
+func New(cfg Config, h Handler) *Hub {
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = 10 * time.Second
+	}
+	if cfg.TimeWindow <= 0 {
+		cfg.TimeWindow = 300 * time.Second
+	}
+	if cfg.HelloTimeout <= 0 {
+		cfg.HelloTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Hub{
+		cfg:        cfg,
+		handler:    h,
+		log:        cfg.Logger,
+		authFailed: errorFrame(codeAuthFailed, "authentication failed"),
+		live:       make(map[string]*conn),
+		seen:       make(map[string]*terminal),
+		all:        make(map[*conn]struct{}),
+	}
+}
+
+// ServeHTTP upgrades a terminal's request and serves the connection until
+// it ends; it is mounted at termproto.Path.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	h.serving.Add(1)
+	h.mu.Unlock()
+	defer h.serving.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:    []string{termproto.Subprotocol},
+		CompressionMode: websocket.CompressionDisabled,
+		// Origin checks protect cookie sessions from cross-site pages;
+		// terminals authenticate with a signed hello, and embedded browsers
+		// on some terminals send their own Origin.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		h.log.Debug("terminal upgrade refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	ws.SetReadLimit(termproto.MaxFrameBytes)
+	c := &conn{ws: ws, remote: r.RemoteAddr}
+	h.mu.Lock()
+	closing := h.closing
+	if !closing {
+		h.all[c] = struct{}{}
+	}
+	h.mu.Unlock()
+	if closing {
+		ws.Close(termproto.CloseShutdown, "shutting down")
+		return
+	}
+	defer func() {
+		h.mu.Lock()
+		delete(h.all, c)
+		h.mu.Unlock()
+	}()
+
+	c.timer = time.AfterFunc(h.cfg.HelloTimeout, func() { h.expire(c) })
+	err = h.serve(r.Context(), c)
+	c.timer.Stop()
+	h.finish(c, err)
+}
+
+func (h *Hub) serve(ctx context.Context, c *conn) error {
+	if c.ws.Subprotocol() == "" {
+		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "subprotocol "+termproto.Subprotocol+" not requested")
+		return h.authFailure()
+	}
+	b, err := c.next(h.cfg.HelloTimeout)
+	if err != nil {
+		return err
+	}
+	if err := h.authenticate(ctx, c, b); err != nil {
+		return err
+	}
+	now := h.cfg.Now()
+	welcome := termproto.Frame{
+		Type:        termproto.TypeWelcome,
+		Version:     termproto.Version,
+		HeartbeatMS: h.cfg.HeartbeatInterval.Milliseconds(),
+		ServerTime:  now.UnixMilli(),
+	}
+	if err := c.send(ctx, welcome); err != nil {
+		return err
+	}
+	if err := h.register(ctx, c, now); err != nil {
+		return err
+	}
+
+	for {
+		b, err := c.next(2 * h.cfg.HeartbeatInterval)
+		if err != nil {
+			return err
+		}
+		c.term.lastSeen.Store(h.cfg.Now().UnixNano())
+		f, err := termproto.Decode(b)
+		if err != nil {
+			return protocolError(err.Error())
+		}
+		switch f.Type {
+		case termproto.TypeHeartbeat:
+			err = c.send(ctx, termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: f.Seq})
+		case termproto.TypeProgress:
+			// Progress is informational: losing one must not cost the
+			// connection the result that follows.
+			if err := h.handler.Progress(ctx, c.tid, f); err != nil {
+				h.log.Error("terminal progress not recorded", "tid", c.tid, "id", f.ID, "stage", f.Stage, "err", err)
+			}
+		case termproto.TypeResult:
+			if err := h.handler.Result(ctx, c.tid, f); err != nil {
+				// Without an ack the terminal keeps the result in its journal
+				// and re-sends it after reconnecting; closing makes that
+				// happen now rather than at the next network hiccup.
+				return &endErr{
+					code:  websocket.StatusInternalError,
+					text:  "internal error",
+					frame: errorFrame(codeInternal, "result not recorded, reconnect and re-send"),
+					why:   fmt.Sprintf("result %s not recorded: %v", f.ID, err),
+				}
+			}
+			err = c.send(ctx, termproto.Frame{Type: termproto.TypeAck, ID: f.ID})
+		default:
+			return protocolError(f.Type + " frame from a terminal")
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// authenticate checks the hello in b. Every refusal looks the same to the
+// terminal, so a caller cannot learn which TIDs exist; the log says why.
+func (h *Hub) authenticate(ctx context.Context, c *conn, b []byte) error {
+	f, err := termproto.Decode(b)
+	fail := func(reason string) error {
+		h.log.Warn("terminal authentication failed", "tid", f.TID, "remote", c.remote, "reason", reason)
+		return h.authFailure()
+	}
+	switch {
+	case err != nil:
+		return fail("bad hello: " + err.Error())
+	case f.Type != termproto.TypeHello:
+		return fail("first frame is " + f.Type)
+	case f.Version != termproto.Version:
+		return fail(fmt.Sprintf("version %d", f.Version))
+	}
+	now := h.cfg.Now()
+	if skew := now.Sub(time.Unix(f.Time, 0)).Abs(); skew > h.cfg.TimeWindow {
+		return fail(fmt.Sprintf("hello time %d is %s off", f.Time, skew.Round(time.Second)))
+	}
+	secret, err := h.handler.TerminalSecret(ctx, f.TID)
+	known := err == nil
+	if !known && !errors.Is(err, posgate.ErrNotFound) {
+		return internalError("terminal secret: " + err.Error())
+	}
+	// An unknown TID is checked against the empty secret so that it costs
+	// the same HMAC as a known one.
+	if !protocol.Verify(secret, termproto.HelloStringToSign(f.TID, f.Time, f.Nonce, f.Version), f.Sign) || !known {
+		if !known {
+			return fail("unknown tid")
+		}
+		return fail("bad signature")
+	}
+	// A hello is accepted while its time is within TimeWindow of now, so
+	// its nonce must be remembered until now+2*TimeWindow at least.
+	err = h.handler.UseNonce(ctx, f.TID, f.Nonce, now.Add(2*h.cfg.TimeWindow))
+	if errors.Is(err, posgate.ErrDuplicate) {
+		return fail("nonce reused")
+	}
+	if err != nil {
+		return internalError("use nonce: " + err.Error())
+	}
+	c.tid = f.TID
+	return nil
+}
+
+// register makes c the TID's live connection, closes the one it replaces
+// and calls Connected.
+func (h *Hub) register(ctx context.Context, c *conn, now time.Time) error {
+	h.mu.Lock()
+	t := h.seen[c.tid]
+	if t == nil {
+		t = new(terminal)
+		h.seen[c.tid] = t
+	}
+	h.mu.Unlock()
+
+	t.events.Lock()
+	defer t.events.Unlock()
+	h.mu.Lock()
+	if h.closing {
+		h.mu.Unlock()
+		return &endErr{code: termproto.CloseShutdown, text: "shutting down", why: "shutdown"}
+	}
+	old := h.live[c.tid]
+	h.live[c.tid] = c
+	c.term, c.connectedAt = t, now
+	t.lastSeen.Store(now.UnixNano())
+	c.authed.Store(true)
+	h.mu.Unlock()
+
+	if old != nil {
+		// The old reader notices the close and finds itself no longer live,
+		// so it neither marks the TID offline nor calls Disconnected.
+		go old.ws.Close(termproto.CloseReplaced, "replaced by a newer connection")
+	}
+	h.log.Info("terminal connected", "tid", c.tid, "remote", c.remote, "replaced", old != nil)
+	h.handler.Connected(ctx, c.tid)
+	return nil
+}
+
+// drop takes c out of the registry if it is still the TID's live
+// connection, and only then calls Disconnected. Safe to call more than once.
+func (h *Hub) drop(c *conn, why string) {
+	if !c.authed.Load() {
+		return
+	}
+	c.term.events.Lock()
+	defer c.term.events.Unlock()
+	h.mu.Lock()
+	live := h.live[c.tid] == c
+	if live {
+		delete(h.live, c.tid)
+	}
+	h.mu.Unlock()
+	if !live {
+		return
+	}
+	h.log.Info("terminal disconnected", "tid", c.tid, "remote", c.remote, "reason", why,
+		"connected_for", h.cfg.Now().Sub(c.connectedAt).Round(time.Millisecond))
+	h.handler.Disconnected(c.tid)
+}
+
+// expire runs on the timer's goroutine when a connection stayed silent.
+func (h *Hub) expire(c *conn) {
+	if !c.authed.Load() {
+		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "no hello within "+h.cfg.HelloTimeout.String())
+		c.end(h.authFailure())
+		return
+	}
+	// Dropping first makes the status change now: the close handshake
+	// with a vanished peer takes seconds.
+	h.drop(c, "no frame within two heartbeat intervals")
+	c.ws.Close(termproto.CloseTimeout, "heartbeat timeout")
+}
+
+// finish ends the connection after serve returned err.
+func (h *Hub) finish(c *conn, err error) {
+	var e *endErr
+	if !errors.As(err, &e) {
+		// The peer left, a write failed, or another goroutine is closing
+		// the connection (replacement, shutdown, timeout).
+		h.drop(c, err.Error())
+		if !c.authed.Load() {
+			h.log.Debug("terminal left before authenticating", "remote", c.remote, "err", err)
+		}
+		c.ws.CloseNow()
+		return
+	}
+	h.drop(c, e.why)
+	if e.code == websocket.StatusInternalError {
+		h.log.Error("terminal connection closed on an internal error", "tid", c.tid, "remote", c.remote, "err", e.why)
+	}
+	c.end(e)
+}
+
+func (h *Hub) authFailure() *endErr {
+	return &endErr{code: termproto.CloseAuthFailed, text: "authentication failed", frame: h.authFailed, why: "authentication failed"}
+}
+
+func protocolError(why string) *endErr {
+	return &endErr{code: termproto.CloseProtocol, text: "protocol error", frame: errorFrame(codeProtocol, why), why: "protocol error: " + why}
+}
+
+func internalError(why string) *endErr {
+	return &endErr{code: websocket.StatusInternalError, text: "internal error", frame: errorFrame(codeInternal, "internal error, reconnect later"), why: why}
+}
+
+func errorFrame(code, msg string) []byte {
+	b, err := termproto.Encode(termproto.Frame{Type: termproto.TypeError, Code: code, Message: msg})
+	if err != nil {
+		panic(err) // a struct of strings always marshals
+	}
+	return b
+}
+
+// Send writes f to the terminal's live connection. It returns an error
+// wrapping posgate.ErrTerminalOffline if there is none or the write fails;
+// a failed write closes the connection.
+func (h *Hub) Send(ctx context.Context, tid string, f termproto.Frame) error {
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("termlink: send to %s: %w", tid, err)
+	}
+	h.mu.Lock()
+	c := h.live[tid]
+	h.mu.Unlock()
+	if c == nil {
+		return posgate.ErrTerminalOffline
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A cancelled context closes a coder/websocket connection mid-write, so
+	// the caller's cancellation must not reach the write: only writeTimeout
+	// may end it.
+	if err := c.send(context.WithoutCancel(ctx), f); err != nil {
+		return fmt.Errorf("termlink: send to %s: %w: %w", tid, posgate.ErrTerminalOffline, err)
+	}
+	return nil
+}
+
+// Status reports what the hub knows of tid.
+func (h *Hub) Status(tid string) Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.status(tid)
+}
+
+func (h *Hub) status(tid string) Status {
+	s := Status{TID: tid}
+	if t := h.seen[tid]; t != nil {
+		s.LastSeen = time.Unix(0, t.lastSeen.Load())
+	}
+	if c := h.live[tid]; c != nil {
+		s.Online, s.ConnectedAt, s.RemoteAddr = true, c.connectedAt, c.remote
+	}
+	return s
+}
+
+// Statuses reports every TID seen since the hub started, sorted by TID.
+func (h *Hub) Statuses() []Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]Status, 0, len(h.seen))
+	for tid := range h.seen {
+		out = append(out, h.status(tid))
+	}
+	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.TID, b.TID) })
+	return out
+}
+
+// Online reports whether tid has a live connection.
+func (h *Hub) Online(tid string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.live[tid] != nil
+}
+
+// Shutdown closes every connection with termproto.CloseShutdown, refuses
+// new ones, and waits until their handlers have returned (and Disconnected
+// was called) or ctx ends. It may be called more than once.
+// http.Server.Shutdown does not close hijacked connections, so the server's
+// owner calls this too.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	first := !h.closing
+	h.closing = true
+	var conns []*conn
+	if first {
+		conns = make([]*conn, 0, len(h.all))
+		for c := range h.all {
+			conns = append(conns, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		go func() {
+			h.drop(c, "shutdown")
+			c.ws.Close(termproto.CloseShutdown, "shutting down")
+		}()
+	}
+	done := make(chan struct{})
+	go func() {
+		h.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// next reads one text message, with the deadline timer running only while
+// it waits. The timer is the only deadline: a cancellable context would
+// cost an AfterFunc registration per read and per idle connection.
+func (c *conn) next(wait time.Duration) ([]byte, error) {
+	c.timer.Reset(wait)
+	typ, b, err := c.ws.Read(context.Background())
+	if !c.timer.Stop() {
+		return nil, errTimedOut
+	}
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.MessageText {
+		return nil, protocolError("binary message")
+	}
+	return b, nil
+}
+
+func (c *conn) send(ctx context.Context, f termproto.Frame) error {
+	b, err := termproto.Encode(f)
+	if err != nil {
+		return err
+	}
+	return c.write(ctx, b)
+}
+
+func (c *conn) write(ctx context.Context, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+// end sends e's error frame, if any, and closes with e's code.
+func (c *conn) end(e *endErr) {
+	if e.frame != nil {
+		if err := c.write(context.Background(), e.frame); err != nil {
+			return // the write failure closed the connection
+		}
+	}
+	c.ws.Close(e.code, e.text)
+}

@@ -1,0 +1,547 @@
+package termlink_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/termlink"
+	"github.com/posgate/posgate/termproto"
+)
+
+// wait bounds every blocking step of a test; it is generous because the
+// machine is shared, and only a failing test ever waits that long.
+const wait = 5 * time.Second
+
+// fakeHandler keeps everything in memory and signals each call on a channel.
+type fakeHandler struct {
+	mu          sync.Mutex
+	secrets     map[string]string
+	nonces      map[string]bool
+	results     map[string]termproto.Frame
+	failResults int // how many coming Result calls fail
+	disconnects int
+
+	connected    chan string
+	disconnected chan string
+	progress     chan termproto.Frame
+	result       chan termproto.Frame
+}
+
+func newFakeHandler() *fakeHandler {
+	return &fakeHandler{
+		secrets:      make(map[string]string),
+		nonces:       make(map[string]bool),
+		results:      make(map[string]termproto.Frame),
+		connected:    make(chan string, 100),
+		disconnected: make(chan string, 100),
+		progress:     make(chan termproto.Frame, 100),
+		result:       make(chan termproto.Frame, 100),
+	}
+}
+
+func (f *fakeHandler) TerminalSecret(_ context.Context, tid string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.secrets[tid]
+	if !ok {
+		return "", posgate.ErrNotFound
+	}
+	return s, nil
+}
+
+func (f *fakeHandler) UseNonce(_ context.Context, tid, nonce string, _ time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.nonces[tid+" "+nonce] {
+		return posgate.ErrDuplicate
+	}
+	f.nonces[tid+" "+nonce] = true
+	return nil
+}
+
+func (f *fakeHandler) Connected(_ context.Context, tid string) { f.connected <- tid }
+
+func (f *fakeHandler) Disconnected(tid string) {
+	f.mu.Lock()
+	f.disconnects++
+	f.mu.Unlock()
+	f.disconnected <- tid
+}
+
+func (f *fakeHandler) Progress(_ context.Context, _ string, fr termproto.Frame) error {
+	f.progress <- fr
+	return nil
+}
+
+func (f *fakeHandler) Result(_ context.Context, _ string, fr termproto.Frame) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failResults > 0 {
+		f.failResults--
+		return errors.New("database unavailable")
+	}
+	f.results[fr.ID] = fr
+	f.result <- fr
+	return nil
+}
+
+func (f *fakeHandler) disconnectCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.disconnects
+}
+
+type clock struct{ ns atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+type testBundle struct {
+	hub   *termlink.Hub
+	fake  *fakeHandler
+	clock *clock
+	url   string
+}
+
+const secret = "9f2c4e6a8b0d1f3e5a7c9e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f1a3c5e7b9d0f"
+
+func setup(t *testing.T, cfg termlink.Config) *testBundle {
+	t.Helper()
+	fake := newFakeHandler()
+	for _, tid := range []string{"T1", "T2"} {
+		fake.secrets[tid] = secret
+	}
+	clk := new(clock)
+	clk.ns.Store(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixNano())
+	cfg.Now = clk.Now
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	hub := termlink.New(cfg, fake)
+	srv := httptest.NewServer(hub)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		require.NoError(t, hub.Shutdown(ctx))
+		srv.Close()
+	})
+	return &testBundle{hub: hub, fake: fake, clock: clk, url: "ws" + strings.TrimPrefix(srv.URL, "http") + termproto.Path}
+}
+
+func (b *testBundle) dial(t *testing.T, subprotocols ...string) *websocket.Conn {
+	t.Helper()
+	if subprotocols == nil {
+		subprotocols = []string{termproto.Subprotocol}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, b.url, &websocket.DialOptions{Subprotocols: subprotocols})
+	require.NoError(t, err)
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+var nonceSeq atomic.Int64
+
+func newNonce() string { return fmt.Sprintf("nonce-%016d", nonceSeq.Add(1)) }
+
+func (b *testBundle) hello(tid string) termproto.Frame {
+	now, nonce := b.clock.Now().Unix(), newNonce()
+	return termproto.Frame{
+		Type: termproto.TypeHello, TID: tid, Time: now, Nonce: nonce, Version: termproto.Version,
+		Sign: termproto.SignHello(secret, tid, now, nonce, termproto.Version),
+	}
+}
+
+// connect authenticates tid and returns once the hub called Connected.
+func (b *testBundle) connect(t *testing.T, tid string) (*websocket.Conn, termproto.Frame) {
+	t.Helper()
+	c := b.dial(t)
+	writeFrame(t, c, b.hello(tid))
+	welcome := readFrame(t, c)
+	require.Equal(t, termproto.TypeWelcome, welcome.Type)
+	require.Equal(t, tid, receive(t, b.fake.connected))
+	return c, welcome
+}
+
+func writeFrame(t *testing.T, c *websocket.Conn, f termproto.Frame) {
+	t.Helper()
+	b, err := termproto.Encode(f)
+	require.NoError(t, err)
+	writeRaw(t, c, b)
+}
+
+func writeRaw(t *testing.T, c *websocket.Conn, b []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.NoError(t, c.Write(ctx, websocket.MessageText, b))
+}
+
+func readRaw(t *testing.T, c *websocket.Conn) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	require.NoError(t, err)
+	return b
+}
+
+func readFrame(t *testing.T, c *websocket.Conn) termproto.Frame {
+	t.Helper()
+	f, err := termproto.Decode(readRaw(t, c))
+	require.NoError(t, err)
+	return f
+}
+
+// requireClosed reads the next message and requires it to be the close
+// frame with code.
+func requireClosed(t *testing.T, c *websocket.Conn, code websocket.StatusCode) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	require.Error(t, err, "got a frame instead of a close: %s", b)
+	require.Equal(t, code, websocket.CloseStatus(err), "read error: %v", err)
+}
+
+// closeCode reads c in the background, for peers that must answer a close
+// while the test waits on the hub, and delivers the close code.
+func closeCode(c *websocket.Conn) <-chan websocket.StatusCode {
+	ch := make(chan websocket.StatusCode, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				ch <- websocket.CloseStatus(err)
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func receive[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(wait):
+		t.Fatalf("nothing received within %s", wait)
+		panic("unreachable")
+	}
+}
+
+func TestConnect(t *testing.T) {
+	t.Parallel()
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{HeartbeatInterval: 7 * time.Second})
+		require.False(t, b.hub.Online("T1"))
+		require.Equal(t, termlink.Status{TID: "T1"}, b.hub.Status("T1"))
+
+		_, welcome := b.connect(t, "T1")
+		require.Equal(t, termproto.Frame{
+			Type: termproto.TypeWelcome, Version: termproto.Version,
+			HeartbeatMS: 7000, ServerTime: b.clock.Now().UnixMilli(),
+		}, welcome)
+
+		require.True(t, b.hub.Online("T1"))
+		st := b.hub.Status("T1")
+		require.True(t, st.Online)
+		require.True(t, st.LastSeen.Equal(b.clock.Now()))
+		require.True(t, st.ConnectedAt.Equal(b.clock.Now()))
+		require.NotEmpty(t, st.RemoteAddr)
+		require.Equal(t, []termlink.Status{st}, b.hub.Statuses())
+	})
+
+	t.Run("Heartbeat", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c, _ := b.connect(t, "T1")
+		b.clock.Advance(3 * time.Second)
+		writeFrame(t, c, termproto.Frame{Type: termproto.TypeHeartbeat, Seq: 7})
+		require.Equal(t, termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: 7}, readFrame(t, c))
+		require.True(t, b.hub.Status("T1").LastSeen.Equal(b.clock.Now()))
+	})
+
+	t.Run("Replaced", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		old, _ := b.connect(t, "T1")
+		b.clock.Advance(time.Second)
+		cur, _ := b.connect(t, "T1")
+		requireClosed(t, old, termproto.CloseReplaced)
+
+		st := b.hub.Status("T1")
+		require.True(t, st.Online)
+		require.True(t, st.ConnectedAt.Equal(b.clock.Now()))
+		cmd := termproto.Frame{Type: termproto.TypeCommand, ID: "c1", Kind: termproto.KindSale, Amount: "1.00", Currency: "EUR"}
+		require.NoError(t, b.hub.Send(context.Background(), "T1", cmd))
+		require.Equal(t, cmd, readFrame(t, cur))
+
+		closed := closeCode(cur)
+		// Shutdown waits for every connection's teardown, the replaced one's
+		// included, so one Disconnected in all proves the old one made none.
+		require.NoError(t, b.hub.Shutdown(context.Background()))
+		require.Equal(t, 1, b.fake.disconnectCount())
+		require.Equal(t, websocket.StatusCode(termproto.CloseShutdown), receive(t, closed))
+	})
+
+	t.Run("SilentDrop", func(t *testing.T) {
+		t.Parallel()
+		const interval = 50 * time.Millisecond
+		b := setup(t, termlink.Config{HeartbeatInterval: interval})
+		c, _ := b.connect(t, "T1")
+		start := time.Now()
+		require.Equal(t, "T1", receive(t, b.fake.disconnected))
+		elapsed := time.Since(start)
+		require.GreaterOrEqual(t, elapsed, 2*interval)
+		require.Less(t, elapsed, 10*interval)
+
+		st := b.hub.Status("T1")
+		require.False(t, st.Online)
+		require.False(t, st.LastSeen.IsZero())
+		requireClosed(t, c, termproto.CloseTimeout)
+	})
+
+	t.Run("PeerCloses", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c, _ := b.connect(t, "T1")
+		require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
+		require.Equal(t, "T1", receive(t, b.fake.disconnected))
+		require.False(t, b.hub.Online("T1"))
+		require.ErrorIs(t, b.hub.Send(context.Background(), "T1", termproto.Frame{Type: termproto.TypeAbort, ID: "c1"}), posgate.ErrTerminalOffline)
+	})
+}
+
+func TestAuthFailure(t *testing.T) {
+	t.Parallel()
+	want, err := termproto.Encode(termproto.Frame{Type: termproto.TypeError, Code: "-1001", Message: "authentication failed"})
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name         string
+		subprotocols []string
+		hello        func(b *testBundle) termproto.Frame
+	}{
+		{name: "BadSignature", hello: func(b *testBundle) termproto.Frame {
+			f := b.hello("T1")
+			f.Sign = termproto.SignHello("00"+secret[2:], f.TID, f.Time, f.Nonce, f.Version)
+			return f
+		}},
+		{name: "UnknownTID", hello: func(b *testBundle) termproto.Frame { return b.hello("T9") }},
+		{name: "StaleTime", hello: func(b *testBundle) termproto.Frame {
+			f := b.hello("T1")
+			f.Time -= 301
+			f.Sign = termproto.SignHello(secret, f.TID, f.Time, f.Nonce, f.Version)
+			return f
+		}},
+		{name: "FutureTime", hello: func(b *testBundle) termproto.Frame {
+			f := b.hello("T1")
+			f.Time += 301
+			f.Sign = termproto.SignHello(secret, f.TID, f.Time, f.Nonce, f.Version)
+			return f
+		}},
+		{name: "ReusedNonce", hello: func(b *testBundle) termproto.Frame {
+			f := b.hello("T1")
+			b.fake.mu.Lock()
+			b.fake.nonces["T1 "+f.Nonce] = true
+			b.fake.mu.Unlock()
+			return f
+		}},
+		{name: "WrongVersion", hello: func(b *testBundle) termproto.Frame {
+			f := b.hello("T1")
+			f.Version = 2
+			f.Sign = termproto.SignHello(secret, f.TID, f.Time, f.Nonce, f.Version)
+			return f
+		}},
+		{name: "WrongSubprotocol", subprotocols: []string{"posgate.terminal.v2"}, hello: (*testBundle).helloT1},
+		{name: "NoSubprotocol", subprotocols: []string{}, hello: (*testBundle).helloT1},
+		{name: "NotHello", hello: func(*testBundle) termproto.Frame {
+			return termproto.Frame{Type: termproto.TypeHeartbeat, Seq: 1}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, termlink.Config{})
+			c := b.dial(t, tc.subprotocols...)
+			writeFrame(t, c, tc.hello(b))
+			require.Equal(t, string(want), string(readRaw(t, c)))
+			requireClosed(t, c, termproto.CloseAuthFailed)
+			require.False(t, b.hub.Online("T1"))
+			require.Empty(t, b.hub.Statuses())
+		})
+	}
+
+	t.Run("Malformed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c := b.dial(t)
+		writeRaw(t, c, []byte(`{"type":"hello"`))
+		require.Equal(t, string(want), string(readRaw(t, c)))
+		requireClosed(t, c, termproto.CloseAuthFailed)
+	})
+
+	t.Run("HelloTimeout", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{HelloTimeout: 50 * time.Millisecond})
+		c := b.dial(t)
+		require.Equal(t, string(want), string(readRaw(t, c)))
+		requireClosed(t, c, termproto.CloseAuthFailed)
+	})
+}
+
+func (b *testBundle) helloT1() termproto.Frame { return b.hello("T1") }
+
+func TestSend(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ErrTerminalOffline", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		err := b.hub.Send(context.Background(), "T1", termproto.Frame{Type: termproto.TypeAbort, ID: "c1", Reason: termproto.AbortCancelled})
+		require.ErrorIs(t, err, posgate.ErrTerminalOffline)
+	})
+
+	t.Run("OK", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c, _ := b.connect(t, "T1")
+		cmd := termproto.Frame{
+			Type: termproto.TypeCommand, ID: "c1", Kind: termproto.KindSale, TradeID: "tr1", OrderID: "o1",
+			Amount: "12.34", Currency: "EUR", Description: "coffee", TimeoutMS: 60000,
+		}
+		require.NoError(t, b.hub.Send(context.Background(), "T1", cmd))
+		require.Equal(t, cmd, readFrame(t, c))
+	})
+
+	t.Run("ErrInvalidFrame", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		b.connect(t, "T1")
+		require.Error(t, b.hub.Send(context.Background(), "T1", termproto.Frame{Type: termproto.TypeCommand, ID: "c1"}))
+	})
+}
+
+func TestTerminalFrames(t *testing.T) {
+	t.Parallel()
+
+	t.Run("ProgressAndResult", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c, _ := b.connect(t, "T1")
+		progress := termproto.Frame{Type: termproto.TypeProgress, ID: "c1", Stage: termproto.StageWaitingForCard, At: 1}
+		writeFrame(t, c, progress)
+		require.Equal(t, progress, receive(t, b.fake.progress))
+
+		result := termproto.Frame{Type: termproto.TypeResult, ID: "c1", Outcome: termproto.OutcomeApproved, TransactionID: "tx1", At: 2}
+		writeFrame(t, c, result)
+		require.Equal(t, result, receive(t, b.fake.result))
+		require.Equal(t, termproto.Frame{Type: termproto.TypeAck, ID: "c1"}, readFrame(t, c))
+	})
+
+	t.Run("AckOnlyAfterResultRecorded", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		b.fake.failResults = 1
+		c, _ := b.connect(t, "T1")
+		result := termproto.Frame{Type: termproto.TypeResult, ID: "c1", Outcome: termproto.OutcomeDeclined}
+		writeFrame(t, c, result)
+		f := readFrame(t, c)
+		require.Equal(t, termproto.TypeError, f.Type, "no ack for an unrecorded result")
+		require.Equal(t, "-1003", f.Code)
+		requireClosed(t, c, websocket.StatusInternalError)
+		require.Equal(t, "T1", receive(t, b.fake.disconnected))
+
+		c, _ = b.connect(t, "T1")
+		writeFrame(t, c, result)
+		require.Equal(t, termproto.Frame{Type: termproto.TypeAck, ID: "c1"}, readFrame(t, c))
+		require.Equal(t, result, receive(t, b.fake.result))
+	})
+
+	for _, tc := range []struct {
+		name string
+		typ  websocket.MessageType
+		msg  string
+	}{
+		{"Malformed", websocket.MessageText, `{"type":"progress","id":"c1"}`},
+		{"NotJSON", websocket.MessageText, `ack`},
+		{"CommandFromTerminal", websocket.MessageText, `{"type":"command","id":"c1","kind":"sale"}`},
+		{"SecondHello", websocket.MessageText, ""},
+		{"Binary", websocket.MessageBinary, `{"type":"heartbeat"}`},
+	} {
+		t.Run("ProtocolError"+tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, termlink.Config{})
+			c, _ := b.connect(t, "T1")
+			msg := []byte(tc.msg)
+			if tc.name == "SecondHello" {
+				var err error
+				msg, err = termproto.Encode(b.hello("T1"))
+				require.NoError(t, err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			require.NoError(t, c.Write(ctx, tc.typ, msg))
+			f := readFrame(t, c)
+			require.Equal(t, termproto.TypeError, f.Type)
+			require.Equal(t, "-1002", f.Code)
+			requireClosed(t, c, termproto.CloseProtocol)
+			require.Equal(t, "T1", receive(t, b.fake.disconnected))
+		})
+	}
+
+	t.Run("TooLarge", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c, _ := b.connect(t, "T1")
+		writeRaw(t, c, []byte(`{"type":"heartbeat","client":"`+strings.Repeat("x", termproto.MaxFrameBytes)+`"}`))
+		requireClosed(t, c, websocket.StatusMessageTooBig)
+		require.Equal(t, "T1", receive(t, b.fake.disconnected))
+	})
+}
+
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	b := setup(t, termlink.Config{})
+	c1, _ := b.connect(t, "T1")
+	c2, _ := b.connect(t, "T2")
+	pending := b.dial(t) // accepted, not yet authenticated
+
+	var closed []<-chan websocket.StatusCode
+	for _, c := range []*websocket.Conn{c1, c2, pending} {
+		closed = append(closed, closeCode(c))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.NoError(t, b.hub.Shutdown(ctx))
+	for _, ch := range closed {
+		require.Equal(t, websocket.StatusCode(termproto.CloseShutdown), receive(t, ch))
+	}
+	require.Equal(t, 2, b.fake.disconnectCount())
+	require.False(t, b.hub.Online("T1"))
+	require.False(t, b.hub.Online("T2"))
+	require.Len(t, b.hub.Statuses(), 2)
+
+	require.NoError(t, b.hub.Shutdown(ctx))
+	_, resp, err := websocket.Dial(ctx, b.url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	require.Error(t, err)
+	require.Equal(t, 503, resp.StatusCode)
+	_, _ = io.Copy(io.Discard, resp.Body)
+}

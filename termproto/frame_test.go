@@ -1,0 +1,127 @@
+package termproto_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/posgate/posgate/protocol"
+	"github.com/posgate/posgate/termproto"
+)
+
+// TestHelloSignatureVector pins the worked example of
+// docs/terminal-protocol.md: if it changes, every terminal breaks.
+func TestHelloSignatureVector(t *testing.T) {
+	t.Parallel()
+	const (
+		secret = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+		tid    = "T125119061"
+		at     = 1767225600 // 2026-01-01T00:00:00Z
+		nonce  = "4f1c2a9e8b7d6c5a"
+		sign   = "268994a1d93940968ce34d8c13d30308e5ba69b4681f0734e26a467c8883557c"
+	)
+	s := termproto.HelloStringToSign(tid, at, nonce, termproto.Version)
+	require.Equal(t, "nonce=4f1c2a9e8b7d6c5a&tid=T125119061&time=1767225600&type=hello&version=1", s)
+	require.Equal(t, sign, termproto.SignHello(secret, tid, at, nonce, termproto.Version))
+	require.True(t, protocol.Verify(secret, s, strings.ToUpper(sign)))
+
+	b, err := termproto.Encode(termproto.Frame{
+		Type: termproto.TypeHello, TID: tid, Time: at, Nonce: nonce, Sign: sign,
+		Version: termproto.Version, Client: "acme-pos/2.3.1",
+	})
+	require.NoError(t, err)
+	require.JSONEq(t, `{"type":"hello","tid":"T125119061","time":1767225600,"nonce":"4f1c2a9e8b7d6c5a",
+		"sign":"268994a1d93940968ce34d8c13d30308e5ba69b4681f0734e26a467c8883557c","version":1,"client":"acme-pos/2.3.1"}`, string(b))
+}
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+
+	for _, tc := range []struct {
+		name string
+		in   string
+		want termproto.Frame
+	}{
+		{"Hello", `{"type":"hello","tid":"T1","time":1767225600,"nonce":"4f1c2a9e8b7d6c5a","sign":"ab","version":1}`,
+			termproto.Frame{Type: "hello", TID: "T1", Time: 1767225600, Nonce: "4f1c2a9e8b7d6c5a", Sign: "ab", Version: 1}},
+		{"Welcome", `{"type":"welcome","version":1,"heartbeat_ms":10000,"server_time":1767225600123}`,
+			termproto.Frame{Type: "welcome", Version: 1, HeartbeatMS: 10000, ServerTime: 1767225600123}},
+		{"Heartbeat", `{"type":"heartbeat","seq":3}`, termproto.Frame{Type: "heartbeat", Seq: 3}},
+		{"HeartbeatWithoutSeq", `{"type":"heartbeat"}`, termproto.Frame{Type: "heartbeat"}},
+		{"HeartbeatAck", `{"type":"heartbeat_ack","seq":3}`, termproto.Frame{Type: "heartbeat_ack", Seq: 3}},
+		{"Command", `{"type":"command","id":"c1","kind":"sale","trade_id":"t1","order_id":"o1","amount":"12.34","tip_amount":"1.00","currency":"EUR","description":"coffee","timeout_ms":60000}`,
+			termproto.Frame{Type: "command", ID: "c1", Kind: "sale", TradeID: "t1", OrderID: "o1", Amount: "12.34", TipAmount: "1.00", Currency: "EUR", Description: "coffee", TimeoutMS: 60000}},
+		{"CommandReversal", `{"type":"command","id":"c2","kind":"reversal","trade_id":"t1"}`,
+			termproto.Frame{Type: "command", ID: "c2", Kind: "reversal", TradeID: "t1"}},
+		{"Abort", `{"type":"abort","id":"c1","reason":"expired"}`, termproto.Frame{Type: "abort", ID: "c1", Reason: "expired"}},
+		{"Progress", `{"type":"progress","id":"c1","stage":"card_read","at":1767225601000}`,
+			termproto.Frame{Type: "progress", ID: "c1", Stage: "card_read", At: 1767225601000}},
+		{"Result", `{"type":"result","id":"c1","outcome":"approved","transaction_id":"tx9","at":1767225602000}`,
+			termproto.Frame{Type: "result", ID: "c1", Outcome: "approved", TransactionID: "tx9", At: 1767225602000}},
+		{"ResultCancelled", `{"type":"result","id":"c1","outcome":"cancelled","message":"aborted by cloud"}`,
+			termproto.Frame{Type: "result", ID: "c1", Outcome: "cancelled", Message: "aborted by cloud"}},
+		{"Ack", `{"type":"ack","id":"c1"}`, termproto.Frame{Type: "ack", ID: "c1"}},
+		{"Error", `{"type":"error","code":"-1001","message":"authentication failed"}`,
+			termproto.Frame{Type: "error", Code: "-1001", Message: "authentication failed"}},
+		{"UnknownFieldIgnored", `{"type":"ack","id":"c1","future":true}`, termproto.Frame{Type: "ack", ID: "c1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := termproto.Decode([]byte(tc.in))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+
+	for _, tc := range []struct {
+		name, in, err string
+	}{
+		{"ErrNotJSON", `hello`, "not a JSON object"},
+		{"ErrArray", `[{"type":"ack","id":"c1"}]`, "not a JSON object"},
+		{"ErrWrongFieldType", `{"type":"heartbeat","seq":"3"}`, "not a JSON object"},
+		{"ErrNoType", `{}`, `unknown frame type ""`},
+		{"ErrUnknownType", `{"type":"ping"}`, `unknown frame type "ping"`},
+		{"ErrHelloWithoutTID", `{"type":"hello","time":1,"nonce":"4f1c2a9e8b7d6c5a","sign":"ab"}`, "without tid"},
+		{"ErrHelloWithoutSign", `{"type":"hello","tid":"T1","time":1,"nonce":"4f1c2a9e8b7d6c5a"}`, "without sign"},
+		{"ErrHelloWithoutTime", `{"type":"hello","tid":"T1","nonce":"4f1c2a9e8b7d6c5a","sign":"ab"}`, "without time"},
+		{"ErrHelloShortNonce", `{"type":"hello","tid":"T1","time":1,"nonce":"short","sign":"ab"}`, "16 to 64"},
+		{"ErrHelloLongNonce", `{"type":"hello","tid":"T1","time":1,"nonce":"` + strings.Repeat("n", 65) + `","sign":"ab"}`, "16 to 64"},
+		{"ErrCommandWithoutID", `{"type":"command","kind":"sale"}`, "without id"},
+		{"ErrCommandUnknownKind", `{"type":"command","id":"c1","kind":"refund"}`, `unknown kind "refund"`},
+		{"ErrAbortWithoutID", `{"type":"abort","reason":"cancelled"}`, "without id"},
+		{"ErrAckWithoutID", `{"type":"ack"}`, "without id"},
+		{"ErrProgressWithoutStage", `{"type":"progress","id":"c1"}`, "without stage"},
+		{"ErrResultUnknownOutcome", `{"type":"result","id":"c1","outcome":"maybe"}`, `unknown outcome "maybe"`},
+		{"ErrTooLarge", `{"type":"ack","id":"` + strings.Repeat("x", termproto.MaxFrameBytes) + `"}`, "exceeds"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := termproto.Decode([]byte(tc.in))
+			require.ErrorContains(t, err, tc.err)
+		})
+	}
+}
+
+// FuzzDecode feeds Decode what a hostile or buggy peer could send; the
+// seed corpus is under testdata/fuzz/FuzzDecode.
+func FuzzDecode(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := termproto.Decode(b)
+		if err != nil {
+			return
+		}
+		enc, err := termproto.Encode(got)
+		require.NoError(t, err)
+		again, err := termproto.Decode(enc)
+		if len(enc) > termproto.MaxFrameBytes {
+			// Encode escapes <, > and & as six bytes each, so a frame close to
+			// the limit can grow past it on re-encoding; the size check is
+			// then the only allowed refusal.
+			require.ErrorContains(t, err, "exceeds")
+			return
+		}
+		require.NoError(t, err, "re-encoded as %s", enc)
+		require.Equal(t, got, again)
+	})
+}
