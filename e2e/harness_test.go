@@ -46,15 +46,14 @@ const masterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1
 
 // gateway is a running posgate for one test.
 type gateway struct {
-	t     *testing.T
+	t     testing.TB
 	URL   string
 	G     *server.Gateway
 	Clock *clock
 	DB    string
-	n     int
 }
 
-func start(t *testing.T, mods ...func(*server.Config)) *gateway {
+func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 	t.Helper()
 	dir := t.TempDir()
 	clk := &clock{}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -67,4 +68,19 @@ func TestRunHeadless(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("RunHeadless did not return")
 	}
+}
+
+func TestDocsListMagicAmounts(t *testing.T) {
+	doc, err := os.ReadFile("../docs/simulator.md")
+	require.NoError(t, err)
+	rows := 0
+	for _, line := range strings.Split(string(doc), "\n") {
+		amount, rest, ok := strings.Cut(strings.TrimPrefix(line, "| `"), "` |")
+		if m, known := magicAmounts[amount]; ok && strings.HasPrefix(line, "| `") && known {
+			rows++
+			assert.Contains(t, rest, m.described, amount)
+			assert.Equal(t, m.payments, strings.Contains(rest, "sale, authorisation"), amount)
+		}
+	}
+	assert.Equal(t, len(magicAmounts), rows, "one docs row per magic amount")
 }

@@ -216,7 +216,27 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.finish(c, err)
 }
 
+// serve runs a connection until it ends. Opening and frame handling are
+// separate functions so that their large frames (termproto.Frame values)
+// are off the stack an idle connection parks on: a shallow stack lets the
+// GC shrink the goroutine's stack back after a burst.
 func (h *Hub) serve(ctx context.Context, c *conn) error {
+	if err := h.open(ctx, c); err != nil {
+		return err
+	}
+	for {
+		b, err := c.next(2 * h.cfg.HeartbeatInterval)
+		if err != nil {
+			return err
+		}
+		if err := h.handle(ctx, c, b); err != nil {
+			return err
+		}
+	}
+}
+
+// open authenticates the hello, welcomes the terminal and registers it.
+func (h *Hub) open(ctx context.Context, c *conn) error {
 	if c.ws.Subprotocol() == "" {
 		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "subprotocol "+termproto.Subprotocol+" not requested")
 		return h.authFailure()
@@ -238,48 +258,41 @@ func (h *Hub) serve(ctx context.Context, c *conn) error {
 	if err := c.send(ctx, welcome); err != nil {
 		return err
 	}
-	if err := h.register(ctx, c, now); err != nil {
-		return err
-	}
+	return h.register(ctx, c, now)
+}
 
-	for {
-		b, err := c.next(2 * h.cfg.HeartbeatInterval)
-		if err != nil {
-			return err
+// handle acts on one frame from an authenticated terminal.
+func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
+	c.term.lastSeen.Store(h.cfg.Now().UnixNano())
+	f, err := termproto.Decode(b)
+	if err != nil {
+		return protocolError(err.Error())
+	}
+	switch f.Type {
+	case termproto.TypeHeartbeat:
+		return c.send(ctx, termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: f.Seq})
+	case termproto.TypeProgress:
+		// Progress is informational: losing one must not cost the
+		// connection the result that follows.
+		if err := h.handler.Progress(ctx, c.tid, f); err != nil {
+			h.log.Error("terminal progress not recorded", "tid", c.tid, "id", f.ID, "stage", f.Stage, "err", err)
 		}
-		c.term.lastSeen.Store(h.cfg.Now().UnixNano())
-		f, err := termproto.Decode(b)
-		if err != nil {
-			return protocolError(err.Error())
-		}
-		switch f.Type {
-		case termproto.TypeHeartbeat:
-			err = c.send(ctx, termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: f.Seq})
-		case termproto.TypeProgress:
-			// Progress is informational: losing one must not cost the
-			// connection the result that follows.
-			if err := h.handler.Progress(ctx, c.tid, f); err != nil {
-				h.log.Error("terminal progress not recorded", "tid", c.tid, "id", f.ID, "stage", f.Stage, "err", err)
+		return nil
+	case termproto.TypeResult:
+		if err := h.handler.Result(ctx, c.tid, f); err != nil {
+			// Without an ack the terminal keeps the result in its journal
+			// and re-sends it after reconnecting; closing makes that happen
+			// now rather than at the next network hiccup.
+			return &endErr{
+				code:  websocket.StatusInternalError,
+				text:  "internal error",
+				frame: errorFrame(codeInternal, "result not recorded, reconnect and re-send"),
+				why:   fmt.Sprintf("result %s not recorded: %v", f.ID, err),
 			}
-		case termproto.TypeResult:
-			if err := h.handler.Result(ctx, c.tid, f); err != nil {
-				// Without an ack the terminal keeps the result in its journal
-				// and re-sends it after reconnecting; closing makes that
-				// happen now rather than at the next network hiccup.
-				return &endErr{
-					code:  websocket.StatusInternalError,
-					text:  "internal error",
-					frame: errorFrame(codeInternal, "result not recorded, reconnect and re-send"),
-					why:   fmt.Sprintf("result %s not recorded: %v", f.ID, err),
-				}
-			}
-			err = c.send(ctx, termproto.Frame{Type: termproto.TypeAck, ID: f.ID})
-		default:
-			return protocolError(f.Type + " frame from a terminal")
 		}
-		if err != nil {
-			return err
-		}
+		return c.send(ctx, termproto.Frame{Type: termproto.TypeAck, ID: f.ID})
+	default:
+		return protocolError(f.Type + " frame from a terminal")
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"log/slog"
+	"os"
 	"time"
 
 	"github.com/posgate/posgate/simterm"
@@ -11,7 +13,7 @@ import (
 func terminalCmd(e *env) *cobra.Command {
 	var cfg simterm.Config
 	var headless bool
-	var logLevel string
+	var logLevel, logFile string
 	c := &cobra.Command{
 		Use:   "terminal",
 		Short: "Run a simulated POS terminal connected to a gateway (full-screen, or --headless)",
@@ -19,10 +21,19 @@ func terminalCmd(e *env) *cobra.Command {
 reversals the way a real terminal does, and answers them through a built-in
 acquirer simulator whose magic amounts force each outcome (docs/simulator.md).`,
 		RunE: func(c *cobra.Command, _ []string) error {
-			cfg.Logger = e.logger("text", logLevel)
 			if headless {
+				cfg.Logger = e.logger("text", logLevel)
 				cfg.AutoTap = true
 				return simterm.RunHeadless(c.Context(), cfg, e.stdout)
+			}
+			// Logs on stderr would draw over the full-screen display.
+			if logFile != "" {
+				f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				cfg.Logger = slog.New(slog.NewTextHandler(f, nil))
 			}
 			return tui.Run(c.Context(), cfg)
 		},
@@ -34,7 +45,8 @@ acquirer simulator whose magic amounts force each outcome (docs/simulator.md).`,
 	f.StringVar(&cfg.JournalPath, "journal", "", "journal file: results survive a crash and are reported once after restart")
 	f.BoolVar(&headless, "headless", false, "no UI: print one line per screen change and tap cards automatically")
 	f.DurationVar(&cfg.CardDelay, "card-delay", 300*time.Millisecond, "with --headless, how long the customer takes to tap the card")
-	f.StringVar(&logLevel, "log-level", "warn", "log level on stderr")
+	f.StringVar(&logLevel, "log-level", "warn", "with --headless, the log level on stderr")
+	f.StringVar(&logFile, "log-file", "", "without --headless, write logs to this file (they are discarded otherwise)")
 	c.MarkFlagRequired("tid")
 	c.MarkFlagRequired("secret")
 	return c
