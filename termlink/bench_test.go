@@ -260,10 +260,9 @@ func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duratio
 }
 
 // memory returns VmRSS and the Go heap and stacks in use, after handing
-// freed pages back so both reflect live memory only.
+// freed pages back so that both reflect live memory only.
 func memory(b *testing.B) (rss, goMem uint64) {
-	runtime.GC()
-	runtime.GC()
+	runtime.GC() // each GC halves an oversized goroutine stack at most once
 	runtime.GC()
 	debug.FreeOSMemory()
 	status, err := os.ReadFile("/proc/self/status")
@@ -277,7 +276,6 @@ func memory(b *testing.B) (rss, goMem uint64) {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Fprintln(os.Stderr, "DEBUG heap", ms.HeapInuse, "stack", ms.StackInuse)
 	return rss, ms.HeapInuse + ms.StackInuse
 }
 

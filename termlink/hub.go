@@ -170,15 +170,27 @@ func New(cfg Config, h Handler) *Hub {
 // ServeHTTP upgrades a terminal's request and serves the connection until
 // it ends; it is mounted at termproto.Path.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := h.accept(w, r)
+	if c == nil {
+		return
+	}
+	defer h.release(c)
+	err := h.serve(r.Context(), c)
+	c.timer.Stop()
+	h.finish(c, err)
+}
+
+// accept upgrades the request and tracks the connection, or returns nil
+// having answered the request.
+func (h *Hub) accept(w http.ResponseWriter, r *http.Request) *conn {
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
-		return
+		return nil
 	}
 	h.serving.Add(1)
 	h.mu.Unlock()
-	defer h.serving.Done()
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:    []string{termproto.Subprotocol},
@@ -190,7 +202,8 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		h.log.Debug("terminal upgrade refused", "remote", r.RemoteAddr, "err", err)
-		return
+		h.serving.Done()
+		return nil
 	}
 	ws.SetReadLimit(termproto.MaxFrameBytes)
 	c := &conn{ws: ws, remote: r.RemoteAddr}
@@ -202,18 +215,18 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	if closing {
 		ws.Close(termproto.CloseShutdown, "shutting down")
-		return
+		h.serving.Done()
+		return nil
 	}
-	defer func() {
-		h.mu.Lock()
-		delete(h.all, c)
-		h.mu.Unlock()
-	}()
-
 	c.timer = time.AfterFunc(h.cfg.HelloTimeout, func() { h.expire(c) })
-	err = h.serve(r.Context(), c)
-	c.timer.Stop()
-	h.finish(c, err)
+	return c
+}
+
+func (h *Hub) release(c *conn) {
+	h.mu.Lock()
+	delete(h.all, c)
+	h.mu.Unlock()
+	h.serving.Done()
 }
 
 // serve runs a connection until it ends. Opening and frame handling are

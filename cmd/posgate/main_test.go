@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// bin is the posgate binary these black-box tests run, built once.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "posgate-bin")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "posgate")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runBin(t *testing.T, env []string, args ...string) (string, string, error) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+var secretLine = regexp.MustCompile(`^secret_key=([0-9a-f]{64})\n$`)
+
+func TestCredentialsCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "posgate.db")
+	out, stderr, err := runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T125119061")
+	require.NoError(t, err, stderr)
+	m := secretLine.FindStringSubmatch(out)
+	require.NotNil(t, m, "output: %q", out)
+	secret := m[1]
+
+	st, err := os.Stat(filepath.Join(filepath.Dir(db), "posgate.key"))
+	require.NoError(t, err, "the master key file is created beside the database")
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	known := strings.Repeat("ab", 32)
+	out, stderr, err = runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T2", "--secret", known, "--timezone", "America/New_York", "--currency", "USD")
+	require.NoError(t, err, stderr)
+	require.Equal(t, "secret_key="+known+"\n", out)
+
+	_, stderr, err = runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T2")
+	require.Error(t, err, "a TID is added once")
+	require.Contains(t, stderr, "T2")
+
+	_, _, err = runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T3", "--timezone", "Mars/Base")
+	require.Error(t, err)
+
+	out, stderr, err = runBin(t, nil, "cashiers", "add", "--db", db, "--merchant", "Demo Shop", "--uid", "016683")
+	require.NoError(t, err, stderr)
+	require.Regexp(t, secretLine, out)
+
+	_, _, err = runBin(t, nil, "cashiers", "add", "--db", db, "--merchant", "Demo Shop", "--uid", "T2")
+	require.Error(t, err, "cashier UIDs and TIDs share one namespace")
+
+	out, stderr, err = runBin(t, []string{"POSGATE_DB=" + db}, "terminals", "list")
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, "T125119061")
+	require.Contains(t, out, "America/New_York")
+	require.NotContains(t, out, secret)
+	require.NotContains(t, out, known)
+
+	out, stderr, err = runBin(t, nil, "cashiers", "list", "--db", db)
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, "016683")
+	require.Contains(t, out, "Demo Shop")
+
+	out, stderr, err = runBin(t, nil, "batches", "close", "--db", db, "--tid", "T125119061")
+	require.NoError(t, err, stderr)
+	require.Equal(t, "cleared=0 tid=T125119061\n", out)
+
+	raw, err := os.ReadFile(db)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), secret, "secrets are sealed at rest")
+}
+
+// started runs a long-lived posgate command and returns the first line of
+// its output (stdout or stderr) that matches re, and the process.
+func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw := io.Pipe()
+	var all bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &all), io.MultiWriter(pw, &all)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan []string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m
+				io.Copy(io.Discard, pr)
+				return
+			}
+		}
+	}()
+	select {
+	case m := <-found:
+		return m, cmd, &all
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no line matching %s", re)
+		return nil, nil, nil
+	}
+}
+
+func TestServeTerminalAndAdmin(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "posgate.db")
+	env := []string{"POSGATE_ADMIN_TOKEN=secret-admin", "POSGATE_MASTER_KEY=" + strings.Repeat("11", 32)}
+	secret := strings.Repeat("cd", 32)
+	_, stderr, err := runBin(t, env, "terminals", "add", "--db", db, "--merchant", "Shop", "--tid", "T1", "--secret", secret)
+	require.NoError(t, err, stderr)
+
+	m, serve, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	base := m[1]
+	resp, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	started(t, regexp.MustCompile(`screen=idle tid=T1`), nil, "terminal", "--server", base, "--tid", "T1", "--secret", secret, "--headless")
+
+	req, _ := http.NewRequest("GET", base+"/admin/v1/terminals/T1", nil)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	req.Header.Set("Authorization", "Bearer secret-admin")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var term struct {
+		TID      string `json:"tid"`
+		Online   bool   `json:"online"`
+		LastSeen string `json:"last_seen"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&term))
+	resp.Body.Close()
+	require.Equal(t, "T1", term.TID)
+	require.True(t, term.Online)
+	require.NotEmpty(t, term.LastSeen)
+
+	require.NoError(t, serve.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, serve.Wait(), "SIGTERM shuts down cleanly")
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	m, demo, out := started(t, regexp.MustCompile(`posgate keeps serving at (http://\S+)`), nil, "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "demo.db"))
+	require.NotEmpty(t, m[1])
+	require.NoError(t, demo.Process.Signal(os.Interrupt))
+	require.NoError(t, demo.Wait())
+	text := out.String()
+	for _, want := range []string{"screen=amount", "screen=approved", "screen=reversal_requested", "screen=reversal_approved", `"state":"cancelled"`, "admin_token="} {
+		require.Contains(t, text, want)
+	}
+}
