@@ -6,9 +6,11 @@
 // its invariants are constraints in the schema rather than checks in Go.
 //
 // The Store has exactly one connection: SQLite admits one writer anyway,
-// River's SQLite driver requires it, and it makes every InTx run alone.
-// Consequently the fn passed to InTx must not call InTx, nor use DB: it
-// would wait for the connection it is holding, for ever.
+// and River's SQLite driver requires it. One goroutine owns it and runs
+// every InTx, grouping the calls that wait into one transaction with a
+// savepoint each (group commit): each call is still all-or-nothing and
+// runs alone, but many share one fsync. Consequently the fn passed to InTx
+// must not call InTx, nor use DB: it would wait for itself, for ever.
 //
 // Times are stored as INTEGER Unix microseconds and read back in UTC, the
 // precision of PostgreSQL's timestamptz, so both stores round-trip the
@@ -25,6 +27,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -43,6 +46,10 @@ var migrations embed.FS
 // Store is the SQLite posgate.Store.
 type Store struct {
 	db *sql.DB
+	// commits counts durable commits (an fsync each with
+	// synchronous=FULL); txs counts the InTx calls they carried.
+	commits, txs atomic.Uint64
+	committer
 }
 
 var _ posgate.Store = (*Store)(nil)
@@ -69,41 +76,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.startCommitter()
+	return s, nil
 }
 
 // DB is the underlying database, for River's SQLite driver.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
-
-// InTx runs fn in a transaction started with BEGIN IMMEDIATE, so it holds
-// the write lock from the start and never fails half-way for want of it.
-// It retries only when the database stayed locked by another process.
-func (s *Store) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
-	var err error
-	for range maxAttempts {
-		if err = s.inTx(ctx, fn); !locked(err) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
+// Close lets the transactions already queued finish, then closes the
+// database.
+func (s *Store) Close() error {
+	s.stopCommitter()
+	return s.db.Close()
 }
 
-func (s *Store) inTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
-	sqlTx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	// A no-op after Commit; otherwise it frees the only connection, also
-	// when fn panics.
-	defer sqlTx.Rollback()
-	if err := fn(&tx{ctx: ctx, tx: sqlTx}); err != nil {
-		return err
-	}
-	return sqlTx.Commit()
-}
+// Commits is the number of durable commits since Open, and Transactions
+// the number of InTx calls that wrote: with group commit one commit
+// carries several.
+func (s *Store) Commits() uint64      { return s.commits.Load() }
+func (s *Store) Transactions() uint64 { return s.txs.Load() }
 
 // interpretError translates a driver error into the domain's, by SQLite
 // extended result code: onUnique is what a unique or primary key violation

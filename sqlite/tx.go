@@ -14,14 +14,16 @@ import (
 // posgate constants and the schema's partial indexes, which the planner
 // can use only when the query names the same states.
 type tx struct {
-	ctx context.Context
-	tx  *sql.Tx
+	ctx   context.Context
+	tx    *sql.Tx
+	wrote bool // a statement that may change rows ran
 }
 
 // row is a *sql.Row or *sql.Rows.
 type row interface{ Scan(dest ...any) error }
 
 func (t *tx) exec(onUnique error, query string, args ...any) (sql.Result, error) {
+	t.wrote = true
 	res, err := t.tx.ExecContext(t.ctx, query, args...)
 	return res, interpretError(err, onUnique)
 }

@@ -529,7 +529,9 @@ func (h *Hub) Online(tid string) bool {
 
 // Shutdown closes every connection with termproto.CloseShutdown, refuses
 // new ones, and waits until their handlers have returned (and Disconnected
-// was called) or ctx ends. It may be called more than once.
+// was called) or ctx ends. It may be called more than once. A peer that
+// does not answer the close handshake holds its handler for up to 10s
+// (coder/websocket's close timeouts), so allow ctx at least that much.
 // http.Server.Shutdown does not close hijacked connections, so the server's
 // owner calls this too.
 func (h *Hub) Shutdown(ctx context.Context) error {

@@ -305,8 +305,8 @@ func TestConnect(t *testing.T) {
 		t.Parallel()
 		const interval = 50 * time.Millisecond
 		b := setup(t, termlink.Config{HeartbeatInterval: interval})
+		start := time.Now() // before the hub's deadline timer starts
 		c, _ := b.connect(t, "T1")
-		start := time.Now()
 		require.Equal(t, "T1", receive(t, b.fake.disconnected))
 		elapsed := time.Since(start)
 		require.GreaterOrEqual(t, elapsed, 2*interval)
@@ -519,8 +519,8 @@ func TestTerminalFrames(t *testing.T) {
 func TestShutdown(t *testing.T) {
 	t.Parallel()
 	b := setup(t, termlink.Config{})
-	c1, _ := b.connect(t, "T1")
 	c2, _ := b.connect(t, "T2")
+	c1, _ := b.connect(t, "T1")
 	pending := b.dial(t) // accepted, not yet authenticated
 
 	var closed []<-chan websocket.StatusCode
@@ -537,7 +537,12 @@ func TestShutdown(t *testing.T) {
 	require.Equal(t, 2, b.fake.disconnectCount())
 	require.False(t, b.hub.Online("T1"))
 	require.False(t, b.hub.Online("T2"))
-	require.Len(t, b.hub.Statuses(), 2)
+	var tids []string
+	for _, st := range b.hub.Statuses() {
+		require.False(t, st.LastSeen.IsZero())
+		tids = append(tids, st.TID)
+	}
+	require.Equal(t, []string{"T1", "T2"}, tids)
 
 	require.NoError(t, b.hub.Shutdown(ctx))
 	_, resp, err := websocket.Dial(ctx, b.url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})

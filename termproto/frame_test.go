@@ -1,6 +1,8 @@
 package termproto_test
 
 import (
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -33,6 +35,23 @@ func TestHelloSignatureVector(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"type":"hello","tid":"T125119061","time":1767225600,"nonce":"4f1c2a9e8b7d6c5a",
 		"sign":"268994a1d93940968ce34d8c13d30308e5ba69b4681f0734e26a467c8883557c","version":1,"client":"acme-pos/2.3.1"}`, string(b))
+}
+
+// TestDocExamples keeps the JSON examples of the vendor document valid
+// and written exactly as Encode writes them.
+func TestDocExamples(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../docs/terminal-protocol.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```json\n(.*?)\n```").FindAllSubmatch(doc, -1)
+	require.GreaterOrEqual(t, len(blocks), 12)
+	for _, m := range blocks {
+		f, err := termproto.Decode(m[1])
+		require.NoError(t, err, "%s", m[1])
+		enc, err := termproto.Encode(f)
+		require.NoError(t, err)
+		require.Equal(t, string(m[1]), string(enc))
+	}
 }
 
 func TestDecode(t *testing.T) {
