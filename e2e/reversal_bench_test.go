@@ -20,13 +20,21 @@ import (
 )
 
 // BenchmarkReversal drives full reversals end to end (API in, terminal
-// round trip, store, API out) from 64 merchant clients on 64 simulated
-// terminals that answer at once, against one SQLite-backed gateway, and in
-// the same run measures single durable commits (synchronous=FULL) on the
-// same disk. b.N is the number of reversals.
+// round trip, store, API out) against one SQLite-backed gateway with 64
+// simulated terminals that answer at once, and in the same run measures
+// single durable commits (synchronous=FULL) on the same disk. b.N is the
+// number of reversals. clients=64 drives all terminals at once
+// (throughput); clients=1 drives one terminal at a time (the latency the
+// gateway adds when it is not saturated).
 //
 //	go test ./e2e -run '^$' -bench Reversal -benchtime 3000x
 func BenchmarkReversal(b *testing.B) {
+	for _, clients := range []int{64, 1} {
+		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { benchReversal(b, clients) })
+	}
+}
+
+func benchReversal(b *testing.B, clients int) {
 	const terminals = 64
 	g := start(b, func(c *server.Config) { c.ReversalWait = 30 * time.Second })
 	type lane struct {
@@ -35,12 +43,14 @@ func BenchmarkReversal(b *testing.B) {
 		orders []string
 	}
 	lanes := make([]*lane, terminals)
-	perLane := (b.N + terminals - 1) / terminals
+	perLane := (b.N + clients - 1) / clients
 	for i := range lanes {
 		l := &lane{tid: fmt.Sprintf("TB%02d", i)}
 		l.secret = g.addTerminal("Bench Shop", l.tid, "")
 		g.connect(l.tid, l.secret, func(c *simterm.Config) { c.CardDelay = time.Nanosecond })
-		l.orders = seedPaid(b, g, l.tid, perLane)
+		if i < clients {
+			l.orders = seedPaid(b, g, l.tid, perLane)
+		}
 		lanes[i] = l
 	}
 
@@ -48,12 +58,12 @@ func BenchmarkReversal(b *testing.B) {
 	store := g.G.Store.(*sqlite.Store)
 	commitsBefore := store.Commits()
 
-	latencies := make([][]time.Duration, terminals)
+	latencies := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
 	remaining := b.N
-	for i, l := range lanes {
+	for i, l := range lanes[:clients] {
 		n := min(perLane, remaining)
 		remaining -= n
 		wg.Add(1)

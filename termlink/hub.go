@@ -83,13 +83,6 @@ type Status struct {
 // frame within it is treated as gone.
 const writeTimeout = 5 * time.Second
 
-// Codes of the error frames the hub sends before closing.
-const (
-	codeAuthFailed = "-1001"
-	codeProtocol   = "-1002"
-	codeInternal   = "-1003"
-)
-
 // Hub holds the live terminal connections. Create it with New.
 type Hub struct {
 	cfg        Config
@@ -160,7 +153,7 @@ func New(cfg Config, h Handler) *Hub {
 		cfg:        cfg,
 		handler:    h,
 		log:        cfg.Logger,
-		authFailed: errorFrame(codeAuthFailed, "authentication failed"),
+		authFailed: errorFrame(termproto.ErrorAuthFailed, "authentication failed"),
 		live:       make(map[string]*conn),
 		seen:       make(map[string]*terminal),
 		all:        make(map[*conn]struct{}),
@@ -297,9 +290,9 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 			// and re-sends it after reconnecting; closing makes that happen
 			// now rather than at the next network hiccup.
 			return &endErr{
-				code:  websocket.StatusInternalError,
+				code:  websocket.StatusCode(termproto.CloseInternal),
 				text:  "internal error",
-				frame: errorFrame(codeInternal, "result not recorded, reconnect and re-send"),
+				frame: errorFrame(termproto.ErrorInternal, "result not recorded, reconnect and re-send"),
 				why:   fmt.Sprintf("result %s not recorded: %v", f.ID, err),
 			}
 		}
@@ -439,7 +432,7 @@ func (h *Hub) finish(c *conn, err error) {
 		return
 	}
 	h.drop(c, e.why)
-	if e.code == websocket.StatusInternalError {
+	if e.code == websocket.StatusCode(termproto.CloseInternal) {
 		h.log.Error("terminal connection closed on an internal error", "tid", c.tid, "remote", c.remote, "err", e.why)
 	}
 	c.end(e)
@@ -450,11 +443,11 @@ func (h *Hub) authFailure() *endErr {
 }
 
 func protocolError(why string) *endErr {
-	return &endErr{code: termproto.CloseProtocol, text: "protocol error", frame: errorFrame(codeProtocol, why), why: "protocol error: " + why}
+	return &endErr{code: termproto.CloseProtocol, text: "protocol error", frame: errorFrame(termproto.ErrorProtocol, why), why: "protocol error: " + why}
 }
 
 func internalError(why string) *endErr {
-	return &endErr{code: websocket.StatusInternalError, text: "internal error", frame: errorFrame(codeInternal, "internal error, reconnect later"), why: why}
+	return &endErr{code: websocket.StatusCode(termproto.CloseInternal), text: "internal error", frame: errorFrame(termproto.ErrorInternal, "internal error, reconnect later"), why: why}
 }
 
 func errorFrame(code, msg string) []byte {

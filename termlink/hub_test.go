@@ -464,7 +464,7 @@ func TestTerminalFrames(t *testing.T) {
 		writeFrame(t, c, result)
 		f := readFrame(t, c)
 		require.Equal(t, termproto.TypeError, f.Type, "no ack for an unrecorded result")
-		require.Equal(t, "-1003", f.Code)
+		require.Equal(t, termproto.ErrorInternal, f.Code)
 		requireClosed(t, c, websocket.StatusInternalError)
 		require.Equal(t, "T1", receive(t, b.fake.disconnected))
 
@@ -500,7 +500,7 @@ func TestTerminalFrames(t *testing.T) {
 			require.NoError(t, c.Write(ctx, tc.typ, msg))
 			f := readFrame(t, c)
 			require.Equal(t, termproto.TypeError, f.Type)
-			require.Equal(t, "-1002", f.Code)
+			require.Equal(t, termproto.ErrorProtocol, f.Code)
 			requireClosed(t, c, termproto.CloseProtocol)
 			require.Equal(t, "T1", receive(t, b.fake.disconnected))
 		})

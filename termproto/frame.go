@@ -5,6 +5,7 @@
 package termproto
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -137,8 +138,32 @@ type Frame struct {
 // MaxFrameBytes bounds a frame; larger ones close the connection.
 const MaxFrameBytes = 16 << 10
 
-// Encode marshals a frame.
-func Encode(f Frame) ([]byte, error) { return json.Marshal(f) }
+// Codes of error frames, the API's codes for the same causes.
+const (
+	ErrorAuthFailed = "-1001" // hello refused; close 4001 follows
+	ErrorProtocol   = "-1005" // malformed frame or wrong order; close 4004 follows
+	ErrorInternal   = "-5000" // the cloud could not record what it got; close 1011 follows, reconnect and re-send
+)
+
+// CloseInternal is the standard WebSocket close code 1011 the cloud uses
+// with ErrorInternal.
+const CloseInternal = 1011
+
+// Encode marshals a frame without HTML escaping (which would grow '<', '>'
+// and '&' to six bytes each) and refuses one Decode would reject for size.
+func Encode(f Frame) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	out := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if len(out) > MaxFrameBytes {
+		return nil, fmt.Errorf("frame of %d bytes exceeds %d", len(out), MaxFrameBytes)
+	}
+	return out, nil
+}
 
 // Decode parses and validates one frame: a JSON object with a known type
 // and the fields that type requires.

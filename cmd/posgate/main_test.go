@@ -108,7 +108,8 @@ func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]s
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	var all bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(pw, &all), io.MultiWriter(pw, &all)
+	w := io.MultiWriter(pw, &all) // one writer: exec then writes from one goroutine at a time
+	cmd.Stdout, cmd.Stderr = w, w
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	found := make(chan []string, 1)
