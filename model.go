@@ -74,11 +74,22 @@ type Terminal struct {
 // Location loads the terminal's time zone.
 func (t Terminal) Location() (*time.Location, error) { return time.LoadLocation(t.Timezone) }
 
+// RefundAuthority says what a cashier's refunds do (YabandPay's manual:
+// Immediately, Approved, Disable). posgate's default is immediate.
+type RefundAuthority string
+
+const (
+	RefundImmediate RefundAuthority = "immediate" // effective at once
+	RefundApproval  RefundAuthority = "approval"  // wait for an operator's approval
+	RefundDisabled  RefundAuthority = "disabled"  // refunds refused
+)
+
 // Cashier is a merchant's back-office user.
 type Cashier struct {
-	UID        string
-	MerchantID int64
-	CreatedAt  time.Time
+	UID             string
+	MerchantID      int64
+	RefundAuthority RefundAuthority // empty means RefundImmediate
+	CreatedAt       time.Time
 }
 
 // Operation of a POS order.
@@ -216,6 +227,43 @@ type RequestRecord struct {
 	CreatedAt   time.Time
 }
 
+// RefundState is a refund's state, as on the wire (YabandPay's refund
+// states 20-26).
+type RefundState string
+
+const (
+	RefundToBeApproved RefundState = "to-be-approval"    // 20: waiting for approval
+	RefundPending      RefundState = "refund pending"    // 21: queued
+	RefundProcessing   RefundState = "refund processing" // 22: sent to the acquirer
+	RefundRefunded     RefundState = "refunded"          // 23: done
+	RefundFailed       RefundState = "refund failed"     // 24: the acquirer refused; may be retried
+	RefundError        RefundState = "refund error"      // 25: needs support
+	RefundCancelled    RefundState = "refund cancel"     // 26: withdrawn before it was made
+)
+
+// Refund is a partial or full refund of a paid order, made cloud-side
+// through the acquirer.
+type Refund struct {
+	RefundID    string // posgate's id, 8-4-4-4-12 hex like a trade_id
+	TradeID     string
+	MerchantID  int64
+	User        string // who asked for it; its secret signs its notifications
+	MRefundID   string // the merchant's own reference, unique per merchant when set
+	Amount      int64  // minor units
+	Currency    string
+	Description string
+	NotifyURL   string
+	RequestID   string
+	State       RefundState
+	AcquirerRef string // the acquirer's reference once refunded
+	Message     string // why it failed, for the caller
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	RefundedAt  *time.Time
+	// Version increments on every update; updates compare and set it.
+	Version int64
+}
+
 // Notification is one outbox event: a signed POST to NotifyURL. Payload is
 // the data object (flat string fields).
 type Notification struct {
@@ -223,6 +271,7 @@ type Notification struct {
 	MerchantID  int64
 	User        string // whose secret signs it
 	TradeID     string
+	RefundID    string // set for refund notifications
 	NotifyURL   string
 	Payload     map[string]string
 	CreatedAt   time.Time

@@ -91,6 +91,29 @@ type Tx interface {
 	// may be purged.
 	UseNonce(tid, nonce string, expires time.Time, now time.Time) error
 
-	// Notification outbox.
+	// Refunds. InsertRefund returns ErrDuplicate when the merchant already
+	// has a refund with the same non-empty MRefundID. The order's
+	// RefundedAmount and RefundCount are the caller's to update (with
+	// UpdateOrder, in the same transaction), and the order's check
+	// constraint keeps the sum within the amount.
+	InsertRefund(r Refund) error
+	Refund(refundID string) (Refund, error)
+	// UpdateRefund writes r when the stored version is r.Version, and
+	// stores r.Version+1; ErrConflict otherwise.
+	UpdateRefund(r Refund) error
+	// RefundsForOrder lists the order's refunds, oldest first.
+	RefundsForOrder(tradeID string) ([]Refund, error)
+	RefundByMerchantRef(merchantID int64, mRefundID string) (Refund, error)
+
+	// Notification outbox. InsertNotification also schedules its delivery,
+	// in the same transaction.
 	InsertNotification(n Notification) error
+	Notification(id string) (Notification, error)
+	// Notifications lists the newest notifications first, at most limit;
+	// with failedOnly, only those not delivered that have failed at least
+	// once.
+	Notifications(failedOnly bool, limit int) ([]Notification, error)
+	// UpdateNotification records a delivery attempt: Attempts,
+	// DeliveredAt, LastError and NextAttempt.
+	UpdateNotification(n Notification) error
 }

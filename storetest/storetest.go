@@ -21,10 +21,7 @@ import (
 // Run runs the suite. open returns a new, empty store for one test; Run
 // closes it.
 func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s posgate.Store)
-	}{
+	tests := []storeTest{
 		{"Merchants", testMerchants},
 		{"Credentials", testCredentials},
 		{"Requests", testRequests},
@@ -45,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 		{"ConcurrentFinish", testConcurrentFinish},
 		{"ConcurrentRefunds", testConcurrentRefunds},
 	}
+	tests = append(tests, refundTests...)
+	tests = append(tests, notificationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -53,6 +52,12 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 			tc.fn(t, s)
 		})
 	}
+}
+
+// storeTest is one behaviour every store must have.
+type storeTest struct {
+	name string
+	fn   func(t *testing.T, s posgate.Store)
 }
 
 // t0 has microsecond precision, which every store keeps.

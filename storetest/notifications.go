@@ -1,0 +1,4 @@
+package storetest
+
+// notificationTests are the store behaviours of the notification outbox.
+var notificationTests = []storeTest{}

@@ -1,0 +1,4 @@
+package storetest
+
+// refundTests are the store behaviours of refunds.
+var refundTests = []storeTest{}
