@@ -93,6 +93,8 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
 	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
+	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))
+	mux.Handle("POST /admin/v1/notifications/{id}/replay", a.admin(a.replayNotification))
 	for pattern, h := range extra {
 		mux.Handle(pattern, h)
 	}

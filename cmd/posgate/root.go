@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"strings"
 
@@ -14,7 +15,8 @@ func rootCmd(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e), demoCmd(e))
+	root.AddCommand(serveCmd(e), demoCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e),
+		notificationsCmd(e), refundsCmd(e), callCmd(e), signCmd(e), benchCmd(e))
 	return root
 }
 
@@ -45,3 +47,5 @@ func (e *env) logger(format, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, opts))
 }
+
+var errNotBuilt = errors.New("this command is not built yet")
