@@ -145,7 +145,13 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		resp.Code, resp.Message = codeOf(err)
 		resp.Data = failureData(err)
 		if resp.Code == protocol.CodeInternal {
-			a.log.Error("internal error", "response_id", rid, "method", methodName, "user", user, "err", err)
+			if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+				// The caller hung up; what it asked for (a committed
+				// reversal, say) goes on and is reported by notification.
+				a.log.Info("caller went away before the answer", "response_id", rid, "method", methodName, "user", user)
+			} else {
+				a.log.Error("internal error", "response_id", rid, "method", methodName, "user", user, "err", err)
+			}
 			resp.Message = "Internal error; quote response_id " + rid
 		}
 	}

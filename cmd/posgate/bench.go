@@ -1,8 +1,132 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
 
-// benchCmd is built by its own issue; until then it says so.
+	"github.com/posgate/posgate/bench"
+	"github.com/spf13/cobra"
+)
+
 func benchCmd(e *env) *cobra.Command {
-	return &cobra.Command{Use: "bench", Short: "not built yet", Hidden: true, RunE: func(*cobra.Command, []string) error { return errNotBuilt }}
+	var cfg bench.Config
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Load benchmark with its own baseline: cycles per second, latency per method, errors, server memory",
+		Long: `Load benchmark. Without --server it starts posgate (posgate serve on a temporary
+SQLite database) as a child process, connects --terminals simulated terminals
+that answer at once, and drives full cycles from --concurrency merchant clients
+for --duration. Then it runs the same client code against a baseline: a bare
+net/http handler that verifies the HMAC, makes one durable SQLite commit and one
+WebSocket round trip to a bare echo terminal. It prints both and their ratio.
+
+Scenarios: reversal (sale, wait until paid, reversal), sale, query, and idle
+(connect --terminals and report memory per terminal and heartbeat CPU cost
+after --duration). See docs/benchmarks.md.`,
+		RunE: func(c *cobra.Command, _ []string) error {
+			bin, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			cfg.Binary, cfg.Getenv = bin, e.getenv
+			if !asJSON {
+				cfg.Progress = e.stderr
+			}
+			rep, err := bench.Run(c.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printReport(e.stdout, rep)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&cfg.Server, "server", "", "load this running gateway instead of starting one (needs --db; no baseline)")
+	f.StringVar(&cfg.DB, "db", "", "with --server: the gateway's database, to provision the benchmark's terminals")
+	f.IntVar(&cfg.Terminals, "terminals", 64, "simulated terminals")
+	f.IntVar(&cfg.Concurrency, "concurrency", 64, "concurrent merchant clients (one per terminal up to --terminals)")
+	f.DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long to drive load (idle: how long to measure)")
+	f.StringVar(&cfg.Scenario, "scenario", bench.ScenarioReversal, "reversal, sale, query or idle")
+	f.DurationVar(&cfg.Heartbeat, "heartbeat", 10*time.Second, "idle scenario: the gateway's heartbeat interval")
+	f.BoolVar(&asJSON, "json", false, "print every figure as JSON on stdout (the ratio under ratio_vs_baseline)")
+	baseline := &cobra.Command{
+		Use:    "baseline-server",
+		Short:  "the benchmark's baseline server (started by posgate bench)",
+		Hidden: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			addr, _ := c.Flags().GetString("addr")
+			db, _ := c.Flags().GetString("db")
+			return bench.BaselineServer(c.Context(), addr, db)
+		},
+	}
+	baseline.Flags().String("addr", "127.0.0.1:0", "listen address")
+	baseline.Flags().String("db", "baseline.db", "SQLite file")
+	c.AddCommand(baseline)
+	return c
+}
+
+func printReport(w io.Writer, r *bench.Report) {
+	fmt.Fprintf(w, "machine     %s\n", r.Machine)
+	if r.Idle != nil {
+		i := r.Idle
+		fmt.Fprintf(w, "idle        %d terminals, heartbeat %gs, measured %.0fs\n", r.Terminals, i.HeartbeatSeconds, i.MeasuredSeconds)
+		fmt.Fprintf(w, "memory      %.1f KiB RSS per terminal (%.1f MiB before, %.1f MiB after)\n", i.RSSPerTerminalBytes/1024, float64(i.RSSBeforeBytes)/(1<<20), float64(i.RSSAfterBytes)/(1<<20))
+		fmt.Fprintf(w, "heartbeats  %.0f/s, CPU share %.3f of one core, %.1f µs CPU per heartbeat\n", i.HeartbeatsPerSecond, i.CPUShare, i.CPUMicrosPerHeartbeat)
+		return
+	}
+	fmt.Fprintf(w, "scenario    %s, %d terminals, %d clients, %.1fs\n", r.Scenario, r.Terminals, r.Concurrency, r.DurationSeconds)
+	fmt.Fprintf(w, "posgate     %.1f cycles/s (%d cycles), server RSS %.1f MiB\n", r.CyclesPerSecond, r.Cycles, float64(r.ServerRSSBytes)/(1<<20))
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(w, "baseline    %.1f cycles/s (%d cycles), server RSS %.1f MiB\n", b.CyclesPerSecond, b.Cycles, float64(b.ServerRSSBytes)/(1<<20))
+		fmt.Fprintf(w, "ratio       %.2f (posgate / baseline)\n", r.RatioVsBaseline)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tmethod\tcount\tp50 ms\tp95 ms\tp99 ms\tmax ms\t")
+	row := func(who string, m map[string]bench.Latency) {
+		names := make([]string, 0, len(m))
+		for k := range m {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			l := m[k]
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t\n", who, k, l.Count, l.P50, l.P95, l.P99, l.Max)
+		}
+	}
+	row("posgate", r.LatencyMS)
+	if r.Baseline != nil {
+		row("baseline", r.Baseline.LatencyMS)
+	}
+	tw.Flush()
+	errs := func(who string, m map[string]int64) {
+		if len(m) == 0 {
+			fmt.Fprintf(w, "errors      %s: none\n", who)
+			return
+		}
+		var parts []string
+		for c, n := range m {
+			parts = append(parts, fmt.Sprintf("%s×%d", c, n))
+		}
+		slices.Sort(parts)
+		fmt.Fprintf(w, "errors      %s: %s\n", who, strings.Join(parts, " "))
+	}
+	errs("posgate", r.ErrorsByCode)
+	if r.Baseline != nil {
+		errs("baseline", r.Baseline.ErrorsByCode)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note        %s\n", n)
+	}
 }

@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// IdleReport is the idle scenario's figures: what a connected terminal
+// that only heartbeats costs the gateway.
+type IdleReport struct {
+	HeartbeatSeconds      float64 `json:"heartbeat_seconds"`
+	RSSBeforeBytes        int64   `json:"rss_before_bytes"`
+	RSSAfterBytes         int64   `json:"rss_after_bytes"`
+	RSSPerTerminalBytes   float64 `json:"rss_per_terminal_bytes"`
+	CPUShare              float64 `json:"cpu_share"` // CPU seconds per wall second, 1 = one core
+	HeartbeatsPerSecond   float64 `json:"heartbeats_per_second"`
+	CPUMicrosPerHeartbeat float64 `json:"cpu_us_per_heartbeat"`
+	MeasuredSeconds       float64 `json:"measured_seconds"`
+}
+
+// runIdle starts a gateway, connects cfg.Terminals simulated terminals,
+// lets them heartbeat for cfg.Duration, and reads the gateway's memory and
+// CPU time.
+func runIdle(ctx context.Context, cfg Config) (*Report, error) {
+	if cfg.Server != "" {
+		return nil, fmt.Errorf("the idle scenario measures the gateway's process, so it starts its own: drop --server")
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.Duration < cfg.Heartbeat {
+		return nil, fmt.Errorf("--duration must cover at least one heartbeat interval (%v)", cfg.Heartbeat)
+	}
+	rep := &Report{Machine: machine(), Scenario: cfg.Scenario, Terminals: cfg.Terminals}
+	dir, err := os.MkdirTemp("", "posgate-bench")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	db := filepath.Join(dir, "posgate.db")
+	key := randomKey()
+	getenv := func(k string) string {
+		if k == "POSGATE_MASTER_KEY" {
+			return key
+		}
+		return cfg.Getenv(k)
+	}
+	if err := provision(ctx, getenv, db, cfg.Terminals); err != nil {
+		return nil, err
+	}
+	gw, err := startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"},
+		"serve", "--db", db, "--log-level", "warn", "--heartbeat", cfg.Heartbeat.String())
+	if err != nil {
+		return nil, err
+	}
+	defer gw.stop()
+	pid := gw.cmd.Process.Pid
+	idle := &IdleReport{HeartbeatSeconds: cfg.Heartbeat.Seconds(), RSSBeforeBytes: rss(pid)}
+	stop, err := connectTerminals(ctx, gw.URL, cfg.Terminals)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	cpu0, t0 := cpuSeconds(pid), time.Now()
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "%d terminals connected; measuring for %v\n", cfg.Terminals, cfg.Duration)
+	}
+	select {
+	case <-time.After(cfg.Duration):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	wall := time.Since(t0).Seconds()
+	cpu := cpuSeconds(pid) - cpu0
+	idle.RSSAfterBytes = rss(pid)
+	idle.RSSPerTerminalBytes = float64(idle.RSSAfterBytes-idle.RSSBeforeBytes) / float64(cfg.Terminals)
+	idle.MeasuredSeconds = wall
+	idle.CPUShare = cpu / wall
+	idle.HeartbeatsPerSecond = float64(cfg.Terminals) / cfg.Heartbeat.Seconds()
+	idle.CPUMicrosPerHeartbeat = cpu / (idle.HeartbeatsPerSecond * wall) * 1e6
+	rep.Idle = idle
+	rep.DurationSeconds = wall
+	rep.ServerRSSBytes = idle.RSSAfterBytes
+	return rep, nil
+}

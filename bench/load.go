@@ -1,0 +1,331 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/posgate/posgate/sdk"
+	"github.com/posgate/posgate/simterm"
+)
+
+// runLoad runs a reversal, sale or query benchmark against posgate, then
+// (when it started posgate itself) the same client code against the
+// baseline.
+func runLoad(ctx context.Context, cfg Config) (*Report, error) {
+	rep := &Report{Machine: machine(), Scenario: cfg.Scenario, Terminals: cfg.Terminals, Concurrency: cfg.Concurrency}
+	if cfg.Concurrency > cfg.Terminals {
+		rep.Notes = append(rep.Notes, "concurrency above terminals: clients share terminals and some answers are -4202 busy")
+	}
+	target, db := cfg.Server, cfg.DB
+	var gateway *child
+	var dir string
+	if target == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "posgate-bench"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		db = filepath.Join(dir, "posgate.db")
+		key := randomKey()
+		getenv := func(k string) string {
+			if k == "POSGATE_MASTER_KEY" {
+				return key
+			}
+			return cfg.Getenv(k)
+		}
+		if err := provision(ctx, getenv, db, cfg.Terminals); err != nil {
+			return nil, err
+		}
+		gateway, err = startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, "serve", "--db", db, "--log-level", "warn")
+		if err != nil {
+			return nil, err
+		}
+		defer gateway.stop()
+		target = gateway.URL
+	} else {
+		if db == "" {
+			return nil, errors.New("--server needs --db, the target's database, to provision the benchmark's terminals")
+		}
+		if err := provision(ctx, cfg.Getenv, db, cfg.Terminals); err != nil {
+			return nil, err
+		}
+	}
+
+	stopTerminals, err := connectTerminals(ctx, target, cfg.Terminals)
+	if err != nil {
+		return nil, err
+	}
+	res, err := drive(ctx, cfg, target, "posgate")
+	stopTerminals()
+	if err != nil {
+		return nil, err
+	}
+	res.fill(rep)
+	if gateway != nil {
+		rep.ServerRSSBytes = rss(gateway.cmd.Process.Pid)
+	}
+	if gateway == nil {
+		rep.Notes = append(rep.Notes, "no baseline: it is measured only when the benchmark starts the gateway itself")
+		return rep, nil
+	}
+
+	base, err := startChild(ctx, cfg.Binary, nil, "bench", "baseline-server", "--db", filepath.Join(dir, "baseline.db"))
+	if err != nil {
+		return nil, err
+	}
+	defer base.stop()
+	stopBare, err := connectBareTerminals(ctx, base.URL, cfg.Terminals)
+	if err != nil {
+		return nil, err
+	}
+	bres, err := drive(ctx, cfg, base.URL, "baseline")
+	stopBare()
+	if err != nil {
+		return nil, err
+	}
+	b := &Report{}
+	bres.fill(b)
+	rep.Baseline = &BaselineReport{CyclesPerSecond: b.CyclesPerSecond, Cycles: b.Cycles, LatencyMS: b.LatencyMS, ErrorsByCode: b.ErrorsByCode, ServerRSSBytes: rss(base.cmd.Process.Pid)}
+	if b.CyclesPerSecond > 0 {
+		rep.RatioVsBaseline = rep.CyclesPerSecond / b.CyclesPerSecond
+	}
+	return rep, nil
+}
+
+// connectTerminals connects n simulated terminals that answer at once and
+// returns once the gateway has welcomed every one. At most 64 connect at a
+// time, as a fleet coming online would.
+func connectTerminals(ctx context.Context, url string, n int) (stop func(), err error) {
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	stop = func() { cancel(); wg.Wait() }
+	quiet := slog.New(slog.DiscardHandler)
+	connecting := make(chan struct{}, 64)
+	var online sync.WaitGroup
+	timeout := time.After(time.Duration(n)*20*time.Millisecond + 30*time.Second)
+	for i := range n {
+		select {
+		case connecting <- struct{}{}:
+		case <-timeout:
+			stop()
+			return nil, errors.New("not every simulated terminal connected in time")
+		case <-ctx.Done():
+			stop()
+			return nil, ctx.Err()
+		}
+		t, err := simterm.New(simterm.Config{Server: url, TID: tid(i), Secret: secretOf(tid(i)), AutoTap: true, CardDelay: time.Nanosecond, Logger: quiet})
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		screens, unsubscribe := t.Subscribe()
+		online.Add(1)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for s := range screens {
+				if s.Online {
+					<-connecting
+					online.Done()
+					unsubscribe()
+				}
+			}
+		}()
+		go func() { defer wg.Done(); t.Run(tctx); unsubscribe() }()
+	}
+	welcomed := make(chan struct{})
+	go func() { online.Wait(); close(welcomed) }()
+	select {
+	case <-welcomed:
+		return stop, nil
+	case <-timeout:
+	case <-ctx.Done():
+	}
+	stop()
+	return nil, errors.New("not every simulated terminal connected in time")
+}
+
+// result is what the clients of one target measured.
+type result struct {
+	elapsed time.Duration
+	cycles  int64
+	samples map[string][]float64 // method -> latencies in ms
+	errors  map[string]int64
+}
+
+func (r *result) fill(rep *Report) {
+	rep.DurationSeconds = r.elapsed.Seconds()
+	rep.Cycles = r.cycles
+	rep.CyclesPerSecond = float64(r.cycles) / r.elapsed.Seconds()
+	rep.ErrorsByCode = r.errors
+	rep.LatencyMS = map[string]Latency{}
+	for m, s := range r.samples {
+		slices.Sort(s)
+		at := func(p float64) float64 { return s[int(float64(len(s)-1)*p)] }
+		rep.LatencyMS[m] = Latency{Count: int64(len(s)), P50: at(.5), P95: at(.95), P99: at(.99), Max: s[len(s)-1]}
+	}
+}
+
+// worker is one merchant client bound to one terminal.
+type worker struct {
+	c       *sdk.Client
+	tid     string
+	samples map[string][]float64
+	errors  map[string]int64
+	seq     int
+}
+
+func (w *worker) call(ctx context.Context, method string, data map[string]string) (*sdk.Response, bool) {
+	t0 := time.Now()
+	r, err := w.c.Call(ctx, method, data)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.errors["transport"]++
+		}
+		return nil, false
+	}
+	w.samples[method] = append(w.samples[method], float64(time.Since(t0).Microseconds())/1000)
+	if !r.Status {
+		w.errors[string(r.Code)]++
+		return r, false
+	}
+	return r, true
+}
+
+// sale starts a sale and waits, polling v3.QueryOrder as a till would,
+// until it is paid.
+func (w *worker) sale(ctx context.Context) (string, bool) {
+	w.seq++
+	r, ok := w.call(ctx, "v3.POS", map[string]string{
+		"pay_method": "offline", "sub_pay_method": "point_of_sales", "operation": "1", "tid": w.tid,
+		"order_id": fmt.Sprint(time.Now().UnixNano()%1e15*10 + int64(w.seq%10)), "amount": "12.50", "currency": "EUR",
+		"description": "posgate bench", "notify_url": "https://merchant.invalid/notify", "request_id": sdk.NewRequestID(),
+	})
+	if !ok {
+		return "", false
+	}
+	var o struct {
+		TradeID string `json:"trade_id"`
+	}
+	json.Unmarshal(r.Data, &o)
+	for backoff := time.Millisecond; ; backoff = min(2*backoff, 20*time.Millisecond) {
+		r, ok := w.call(ctx, "v3.QueryOrder", map[string]string{"trade_id": o.TradeID})
+		if !ok {
+			return "", false
+		}
+		var q struct {
+			TransactionInfo struct {
+				State string `json:"state"`
+			} `json:"transaction_info"`
+		}
+		json.Unmarshal(r.Data, &q)
+		switch q.TransactionInfo.State {
+		case "paid":
+			return o.TradeID, true
+		case "processing", "pending":
+		default:
+			w.errors["sale_"+q.TransactionInfo.State]++
+			return "", false
+		}
+		select {
+		case <-ctx.Done():
+			return "", false
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// drive runs the scenario's cycles from cfg.Concurrency clients for
+// cfg.Duration against url.
+func drive(ctx context.Context, cfg Config, url, label string) (*result, error) {
+	workers := make([]*worker, cfg.Concurrency)
+	for i := range workers {
+		t := tid(i % cfg.Terminals)
+		workers[i] = &worker{c: sdk.New(url, t, secretOf(t)), tid: t, samples: map[string][]float64{}, errors: map[string]int64{}}
+	}
+	paid := make([]string, len(workers))
+	if cfg.Scenario == ScenarioQuery {
+		for i, w := range workers {
+			id, ok := w.sale(ctx)
+			if !ok {
+				return nil, fmt.Errorf("%s: could not make the order to query: %v", label, w.errors)
+			}
+			paid[i] = id
+			w.samples, w.errors = map[string][]float64{}, map[string]int64{}
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var cycles atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for dctx.Err() == nil {
+				ok := false
+				switch cfg.Scenario {
+				case ScenarioQuery:
+					_, ok = w.call(dctx, "v3.QueryOrder", map[string]string{"trade_id": paid[i]})
+				case ScenarioSale:
+					_, ok = w.sale(dctx)
+				case ScenarioReversal:
+					var id string
+					if id, ok = w.sale(dctx); ok {
+						_, ok = w.call(dctx, "v3.POSReversal", map[string]string{"tid": w.tid, "trade_id": id, "request_id": sdk.NewRequestID()})
+					}
+				}
+				if ok {
+					cycles.Add(1)
+				}
+			}
+		}()
+	}
+	progressDone := make(chan struct{})
+	go progress(cfg.Progress, label, start, cfg.Duration, &cycles, dctx, progressDone)
+	wg.Wait()
+	elapsed := time.Since(start)
+	<-progressDone
+	res := &result{elapsed: elapsed, cycles: cycles.Load(), samples: map[string][]float64{}, errors: map[string]int64{}}
+	for _, w := range workers {
+		for m, s := range w.samples {
+			res.samples[m] = append(res.samples[m], s...)
+		}
+		for c, n := range w.errors {
+			res.errors[c] += n
+		}
+	}
+	return res, nil
+}
+
+// progress rewrites one line each second until ctx ends.
+func progress(w io.Writer, label string, start time.Time, total time.Duration, cycles *atomic.Int64, ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	if w == nil {
+		<-ctx.Done()
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintf(w, "\r%-9s %5.1fs  cycles %-8d %8.1f/s\n", label, time.Since(start).Seconds(), cycles.Load(), float64(cycles.Load())/time.Since(start).Seconds())
+			return
+		case <-tick.C:
+			el := time.Since(start)
+			fmt.Fprintf(w, "\r%-9s %5.1fs/%v  cycles %-8d %8.1f/s", label, el.Seconds(), total, cycles.Load(), float64(cycles.Load())/el.Seconds())
+		}
+	}
+}
