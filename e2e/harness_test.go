@@ -268,22 +268,29 @@ func paidSale(t *testing.T, g *gateway, c *sdk.Client, tid string) payment.Order
 	return o
 }
 
+// queryOrder returns the order as v3.QueryOrder shows it now.
+func queryOrder(t *testing.T, c *sdk.Client, tradeID string) payment.TransactionInfo {
+	t.Helper()
+	r := call(t, c, "v3.QueryOrder", map[string]string{"trade_id": tradeID})
+	require.True(t, r.Status, "query: %s %s", r.Code, r.Message)
+	var q struct {
+		TransactionInfo payment.TransactionInfo `json:"transaction_info"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &q))
+	return q.TransactionInfo
+}
+
 // waitState polls v3.QueryOrder until the order reaches state.
 func waitState(t *testing.T, c *sdk.Client, tradeID, state string) payment.TransactionInfo {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r := call(t, c, "v3.QueryOrder", map[string]string{"trade_id": tradeID})
-		require.True(t, r.Status, "query: %s %s", r.Code, r.Message)
-		var q struct {
-			TransactionInfo payment.TransactionInfo `json:"transaction_info"`
-		}
-		require.NoError(t, json.Unmarshal(r.Data, &q))
-		if q.TransactionInfo.State == state {
-			return q.TransactionInfo
+		info := queryOrder(t, c, tradeID)
+		if info.State == state {
+			return info
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("order %s is %s, want %s", tradeID, q.TransactionInfo.State, state)
+			t.Fatalf("order %s is %s, want %s", tradeID, info.State, state)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

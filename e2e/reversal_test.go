@@ -278,3 +278,28 @@ func TestCancelPaymentIsSilent(t *testing.T) {
 	r = call(t, g.client("999999", stranger), "v3.CancelPayment", map[string]string{"trade_id": refunded.TradeID})
 	require.Equal(t, protocol.CodeTradeNotFound, r.Code)
 }
+
+// The scheduler clears a terminal's batch at its daily cutoff (00:30 local
+// by default): before it a reversal of yesterday's order is -4111, after it
+// -4112.
+func TestBatchClearedAtCutoff(t *testing.T) {
+	g := start(t)
+	g.Clock.Set(time.Date(2026, 11, 25, 22, 50, 0, 0, time.UTC)) // 23:50 in Amsterdam
+	secret := g.addTerminal("Shop A", "T1", "Europe/Amsterdam")
+	g.connect("T1", secret)
+	till := g.client("T1", secret)
+	o := paidSale(t, g, till, "T1")
+
+	g.Clock.Set(time.Date(2026, 11, 25, 23, 20, 0, 0, time.UTC)) // 00:20, before the cutoff
+	r := call(t, till, "v3.POSReversal", reversal("T1", o.TradeID))
+	require.Equal(t, protocol.CodeCancelWindow, r.Code, r.Message)
+
+	g.Clock.Set(time.Date(2026, 11, 25, 23, 40, 0, 0, time.UTC)) // 00:40, after it
+	deadline := time.Now().Add(10 * time.Second)
+	for !queryOrder(t, till, o.TradeID).Cleared {
+		require.True(t, time.Now().Before(deadline), "the batch was not cleared at the cutoff")
+		time.Sleep(20 * time.Millisecond)
+	}
+	r = call(t, till, "v3.POSReversal", reversal("T1", o.TradeID))
+	require.Equal(t, protocol.CodeCleared, r.Code, r.Message)
+}

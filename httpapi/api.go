@@ -79,9 +79,9 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 			Name: "posgate_requests_total", Help: "POST /Payments answers by method and code.",
 		}, []string{"method", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "posgate_request_duration_seconds", Help: "POST /Payments latency by method.",
+			Name: "posgate_request_duration_seconds", Help: "POST /Payments latency by method and code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"method"}),
+		}, []string{"method", "code"}),
 	}
 	cfg.Registry.MustRegister(a.requests, a.latency)
 	mux := http.NewServeMux()
@@ -168,7 +168,7 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	}
 	elapsed := time.Since(start)
 	a.requests.WithLabelValues(label, string(resp.Code)).Inc()
-	a.latency.WithLabelValues(label).Observe(elapsed.Seconds())
+	a.latency.WithLabelValues(label, string(resp.Code)).Observe(elapsed.Seconds())
 	a.log.Info("request", "response_id", rid, "method", methodName, "user", user, "code", string(resp.Code), "ms", float64(elapsed.Microseconds())/1000)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posgate/posgate/sdk"
 	"github.com/stretchr/testify/require"
 )
 
@@ -167,6 +169,34 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	require.Equal(t, "T1", term.TID)
 	require.True(t, term.Online)
 	require.NotEmpty(t, term.LastSeen)
+
+	// A paid sale, then `posgate batches close` from another process: the
+	// reversal is refused as cleared.
+	till := sdk.New(base, "T1", secret)
+	ctx := context.Background()
+	r, err := till.Call(ctx, "v3.POS", map[string]string{"pay_method": "offline", "sub_pay_method": "point_of_sales", "operation": "1", "tid": "T1",
+		"order_id": "1", "amount": "12.50", "currency": "EUR", "description": "x", "notify_url": "https://m.example/n", "request_id": sdk.NewRequestID()})
+	require.NoError(t, err)
+	require.True(t, r.Status, "%s %s", r.Code, r.Message)
+	var o struct {
+		TradeID string `json:"trade_id"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &o))
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		q, err := till.Call(ctx, "v3.QueryOrder", map[string]string{"trade_id": o.TradeID})
+		require.NoError(t, err)
+		if strings.Contains(string(q.Data), `"state":"paid"`) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "never paid: %s", q.Data)
+		time.Sleep(10 * time.Millisecond)
+	}
+	out, stderr, err := runBin(t, env, "batches", "close", "--db", db, "--tid", "T1")
+	require.NoError(t, err, stderr)
+	require.Equal(t, "cleared=1 tid=T1\n", out)
+	r, err = till.Call(ctx, "v3.POSReversal", map[string]string{"tid": "T1", "trade_id": o.TradeID, "request_id": sdk.NewRequestID()})
+	require.NoError(t, err)
+	require.Equal(t, "-4112", string(r.Code), r.Message)
 
 	require.NoError(t, serve.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, serve.Wait(), "SIGTERM shuts down cleanly")
