@@ -7,6 +7,8 @@ require (
 	github.com/charmbracelet/lipgloss v1.1.0
 	github.com/coder/websocket v1.8.15
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/posgate/posgate/protocol v0.0.0-00010101000000-000000000000
+	github.com/posgate/posgate/sdk v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
@@ -63,4 +65,11 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
+)
+
+// The wire format and the merchant SDK are their own modules so merchants
+// never pull in the server's dependencies; here they are used from the tree.
+replace (
+	github.com/posgate/posgate/protocol => ./protocol
+	github.com/posgate/posgate/sdk => ./sdk
 )

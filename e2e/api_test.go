@@ -76,7 +76,7 @@ func TestBadInputsAnswerWithTheirCodeAndChangeNothing(t *testing.T) {
 		{"bad signature", signed("T125119061", secretFor("other"), "v3.POSReversal", now, rev), protocol.CodeAuthFailed},
 		{"unknown user", signed("T999", secret, "v3.POSReversal", now, with(rev, "tid", "T999")), protocol.CodeAuthFailed},
 		{"stale time", signed("T125119061", secret, "v3.POSReversal", now-301, rev), protocol.CodeTimeWindow},
-		{"future time", signed("T125119061", secret, "v3.POSReversal", now+301, rev), protocol.CodeTimeWindow},
+		{"future time", signed("T125119061", secret, "v3.POSReversal", now+360, rev), protocol.CodeTimeWindow},
 		{"unknown method", signed("T125119061", secret, "v3.Nope", now, rev), protocol.CodeUnknownMethod},
 		{"not JSON", []byte("hello"), protocol.CodeBadEnvelope},
 		{"JSON array", []byte(`[1,2]`), protocol.CodeBadEnvelope},

@@ -27,6 +27,9 @@ type NewCashier struct {
 	Merchant string
 	UID      string
 	Secret   string
+	// RefundAuthority defaults to immediate, unlike YabandPay's "Approved":
+	// a self-hosted gateway usually has no back office to approve in.
+	RefundAuthority posgate.RefundAuthority
 }
 
 var userPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
@@ -99,6 +102,13 @@ func AddCashier(ctx context.Context, st posgate.Store, sealer *vault.Sealer, in 
 	if in.Merchant == "" {
 		return "", fmt.Errorf("merchant name is required")
 	}
+	switch in.RefundAuthority {
+	case "":
+		in.RefundAuthority = posgate.RefundImmediate
+	case posgate.RefundImmediate, posgate.RefundApproval, posgate.RefundDisabled:
+	default:
+		return "", fmt.Errorf("refund authority must be immediate, approval or disabled")
+	}
 	secret, err := checkSecret(in.Secret)
 	if err != nil {
 		return "", err
@@ -109,7 +119,8 @@ func AddCashier(ctx context.Context, st posgate.Store, sealer *vault.Sealer, in 
 		if err != nil {
 			return err
 		}
-		return tx.InsertCashier(posgate.Cashier{UID: in.UID, MerchantID: m.ID, CreatedAt: now}, sealer.Seal([]byte(secret), []byte(in.UID)))
+		c := posgate.Cashier{UID: in.UID, MerchantID: m.ID, RefundAuthority: in.RefundAuthority, CreatedAt: now}
+		return tx.InsertCashier(c, sealer.Seal([]byte(secret), []byte(in.UID)))
 	})
 	if err != nil {
 		return "", fmt.Errorf("add cashier %s: %w", in.UID, err)

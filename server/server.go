@@ -22,13 +22,16 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/httpapi"
+	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/postgres"
 	"github.com/posgate/posgate/sqlite"
 	"github.com/posgate/posgate/termlink"
 	"github.com/posgate/posgate/termproto"
 	"github.com/posgate/posgate/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // EnvAdminToken names the variable that sets the operator API's token.
@@ -49,6 +52,14 @@ type Config struct {
 	Getenv            func(string) string
 	// AdminOut receives the admin token when one is generated.
 	AdminOut func(token string)
+	// AllowPrivateNotify lets notifications go to loopback and private
+	// addresses, for local development.
+	AllowPrivateNotify bool
+	// NotifyDelays replaces notify.Schedule, the waits between delivery
+	// attempts (tests).
+	NotifyDelays []time.Duration
+	// Routes are mounted beside the API's own (the demo's receiver).
+	Routes map[string]http.Handler
 }
 
 // Gateway is an assembled, not yet serving, gateway.
@@ -59,30 +70,44 @@ type Gateway struct {
 	Hub     *termlink.Hub
 	Handler http.Handler
 
+	outbox    notify.Runner
 	log       *slog.Logger
 	closeOnce sync.Once
 }
 
-// OpenStore opens the store a DSN names. Today that is SQLite (a file
-// path, optionally prefixed with sqlite:// or file:).
+// OpenStore opens the store a DSN names: PostgreSQL for a postgres:// or
+// postgresql:// URL, else SQLite (a file path, optionally prefixed with
+// sqlite:// or file:).
 func OpenStore(ctx context.Context, dsn string) (posgate.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, errors.New("the PostgreSQL store is not built yet; use a SQLite path")
+	path, ok := sqlitePath(dsn)
+	if !ok {
+		return postgres.Open(ctx, dsn)
 	}
-	return sqlite.Open(ctx, sqlitePath(dsn))
+	return sqlite.Open(ctx, path)
 }
 
-func sqlitePath(dsn string) string {
+// sqlitePath is the SQLite file a DSN names; false when the DSN names a
+// PostgreSQL database instead.
+func sqlitePath(dsn string) (string, bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
 	for _, p := range []string{"sqlite://", "file:"} {
 		dsn = strings.TrimPrefix(dsn, p)
 	}
-	return dsn
+	return dsn, true
 }
 
 // OpenSealer loads the master key: POSGATE_MASTER_KEY, else posgate.key
-// beside the SQLite database, created on first use.
+// beside the SQLite database, created on first use. A PostgreSQL database
+// has no place beside it, and the processes sharing it must share the key
+// too, so with one the variable is required.
 func OpenSealer(getenv func(string) string, dsn string) (*vault.Sealer, error) {
-	key, err := vault.LoadKey(getenv, filepath.Join(filepath.Dir(sqlitePath(dsn)), vault.KeyFileName))
+	path, ok := sqlitePath(dsn)
+	if !ok && strings.TrimSpace(getenv(vault.EnvKey)) == "" {
+		return nil, fmt.Errorf("%s is required with a PostgreSQL database: every process using it must seal and open secrets with the same key", vault.EnvKey)
+	}
+	key, err := vault.LoadKey(getenv, filepath.Join(filepath.Dir(path), vault.KeyFileName))
 	if err != nil {
 		return nil, err
 	}
@@ -90,15 +115,21 @@ func OpenSealer(getenv func(string) string, dsn string) (*vault.Sealer, error) {
 }
 
 // adminTokenHash returns the SHA-256 of the operator token: from
-// POSGATE_ADMIN_TOKEN, else from posgate.admin beside the database, where
-// a token generated at first start keeps only its hash (the token itself
-// is shown once through show).
+// POSGATE_ADMIN_TOKEN, else from posgate.admin beside the SQLite database,
+// where a token generated at first start keeps only its hash (the token
+// itself is shown once through show). With PostgreSQL the variable is
+// required: a file per process would give each gateway sharing the
+// database a different token.
 func adminTokenHash(getenv func(string) string, dsn string, show func(string)) ([]byte, error) {
 	if t := getenv(EnvAdminToken); t != "" {
 		h := sha256.Sum256([]byte(t))
 		return h[:], nil
 	}
-	path := filepath.Join(filepath.Dir(sqlitePath(dsn)), "posgate.admin")
+	dbPath, ok := sqlitePath(dsn)
+	if !ok {
+		return nil, fmt.Errorf("%s is required with a PostgreSQL database: every process using it must accept the same operator token", EnvAdminToken)
+	}
+	path := filepath.Join(filepath.Dir(dbPath), "posgate.admin")
 	if b, err := os.ReadFile(path); err == nil {
 		h, err := hex.DecodeString(strings.TrimSpace(string(b)))
 		if err != nil || len(h) != sha256.Size {
@@ -158,12 +189,43 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
 	}, svc)
 	svc.SetTerminals(hub)
+	outbox, err := AttachOutbox(ctx, st, &notify.Config{
+		Store: st, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays, Now: cfg.Now, Logger: cfg.Logger,
+		Secret: func(ctx context.Context, user string) (string, error) {
+			c, err := svc.Authenticate(ctx, user)
+			return c.Secret, err
+		},
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	routes := map[string]http.Handler{"GET " + termproto.Path: hub}
+	for pattern, h := range cfg.Routes {
+		routes[pattern] = h
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
-	}, svc, linkStatus{hub}, map[string]http.Handler{"GET " + termproto.Path: hub})
-	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, log: cfg.Logger}, nil
+	}, svc, linkStatus{hub}, routes)
+	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, outbox: outbox, log: cfg.Logger}, nil
+}
+
+// AttachOutbox makes st enqueue a River job for each notification it
+// stores, in the same transaction, on st's own database. With cfg nil the
+// queue only enqueues (operator commands); otherwise the Runner delivers.
+func AttachOutbox(ctx context.Context, st posgate.Store, cfg *notify.Config) (notify.Runner, error) {
+	switch st := st.(type) {
+	case *sqlite.Store:
+		q, err := notify.Open(ctx, riversqlite.New(st.DB()), cfg)
+		if err != nil {
+			return nil, err
+		}
+		st.SetNotificationQueue(q.Enqueue)
+		return q, nil
+	}
+	return nil, fmt.Errorf("the %T store has no notification outbox", st)
 }
 
 // linkStatus adapts the hub to what the operator API shows.
@@ -180,6 +242,11 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() { g.Service.Run(bg); close(bgDone) }()
+	if err := g.outbox.Start(bg); err != nil {
+		stopBG()
+		<-bgDone
+		return errors.Join(fmt.Errorf("start notification delivery: %w", err), g.Close())
+	}
 	srv := &http.Server{
 		Handler:           g.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -203,6 +270,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	g.Hub.Shutdown(shutdown)
 	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
 		err = serr
+	}
+	if oerr := g.outbox.Stop(shutdown); oerr != nil && err == nil {
+		err = oerr
 	}
 	stopBG()
 	<-bgDone

@@ -139,7 +139,7 @@ func (s *Store) runGroup(group []*job) (err error) {
 		if _, err := sqlTx.ExecContext(ctx, "SAVEPOINT job"); err != nil {
 			return err
 		}
-		t := &tx{ctx: ctx, tx: sqlTx}
+		t := &tx{ctx: ctx, tx: sqlTx, store: s}
 		j.panic, j.err = call(j.fn, t)
 		if j.err != nil || j.panic != nil {
 			if _, err := sqlTx.ExecContext(ctx, "ROLLBACK TO job"); err != nil {

@@ -50,6 +50,7 @@ type Store struct {
 	// synchronous=FULL); txs counts the InTx calls they carried.
 	commits, txs atomic.Uint64
 	committer
+	queue atomic.Pointer[NotificationQueue] // see SetNotificationQueue
 }
 
 var _ posgate.Store = (*Store)(nil)

@@ -34,6 +34,17 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// TestShared opens the same file twice, as two processes would.
+func TestShared(t *testing.T) {
+	t.Parallel()
+	storetest.RunShared(t, func(t *testing.T) (posgate.Store, posgate.Store) {
+		a, path := open(t)
+		b, err := sqlite.Open(t.Context(), path)
+		require.NoError(t, err)
+		return a, b
+	})
+}
+
 func TestPragmas(t *testing.T) {
 	t.Parallel()
 	s, _ := open(t)
@@ -72,7 +83,13 @@ func TestReopen(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	require.Equal(t, []int{1}, versions)
+	files, err := filepath.Glob("migration/*.sql")
+	require.NoError(t, err)
+	want := make([]int, len(files))
+	for i := range want {
+		want[i] = i + 1
+	}
+	require.Equal(t, want, versions, "each embedded migration applied once, in order")
 	var n int
 	require.NoError(t, s.DB().QueryRowContext(t.Context(), "SELECT count(*) FROM merchants").Scan(&n))
 	require.Equal(t, 1, n)

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 type tx struct {
 	ctx   context.Context
 	tx    *sql.Tx
+	store *Store
 	wrote bool // a statement that may change rows ran
 }
 
@@ -105,7 +105,7 @@ func (t *tx) InsertCashier(c posgate.Cashier, sealedSecret []byte) error {
 	if err := t.insertPrincipal(c.UID, posgate.KindCashier, c.MerchantID, sealedSecret, c.CreatedAt); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO cashiers (`+cashierCols+`) VALUES (?, ?, ?)`, c.UID, c.MerchantID, micros(c.CreatedAt))
+	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO cashiers (`+cashierCols+`) VALUES (?, ?, ?, ?)`, c.UID, c.MerchantID, c.RefundAuthority, micros(c.CreatedAt))
 	return err
 }
 
@@ -129,11 +129,11 @@ func (t *tx) Terminals() ([]posgate.Terminal, error) {
 	return list(t, scanTerminal, `SELECT `+terminalCols+` FROM terminals ORDER BY tid`)
 }
 
-const cashierCols = `uid, merchant_id, created_at`
+const cashierCols = `uid, merchant_id, refund_authority, created_at`
 
 func (t *tx) Cashiers() ([]posgate.Cashier, error) {
 	return list(t, func(r row) (c posgate.Cashier, err error) {
-		return c, r.Scan(&c.UID, &c.MerchantID, timeDest{&c.CreatedAt})
+		return c, r.Scan(&c.UID, &c.MerchantID, &c.RefundAuthority, timeDest{&c.CreatedAt})
 	}, `SELECT `+cashierCols+` FROM cashiers ORDER BY uid`)
 }
 
@@ -306,17 +306,5 @@ func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error
 		return err
 	}
 	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES (?, ?, ?)`, tid, nonce, micros(expires))
-	return err
-}
-
-func (t *tx) InsertNotification(n posgate.Notification) error {
-	payload, err := json.Marshal(n.Payload)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(posgate.ErrDuplicate, `INSERT INTO notifications (id, merchant_id, user, trade_id, notify_url, payload,
-		created_at, attempts, delivered_at, last_error, next_attempt) VALUES (`+placeholders(11)+`)`,
-		n.ID, n.MerchantID, n.User, n.TradeID, n.NotifyURL, string(payload),
-		micros(n.CreatedAt), n.Attempts, nullMicros(n.DeliveredAt), n.LastError, micros(n.NextAttempt))
 	return err
 }

@@ -1,8 +1,98 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
-// callCmd is built by its own issue; until then it says so.
+	"github.com/posgate/posgate/protocol"
+	"github.com/posgate/posgate/sdk"
+	"github.com/spf13/cobra"
+)
+
 func callCmd(e *env) *cobra.Command {
-	return &cobra.Command{Use: "call", Short: "not built yet", Hidden: true, RunE: func(*cobra.Command, []string) error { return errNotBuilt }}
+	var server, user, secret, at string
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "call METHOD [key=value ...]",
+		Short: "Sign and send one API request; print the answer as indented JSON",
+		Long: `Sign and send one request to POST /Payments and print the answer. Exits
+non-zero when the answer's status is false. METHOD is for example v3.POS
+(the v3. may be left out); key=value pairs are the data fields. For the POS
+methods tid defaults to --user; v3.POS, v3.POSCancel, v3.POSReversal and
+v3.CreateRefund get a fresh request_id when none is given.
+
+--dry-run prints the string to sign, the signature and the body instead of
+sending them.`,
+		Example: `  posgate call v3.QueryOrder --user 016683 --secret $SECRET trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121
+  posgate call POSReversal --user T125119061 --secret $SECRET trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if secret == "" {
+				return fmt.Errorf("--secret (or POSGATE_SECRET) is required")
+			}
+			method := args[0]
+			if !strings.Contains(method, ".") {
+				method = "v3." + method
+			}
+			data := map[string]string{}
+			for _, kv := range args[1:] {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return fmt.Errorf("%q is not key=value", kv)
+				}
+				if _, dup := data[k]; dup {
+					return fmt.Errorf("field %q given twice", k)
+				}
+				data[k] = v
+			}
+			switch method {
+			case sdk.MethodPOS, sdk.MethodPOSCancel, sdk.MethodPOSReversal:
+				if _, ok := data["tid"]; !ok {
+					data["tid"] = user
+				}
+			}
+			switch method {
+			case sdk.MethodPOS, sdk.MethodPOSCancel, sdk.MethodPOSReversal, sdk.MethodCreateRefund:
+				if _, ok := data["request_id"]; !ok {
+					data["request_id"] = sdk.NewRequestID()
+				}
+			}
+			client := sdk.New(server, user, secret)
+			if at != "" {
+				unix, err := strconv.ParseInt(at, 10, 64)
+				if err != nil {
+					return fmt.Errorf("--time %q: want Unix seconds", at)
+				}
+				client.Now = func() time.Time { return time.Unix(unix, 0) }
+			}
+			if dryRun {
+				body, toSign := client.Envelope(method, data)
+				fmt.Fprintf(e.stdout, "string_to_sign=%s\nsign=%s\nbody=%s\n", toSign, protocol.Sign(secret, toSign), body)
+				return nil
+			}
+			resp, err := client.Call(cmd.Context(), method, data)
+			if err != nil {
+				return err
+			}
+			out, err := json.MarshalIndent(resp, "", "  ")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s\n", out)
+			if !resp.Status {
+				return fmt.Errorf("%s: %s (response_id %s)", resp.Code, resp.Message, resp.ResponseID)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&server, "server", e.envOr("POSGATE_SERVER", "http://127.0.0.1:8080"), "gateway base URL (env POSGATE_SERVER)")
+	f.StringVar(&user, "user", e.getenv("POSGATE_USER"), "the caller: a terminal's TID or a cashier's UID (env POSGATE_USER)")
+	f.StringVar(&secret, "secret", e.getenv("POSGATE_SECRET"), "the user's secret_key; prefer the env POSGATE_SECRET, which other users cannot see in ps")
+	f.StringVar(&at, "time", "", "sign with this Unix time instead of now (to reproduce a signature)")
+	f.BoolVar(&dryRun, "dry-run", false, "print the string to sign, the signature and the body; send nothing")
+	return c
 }

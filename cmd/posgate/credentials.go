@@ -115,6 +115,7 @@ func cashiersCmd(e *env) *cobra.Command {
 	dbFlag(e, add, &db)
 	add.Flags().StringVar(&in.Merchant, "merchant", "", "merchant name (created when new)")
 	add.Flags().StringVar(&in.UID, "uid", "", "cashier id, the API's user for back-office methods")
+	add.Flags().StringVar((*string)(&in.RefundAuthority), "refund-authority", string(posgate.RefundImmediate), "what the cashier's refunds do: immediate, approval (wait for posgate refunds approve) or disabled")
 	add.Flags().StringVar(&in.Secret, "secret", "", "use this secret_key (64+ hex characters) instead of a random one, for tests")
 	add.MarkFlagRequired("merchant")
 	add.MarkFlagRequired("uid")

@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/sdk"
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
@@ -46,6 +49,9 @@ func demoCmd(e *env) *cobra.Command {
 func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 	cfg := g.config(e)
 	cfg.Logger = e.logger(g.logFormat, "warn")
+	// The demo's merchant endpoint is on this very server, on loopback.
+	cfg.AllowPrivateNotify = true
+	cfg.Routes = map[string]http.Handler{"POST /demo/notify": demoReceiver(e)}
 	gw, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
@@ -103,6 +109,26 @@ func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 	say("merchant", "answer: %s", brief(rev))
 	printDemoHelp(e.stdout, base, order.TradeID, g.db)
 	return <-served
+}
+
+// demoReceiver is the demo merchant's notification endpoint: it checks
+// each notification as the official PHP SDK would (url-decode the raw
+// body, parse, verify the signature over data) and prints it.
+func demoReceiver(e *env) http.Handler {
+	secrets := map[string]string{demoTID: demoTerminalSecret, demoCashier: demoCashierSecret}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))
+		verdict := "signature INVALID"
+		var n protocol.Notification
+		if decoded, err := url.QueryUnescape(string(raw)); err != nil || json.Unmarshal([]byte(decoded), &n) != nil {
+			verdict = "body is not a notification"
+		} else if secret, ok := secrets[n.Data["user"]]; ok && protocol.Verify(secret, protocol.StringToSign(n.Data), n.Sign) {
+			verdict = "signature ok"
+		}
+		fmt.Fprintf(e.stdout, "%-8s | %s trade_id=%s state=%s (Webhook-Id %s)\n", "notify", verdict,
+			n.Data["trade_id"], n.Data["state"], r.Header.Get("Webhook-Id"))
+		io.WriteString(w, "success")
+	})
 }
 
 func provisionDemo(ctx context.Context, gw *server.Gateway) error {

@@ -15,6 +15,7 @@ type gatewayFlags struct {
 	timeWindow, heartbeat                  time.Duration
 	saleTimeout, reversalWait, displayWait time.Duration
 	logFormat, logLevel                    string
+	allowPrivateNotify                     bool
 }
 
 func (g *gatewayFlags) register(e *env, c *cobra.Command, defaultDB string) {
@@ -33,7 +34,7 @@ func (g *gatewayFlags) config(e *env) server.Config {
 	return server.Config{
 		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat,
 		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait,
-		Logger: e.logger(g.logFormat, g.logLevel), Getenv: e.getenv,
+		Logger: e.logger(g.logFormat, g.logLevel), Getenv: e.getenv, AllowPrivateNotify: g.allowPrivateNotify,
 		AdminOut: func(token string) {
 			fmt.Fprintf(e.stdout, "admin_token=%s\n(generated on first start and shown only now; its hash is kept beside the database. Set %s to choose your own.)\n", token, server.EnvAdminToken)
 		},
@@ -72,5 +73,6 @@ func serveCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
 	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
+	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
 	return c
 }

@@ -1,0 +1,146 @@
+// Package notify delivers the notification outbox: each notification the
+// store holds is POSTed, signed, to its notify_url by a River job that the
+// store enqueues in the same transaction as the notification row, so a
+// notification is sent if and only if its state change committed, and
+// its job survives restarts and crashes.
+//
+// Delivery is at least once: a crash between a delivery and its record
+// sends it again, with the same Webhook-Id.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/posgate/posgate"
+)
+
+// Schedule is the delay before each retry: nine retries over about three
+// days and three hours, after the first attempt.
+var Schedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
+}
+
+// queueName is River's queue for deliveries.
+const queueName = "notifications"
+
+// Args is the River job: deliver notification ID.
+type Args struct {
+	ID string `json:"id"`
+}
+
+func (Args) Kind() string { return "posgate_notification" }
+
+// InsertOpts fixes the attempts at insert time, so jobs inserted by any
+// process (the CLI's replay too) follow the same schedule.
+func (Args) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueName, MaxAttempts: len(Schedule) + 1}
+}
+
+// Config is what the delivery worker needs.
+type Config struct {
+	Store posgate.Store
+	// Secret returns the secret_key of a user, which signs its
+	// notifications.
+	Secret func(ctx context.Context, user string) (string, error)
+	// AllowPrivate lets notifications go to loopback and private
+	// addresses (development only).
+	AllowPrivate bool
+	// Delays replaces Schedule (tests); past its end the last delay
+	// repeats.
+	Delays []time.Duration
+	// Workers bounds concurrent deliveries (default 100).
+	Workers int
+	Now     func() time.Time
+	Logger  *slog.Logger
+}
+
+// Queue is River on the store's database. Its Enqueue is the store's
+// notification hook.
+type Queue[TTx any] struct {
+	client *river.Client[TTx]
+}
+
+// Open migrates River's tables and returns the queue. With cfg nil it can
+// only enqueue (an operator command's replay); otherwise Start runs the
+// deliveries.
+func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Config) (*Queue[TTx], error) {
+	log := slog.New(slog.DiscardHandler)
+	if cfg != nil && cfg.Logger != nil {
+		log = cfg.Logger
+	}
+	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	// A second try covers another process (a gateway starting beside an
+	// operator command) having applied the same versions meanwhile.
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return nil, fmt.Errorf("notify: migrate River: %w", err)
+		}
+	}
+	rc := &river.Config{Logger: log}
+	if cfg != nil {
+		w, err := newWorker(*cfg)
+		if err != nil {
+			return nil, err
+		}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, w)
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{queueName: {MaxWorkers: w.workers}}
+		// The SQLite driver's listener polls every 50 ms; a short cooldown
+		// lets a busy queue fetch again as soon as slots free up.
+		rc.FetchCooldown = 5 * time.Millisecond
+		rc.FetchPollInterval = 250 * time.Millisecond
+		// An attempt is bounded by AttemptTimeout plus its two store
+		// calls. A job still running long after that belonged to a
+		// crashed process and is retried.
+		rc.JobTimeout = 3 * AttemptTimeout
+		rc.RescueStuckJobsAfter = 6 * AttemptTimeout
+		rc.SoftStopTimeout = AttemptTimeout
+		// The notifications table is the record; River's rows only
+		// schedule.
+		rc.CompletedJobRetentionPeriod = time.Hour
+	}
+	client, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("notify: %w", err)
+	}
+	return &Queue[TTx]{client: client}, nil
+}
+
+// Enqueue schedules a delivery of notification id in tx.
+func (q *Queue[TTx]) Enqueue(ctx context.Context, tx TTx, id string) error {
+	_, err := q.client.InsertTx(ctx, tx, Args{ID: id}, nil)
+	return err
+}
+
+// Start runs the deliveries until Stop.
+func (q *Queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+// Stop lets running attempts finish (cancelling them after AttemptTimeout)
+// and returns once the workers are done.
+func (q *Queue[TTx]) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return errors.Join(err, q.client.StopAndCancel(context.WithoutCancel(ctx)))
+	}
+	return err
+}
+
+// Runner is a Queue whatever its transaction type, as the gateway starts
+// and stops it.
+type Runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}

@@ -1,0 +1,95 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/posgate/posgate"
+)
+
+// worker makes one delivery attempt per River job attempt and records it
+// on the notification row.
+type worker struct {
+	river.WorkerDefaults[Args]
+	store   posgate.Store
+	secret  func(ctx context.Context, user string) (string, error)
+	sender  *Sender
+	delays  []time.Duration
+	workers int
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+func newWorker(cfg Config) (*worker, error) {
+	if cfg.Store == nil || cfg.Secret == nil {
+		return nil, errors.New("notify: Config needs Store and Secret")
+	}
+	w := &worker{
+		store: cfg.Store, secret: cfg.Secret, sender: NewSender(cfg.AllowPrivate),
+		delays: cfg.Delays, workers: cfg.Workers, now: cfg.Now, log: cfg.Logger,
+	}
+	if len(w.delays) == 0 {
+		w.delays = Schedule
+	}
+	if w.workers <= 0 {
+		w.workers = 100
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	return w, nil
+}
+
+// delay is the wait after the given attempt (1-based).
+func (w *worker) delay(attempt int) time.Duration {
+	return w.delays[min(attempt, len(w.delays))-1]
+}
+
+func (w *worker) NextRetry(job *river.Job[Args]) time.Time {
+	return time.Now().Add(w.delay(job.Attempt))
+}
+
+func (w *worker) Timeout(*river.Job[Args]) time.Duration { return 2 * AttemptTimeout }
+
+func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
+	var n posgate.Notification
+	err := w.store.InTx(ctx, func(tx posgate.Tx) error {
+		var err error
+		n, err = tx.Notification(job.Args.ID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Delivered already: this job was rescued after a crash that came
+	// between the delivery's record and the job's completion.
+	if n.DeliveredAt != nil {
+		return nil
+	}
+	secret, err := w.secret(ctx, n.User)
+	if err != nil {
+		return err
+	}
+	now := w.now().UTC()
+	sendErr := w.sender.Send(ctx, secret, n, now)
+	n.Attempts++
+	if sendErr == nil {
+		n.DeliveredAt, n.LastError, n.NextAttempt = &now, "", time.Time{}
+	} else {
+		n.LastError, n.NextAttempt = sendErr.Error(), time.Time{}
+		if job.Attempt < job.MaxAttempts {
+			n.NextAttempt = now.Add(w.delay(job.Attempt))
+		}
+		w.log.Warn("notification not delivered", "id", n.ID, "trade_id", n.TradeID, "attempt", job.Attempt, "err", sendErr)
+	}
+	// Recorded even when the job's context is done: the attempt was made.
+	err = w.store.InTx(context.WithoutCancel(ctx), func(tx posgate.Tx) error { return tx.UpdateNotification(n) })
+	return errors.Join(sendErr, err)
+}

@@ -1,0 +1,381 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/acquirer"
+)
+
+// RefundInput is a validated v3.CreateRefund request.
+type RefundInput struct {
+	TradeID     string
+	MRefundID   string // optional, unique per merchant
+	Amount      string // as sent; parsed in the order's currency
+	Currency    string
+	Description string
+	NotifyURL   string // optional
+	RequestID   string // optional
+	Fingerprint string
+}
+
+// acquirerTimeout bounds one acquirer call. The caller's context does not:
+// a client that hangs up must not leave a refund half made.
+const acquirerTimeout = 30 * time.Second
+
+// conflictAttempts bounds the retries of a refund transaction that lost a
+// compare-and-set to a concurrent one; each round one of them wins, so
+// this covers far more concurrent refunds of one order than a till makes.
+const conflictAttempts = 64
+
+// refundAcquirer is where refunds are made. Only the simulated acquirer
+// exists today; a real connector plugs in here (docs/refunds.md).
+func (s *Service) refundAcquirer() acquirer.Acquirer { return acquirer.Simulated{} }
+
+// CreateRefund is v3.CreateRefund. One transaction checks the rules,
+// records the request_id, inserts the refund, raises the order's refunded
+// total (whose bound in the store is the final guard against concurrent
+// refunds) and queues the notification. A refund of a cashier with
+// approval authority then waits for ApproveRefund; the others go to the
+// acquirer at once and the answer carries its outcome.
+func (s *Service) CreateRefund(ctx context.Context, c Caller, in RefundInput) (posgate.Refund, posgate.Order, error) {
+	var r posgate.Refund
+	var o posgate.Order
+	err := s.refundTx(ctx, func(tx posgate.Tx) error {
+		now := s.now()
+		if in.RequestID != "" {
+			if err := checkDuplicate(tx, c.User, in.RequestID, in.Fingerprint); err != nil {
+				return err
+			}
+		}
+		var err error
+		if o, err = refundableOrder(tx, c, in.TradeID); err != nil {
+			return err
+		}
+		state, err := refundStartState(tx, c)
+		if err != nil {
+			return err
+		}
+		cur, ok := posgate.LookupCurrency(o.Currency)
+		if !ok {
+			return fmt.Errorf("order %s has unknown currency %q", o.TradeID, o.Currency)
+		}
+		amount, err := posgate.ParseAmount(in.Amount, cur)
+		if err != nil {
+			return posgate.Refuse(posgate.ErrInvalid, "refund_amount: "+err.Error())
+		}
+		if err := posgate.CheckRefund(o, amount, in.Currency, now); err != nil {
+			return err
+		}
+		if in.MRefundID != "" {
+			if prev, err := tx.RefundByMerchantRef(c.MerchantID, in.MRefundID); err == nil {
+				return mRefundIDTaken(in.MRefundID, prev.RefundID)
+			} else if !errors.Is(err, posgate.ErrNotFound) {
+				return err
+			}
+		}
+		r = posgate.Refund{
+			RefundID: newID(), TradeID: o.TradeID, MerchantID: o.MerchantID, User: c.User, MRefundID: in.MRefundID,
+			Amount: amount, Currency: o.Currency, Description: in.Description, NotifyURL: in.NotifyURL,
+			RequestID: in.RequestID, State: state, CreatedAt: now, UpdatedAt: now,
+		}
+		if in.RequestID != "" {
+			if err := tx.InsertRequest(posgate.RequestRecord{User: c.User, RequestID: in.RequestID, Method: "v3.CreateRefund", Fingerprint: in.Fingerprint, TradeID: o.TradeID, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		if err := tx.InsertRefund(r); err != nil {
+			if errors.Is(err, posgate.ErrDuplicate) {
+				return mRefundIDTaken(in.MRefundID, "")
+			}
+			return err
+		}
+		o.RefundedAmount += amount
+		o.RefundCount++
+		o.UpdatedAt = now
+		if err := tx.UpdateOrder(o); err != nil {
+			if errors.Is(err, posgate.ErrRefundNotAllowed) {
+				return posgate.Refuse(posgate.ErrRefundNotAllowed, "Refund not allowed: refund_amount exceeds the remainder; the total refund amount cannot exceed the original payment amount")
+			}
+			return err
+		}
+		o.Version++
+		return s.notifyRefund(tx, r, o)
+	})
+	if err != nil || r.State != posgate.RefundProcessing {
+		return r, o, err
+	}
+	return s.processRefund(ctx, r, o)
+}
+
+// ApproveRefund is an operator's approval of a refund waiting for it
+// (posgate refunds approve): the refund goes to the acquirer and the
+// outcome is returned. Unknown refunds are posgate.ErrNotFound.
+func (s *Service) ApproveRefund(ctx context.Context, refundID string) (posgate.Refund, error) {
+	r, o, changed, err := s.moveRefund(ctx, refundID, posgate.RefundProcessing, "", "")
+	if err != nil {
+		return r, err
+	}
+	if !changed {
+		return r, notWaiting(r)
+	}
+	r, _, err = s.processRefund(ctx, r, o)
+	return r, err
+}
+
+// RejectRefund withdraws a refund waiting for approval (posgate refunds
+// reject): it becomes refund cancel and gives its amount back to the
+// order.
+func (s *Service) RejectRefund(ctx context.Context, refundID, reason string) (posgate.Refund, error) {
+	r, _, changed, err := s.moveRefund(ctx, refundID, posgate.RefundCancelled, "", reason)
+	if err == nil && !changed {
+		err = notWaiting(r)
+	}
+	return r, err
+}
+
+// RefundOrder is v3.QueryRefundOrder: the refund and its order, for a
+// cashier of the order's merchant or the order's own terminal. Anyone
+// else, like an unknown refund_id, gets "does not exist".
+func (s *Service) RefundOrder(ctx context.Context, c Caller, refundID string) (posgate.Refund, posgate.Order, error) {
+	var r posgate.Refund
+	var o posgate.Order
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		var err error
+		r, err = tx.Refund(refundID)
+		if err == nil {
+			o, err = tx.Order(r.TradeID)
+		}
+		if errors.Is(err, posgate.ErrNotFound) || (err == nil && !mayRefund(o, c)) {
+			return posgate.Refuse(posgate.ErrTradeNotFound, "The refund_id does not exist")
+		}
+		return err
+	})
+	return r, o, err
+}
+
+// Refunds lists an order's refunds, oldest first, for operators.
+func (s *Service) Refunds(ctx context.Context, tradeID string) ([]posgate.Refund, error) {
+	var out []posgate.Refund
+	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		var err error
+		out, err = tx.RefundsForOrder(tradeID)
+		return err
+	})
+	return out, err
+}
+
+// mayRefund: a cashier acts on any order of its merchant, a terminal on
+// the orders made on it.
+func mayRefund(o posgate.Order, c Caller) bool {
+	return posgate.Visible(o, c.Principal) && (c.Kind == posgate.KindCashier || o.TID == c.User)
+}
+
+func refundableOrder(tx posgate.Tx, c Caller, tradeID string) (posgate.Order, error) {
+	o, err := tx.Order(tradeID)
+	if errors.Is(err, posgate.ErrNotFound) || (err == nil && !mayRefund(o, c)) {
+		return posgate.Order{}, posgate.Refuse(posgate.ErrTradeNotFound, "The trade_id does not exist")
+	}
+	return o, err
+}
+
+// refundStartState applies the caller's refund authority. Terminals refund
+// at once: they may already reverse their orders in full.
+func refundStartState(tx posgate.Tx, c Caller) (posgate.RefundState, error) {
+	if c.Kind != posgate.KindCashier {
+		return posgate.RefundProcessing, nil
+	}
+	cashiers, err := tx.Cashiers()
+	if err != nil {
+		return "", err
+	}
+	for _, ca := range cashiers {
+		if ca.UID != c.User {
+			continue
+		}
+		switch ca.RefundAuthority {
+		case posgate.RefundImmediate, "":
+			return posgate.RefundProcessing, nil
+		case posgate.RefundApproval:
+			return posgate.RefundToBeApproved, nil
+		default:
+			return "", posgate.Refuse(posgate.ErrRefundNotAllowed, "Refund not allowed: refunds are disabled for cashier "+c.User)
+		}
+	}
+	return "", fmt.Errorf("cashier %s not found", c.User)
+}
+
+func mRefundIDTaken(mRefundID, refundID string) error {
+	msg := "m_refund_id " + mRefundID + " is already used by another refund of this merchant"
+	if refundID != "" {
+		msg += " (refund_id " + refundID + ")"
+	}
+	return posgate.Refuse(posgate.ErrInvalid, msg)
+}
+
+func notWaiting(r posgate.Refund) error {
+	return posgate.Refuse(posgate.ErrInvalid, fmt.Sprintf("refund %s is %s; only refunds in %s can be approved or rejected", r.RefundID, r.State, posgate.RefundToBeApproved))
+}
+
+// processRefund sends a refund in processing to the acquirer, then records
+// the outcome. An acquirer that does not answer leaves the refund in
+// refund error: it may have been made, so its amount stays reserved.
+func (s *Service) processRefund(ctx context.Context, r posgate.Refund, o posgate.Order) (posgate.Refund, posgate.Order, error) {
+	ctx = context.WithoutCancel(ctx)
+	actx, cancel := context.WithTimeout(ctx, acquirerTimeout)
+	res, err := s.refundAcquirer().Refund(actx, acquirer.Request{
+		RefundID: r.RefundID, TradeID: r.TradeID, TransactionID: o.TransactionID,
+		Amount: r.Amount, Currency: r.Currency, Description: r.Description,
+	})
+	cancel()
+	next, msg := posgate.RefundRefunded, res.Message
+	switch {
+	case err != nil:
+		s.log.Error("acquirer refund without answer", "refund_id", r.RefundID, "err", err)
+		next, msg = posgate.RefundError, "The acquirer did not answer; the refund may have been made. Please contact support"
+	case res.Outcome == acquirer.Failed:
+		next = posgate.RefundFailed
+	case res.Outcome != acquirer.Refunded:
+		next = posgate.RefundError
+	}
+	r, o, _, err = s.moveRefund(ctx, r.RefundID, next, res.Reference, msg)
+	return r, o, err
+}
+
+// moveRefund applies posgate.RefundOutcome to the stored refund and its
+// order, with the notification, in one transaction. changed is false (and
+// nothing written) when the refund was not in a state next follows from.
+func (s *Service) moveRefund(ctx context.Context, refundID string, next posgate.RefundState, acquirerRef, msg string) (r posgate.Refund, o posgate.Order, changed bool, err error) {
+	err = s.refundTx(ctx, func(tx posgate.Tx) error {
+		var err error
+		if r, err = tx.Refund(refundID); err != nil {
+			return err
+		}
+		if o, err = tx.Order(r.TradeID); err != nil {
+			return err
+		}
+		nr, no, ok := posgate.RefundOutcome(r, o, next, acquirerRef, msg, s.now())
+		if changed = ok; !ok {
+			return nil
+		}
+		if err := tx.UpdateRefund(nr); err != nil {
+			return err
+		}
+		nr.Version++
+		if no.RefundedAmount != o.RefundedAmount {
+			if err := tx.UpdateOrder(no); err != nil {
+				return err
+			}
+			no.Version++
+		}
+		r, o = nr, no
+		return s.notifyRefund(tx, r, o)
+	})
+	return r, o, changed, err
+}
+
+// refundTx runs fn in a transaction, again when it lost a compare-and-set
+// to a concurrent refund of the same order.
+func (s *Service) refundTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	var err error
+	for range conflictAttempts {
+		if err = s.store.InTx(ctx, fn); !errors.Is(err, posgate.ErrConflict) {
+			return err
+		}
+	}
+	return err
+}
+
+// notifyRefund queues the refund's notification in the same transaction
+// as its change, signed later with the secret of the refund's user.
+func (s *Service) notifyRefund(tx posgate.Tx, r posgate.Refund, o posgate.Order) error {
+	if r.NotifyURL == "" {
+		return nil
+	}
+	now := s.now()
+	return tx.InsertNotification(posgate.Notification{
+		ID:          newID(),
+		MerchantID:  r.MerchantID,
+		User:        r.User,
+		TradeID:     r.TradeID,
+		RefundID:    r.RefundID,
+		NotifyURL:   r.NotifyURL,
+		Payload:     ViewRefund(r, o).Fields(r.User),
+		CreatedAt:   now,
+		NextAttempt: now,
+	})
+}
+
+// RefundData is a refund as v3.QueryRefundOrder and v3.CreateRefund show
+// it: the reference's fields (m_refund_id and notify_url null when not
+// given), then posgate's own.
+type RefundData struct {
+	TransactionID            string  `json:"transaction_id"`
+	RefundID                 string  `json:"refund_id"`
+	MRefundID                *string `json:"m_refund_id"`
+	RefundTime               string  `json:"refund_time"`
+	State                    string  `json:"state"`
+	RefundAmount             string  `json:"refund_amount"`
+	RefundCurrency           string  `json:"refund_currency"`
+	RefundDescription        string  `json:"refund_description"`
+	NotifyURL                *string `json:"notify_url"`
+	Demo                     string  `json:"demo"`
+	SettlementRefundAmount   string  `json:"settlement_refund_amount"`
+	SettlementRefundCurrency string  `json:"settlement_refund_currency"`
+	YBTransactionID          string  `json:"yb_transaction_id"`
+	TradeID                  string  `json:"trade_id"`
+	RefundedTime             string  `json:"refunded_time,omitempty"`
+	AcquirerReference        string  `json:"acquirer_reference,omitempty"`
+	Message                  string  `json:"message,omitempty"`
+}
+
+// ViewRefund renders r of order o. refund_time is when the refund was
+// asked for; refunded_time when the acquirer made it.
+func ViewRefund(r posgate.Refund, o posgate.Order) RefundData {
+	cur, _ := posgate.LookupCurrency(r.Currency)
+	amount := posgate.FormatAmount(r.Amount, cur)
+	d := RefundData{
+		TransactionID: o.TransactionID, RefundID: r.RefundID, RefundTime: unix(r.CreatedAt), State: string(r.State),
+		RefundAmount: amount, RefundCurrency: r.Currency, RefundDescription: r.Description,
+		SettlementRefundAmount: amount, SettlementRefundCurrency: r.Currency,
+		YBTransactionID: r.TradeID, TradeID: r.TradeID, AcquirerReference: r.AcquirerRef, Message: r.Message,
+	}
+	if r.MRefundID != "" {
+		d.MRefundID = &r.MRefundID
+	}
+	if r.NotifyURL != "" {
+		d.NotifyURL = &r.NotifyURL
+	}
+	if r.RefundedAt != nil {
+		d.RefundedTime = unix(*r.RefundedAt)
+	}
+	return d
+}
+
+// Fields is the flat field set of the refund's notification (type refund,
+// user the signer), absent values as empty strings.
+func (d RefundData) Fields(user string) map[string]string {
+	m := map[string]string{
+		"type": "refund", "user": user, "transaction_id": d.TransactionID, "refund_id": d.RefundID,
+		"m_refund_id": "", "refund_time": d.RefundTime, "state": d.State, "refund_amount": d.RefundAmount,
+		"refund_currency": d.RefundCurrency, "refund_description": d.RefundDescription, "notify_url": "",
+		"demo": d.Demo, "settlement_refund_amount": d.SettlementRefundAmount,
+		"settlement_refund_currency": d.SettlementRefundCurrency, "yb_transaction_id": d.YBTransactionID,
+		"trade_id": d.TradeID,
+	}
+	if d.MRefundID != nil {
+		m["m_refund_id"] = *d.MRefundID
+	}
+	if d.NotifyURL != nil {
+		m["notify_url"] = *d.NotifyURL
+	}
+	for k, v := range map[string]string{"refunded_time": d.RefundedTime, "acquirer_reference": d.AcquirerReference, "message": d.Message} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}

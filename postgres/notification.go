@@ -1,0 +1,108 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/posgate/posgate"
+)
+
+// NotificationQueue schedules the delivery of notification id inside tx,
+// the transaction that stores it or asks for its replay, so the delivery
+// job commits or rolls back with it (a transactional outbox): River's
+// pgx driver inserts its job through tx.
+type NotificationQueue func(ctx context.Context, tx pgx.Tx, id string) error
+
+// ErrNoQueue is returned by ScheduleNotification when no queue is set.
+var ErrNoQueue = errors.New("postgres: no notification queue is set")
+
+// SetNotificationQueue makes InsertNotification and ScheduleNotification
+// schedule deliveries through q. Without a queue, notifications are only
+// stored.
+func (s *Store) SetNotificationQueue(q NotificationQueue) { s.queue.Store(&q) }
+
+func (s *Store) notificationQueue() NotificationQueue {
+	if q := s.queue.Load(); q != nil {
+		return *q
+	}
+	return nil
+}
+
+const notificationCols = `id, merchant_id, "user", trade_id, refund_id, notify_url, payload, created_at, attempts,
+	delivered_at, last_error, next_attempt`
+
+func scanNotification(r row) (n posgate.Notification, err error) {
+	var payload []byte
+	err = r.Scan(&n.ID, &n.MerchantID, &n.User, &n.TradeID, &n.RefundID, &n.NotifyURL, &payload, &n.CreatedAt, &n.Attempts,
+		&n.DeliveredAt, &n.LastError, &n.NextAttempt)
+	if err != nil {
+		return n, err
+	}
+	return n, json.Unmarshal(payload, &n.Payload)
+}
+
+func (t *tx) InsertNotification(n posgate.Notification) error {
+	payload, err := json.Marshal(n.Payload)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(posgate.ErrDuplicate, `INSERT INTO notifications (`+notificationCols+`) VALUES (`+placeholders(12)+`)`,
+		n.ID, n.MerchantID, n.User, n.TradeID, n.RefundID, n.NotifyURL, string(payload), n.CreatedAt, n.Attempts,
+		n.DeliveredAt, n.LastError, n.NextAttempt)
+	if err != nil {
+		return err
+	}
+	return t.schedule(n.ID)
+}
+
+// ScheduleNotification schedules one more delivery of a stored
+// notification, for an operator's replay. It is not part of posgate.Tx
+// (yet); callers find it by type assertion, as with the SQLite store.
+func (t *tx) ScheduleNotification(id string) error {
+	if t.store.notificationQueue() == nil {
+		return ErrNoQueue
+	}
+	found, err := t.exists("notifications", "id", id)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return posgate.ErrNotFound
+	}
+	return t.schedule(id)
+}
+
+// schedule enqueues the delivery through the queue, if any. A failure
+// voids the transaction like any statement's.
+func (t *tx) schedule(id string) error {
+	q := t.store.notificationQueue()
+	if q == nil {
+		return nil
+	}
+	return t.check(q(t.ctx, t.tx, id), nil)
+}
+
+func (t *tx) Notification(id string) (posgate.Notification, error) {
+	return one(t, scanNotification, `SELECT `+notificationCols+` FROM notifications WHERE id = $1`, id)
+}
+
+func (t *tx) Notifications(failedOnly bool, limit int) ([]posgate.Notification, error) {
+	where := ``
+	if failedOnly {
+		where = `WHERE delivered_at IS NULL AND attempts > 0`
+	}
+	return list(t, scanNotification, `SELECT `+notificationCols+` FROM notifications `+where+`
+		ORDER BY created_at DESC, seq DESC LIMIT $1`, limit)
+}
+
+func (t *tx) UpdateNotification(n posgate.Notification) error {
+	c, err := t.exec(nil, `UPDATE notifications SET attempts = $1, delivered_at = $2, last_error = $3, next_attempt = $4 WHERE id = $5`,
+		n.Attempts, n.DeliveredAt, n.LastError, n.NextAttempt, n.ID)
+	if err == nil && c == 0 {
+		return posgate.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,252 @@
+// Package postgres is the posgate.Store on PostgreSQL, through
+// github.com/jackc/pgx/v5 and its pool. It is the store for operators
+// who run more than one gateway process, or who want their own backups
+// and replication; it behaves as package sqlite does, and passes the same
+// storetest suite.
+//
+// Transactions run at REPEATABLE READ. The invariants money depends on
+// are constraints and compare-and-set updates, which hold at any level;
+// what the level adds is that a transaction which reads a row and then
+// writes it never sees ErrConflict because another transaction got there
+// in between: PostgreSQL refuses the late write with a serialization
+// failure, and InTx runs fn again on fresh data. That is how SQLite, with
+// its single writer, behaves, so the payment rules see the same outcomes
+// on both stores. READ COMMITTED would instead surface such races to the
+// API as ErrConflict; SERIALIZABLE would add predicate locking the
+// constraints make unnecessary.
+//
+// Times are timestamptz (microseconds) read back in UTC, as SQLite's
+// INTEGER microseconds are.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/posgate/posgate"
+)
+
+// maxAttempts bounds InTx's runs of fn on serialization failures and
+// deadlocks. Each failure means another transaction committed, so a few
+// runs suffice unless many write the same row at once; the jittered
+// backoff between runs spreads those out.
+const maxAttempts = 10
+
+// defaultMaxConns is the pool size unless the DSN sets pool_max_conns.
+// PostgreSQL flushes the WAL of transactions committing together at once,
+// so more connections than cores make commits cheaper under load.
+const defaultMaxConns = 16
+
+// SQLSTATE codes interpretError and InTx act on.
+const (
+	codeUniqueViolation      = "23505"
+	codeCheckViolation       = "23514"
+	codeForeignKeyViolation  = "23503"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+)
+
+// migrationLock is the first key of the advisory lock that migrations
+// hold; the second is the schema's name, so that databases with one schema
+// per tenant or test migrate independently.
+const migrationLock = 0x706f7367 // "posg"
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// Store is the PostgreSQL posgate.Store.
+type Store struct {
+	pool  *pgxpool.Pool
+	queue atomic.Pointer[NotificationQueue] // see SetNotificationQueue
+}
+
+var _ posgate.Store = (*Store)(nil)
+
+// Open connects to the database dsn names (a postgres:// URL or key=value
+// string, as pgx accepts; pool_max_conns sets the pool size) and applies
+// the pending migrations. Several processes may open one database at once.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{
+			Name: "timestamptz", OID: pgtype.TimestamptzOID, Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC},
+		})
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Pool is the underlying connection pool, for River's pgx driver and for
+// tests.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close waits for the connections in use to be released, then closes
+// them all.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// InTx runs fn in a REPEATABLE READ transaction, running it again (at
+// most maxAttempts times in all) when the transaction hits a serialization
+// failure or a deadlock. Once the transaction has begun, ctx no longer
+// cancels it: returning early could report a failure for writes that then
+// commit, as the SQLite store's InTx also avoids.
+func (s *Store) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var err error
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			backoff := time.NewTimer(rand.N(time.Duration(1<<min(attempt, 6)) * time.Millisecond))
+			select {
+			case <-backoff.C:
+			case <-ctx.Done():
+				backoff.Stop()
+				return ctx.Err()
+			}
+		}
+		if err = s.run(ctx, fn); !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// run makes one attempt at the transaction.
+func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	defer pgTx.Rollback(ctx) // a no-op once committed
+	t := &tx{ctx: ctx, tx: pgTx, store: s}
+	err = fn(t)
+	// fn may have turned a serialization failure into an error of its
+	// own, or ignored it; the transaction is void either way.
+	if t.doomed != nil {
+		return t.doomed
+	}
+	if err != nil {
+		return err
+	}
+	return pgTx.Commit(ctx)
+}
+
+// retryable reports whether err ended the transaction in a way that a new
+// run of it may avoid.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
+// interpretError translates a driver error into the domain's, by SQLSTATE:
+// onUnique is what a unique or primary key violation means for the
+// statement at hand. Other errors pass unchanged.
+func interpretError(err error, onUnique error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return posgate.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case codeUniqueViolation:
+		if onUnique != nil {
+			return onUnique
+		}
+	case codeCheckViolation:
+		return posgate.ErrRefundNotAllowed // the schema's only CHECK
+	case codeForeignKeyViolation:
+		return posgate.ErrNotFound // the row referred to does not exist
+	}
+	return err
+}
+
+// migrate applies the embedded migrations not yet recorded, in the order
+// of their numbers, all in one transaction that holds an advisory lock:
+// a second process starting at the same time waits, then finds them
+// applied. PostgreSQL's DDL is transactional, so a failed migration
+// leaves nothing behind.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	// READ COMMITTED, so that statements after the lock see what the
+	// process that held it committed.
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, int32(migrationLock)); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY)`); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
+	}
+	entries, err := fs.ReadDir(migrations, "migration") // sorted by name
+	if err != nil {
+		return err
+	}
+	prev := 0
+	for _, e := range entries {
+		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
+		if err != nil || version <= prev {
+			return fmt.Errorf("migration %s: name must start with a number above %d", e.Name(), prev)
+		}
+		prev = version
+		if slices.Contains(applied, version) {
+			continue
+		}
+		body, err := migrations.ReadFile("migration/" + e.Name())
+		if err != nil {
+			return err
+		}
+		// No arguments: pgx sends it with the simple protocol, which runs
+		// several statements.
+		if _, err := tx.Exec(ctx, string(body)); err != nil {
+			return fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
+			return err
+		}
+	}
+	return tx.Commit(ctx)
+}

@@ -1,0 +1,321 @@
+package postgres
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/posgate/posgate"
+)
+
+// tx implements posgate.Tx. State literals in the SQL below match the
+// posgate constants and the schema's partial indexes, which the planner
+// can use only when the query names the same states.
+type tx struct {
+	ctx   context.Context
+	tx    pgx.Tx
+	store *Store
+	// doomed is the first serialization failure or deadlock a statement
+	// hit: the transaction can no longer commit, whatever fn makes of it.
+	doomed error
+}
+
+// row is a pgx.Row or pgx.Rows.
+type row interface{ Scan(dest ...any) error }
+
+// check records a failure that voids the transaction and translates err.
+func (t *tx) check(err error, onUnique error) error {
+	if t.doomed == nil && retryable(err) {
+		t.doomed = err
+	}
+	return interpretError(err, onUnique)
+}
+
+// exec runs a write and reports how many rows it changed.
+func (t *tx) exec(onUnique error, query string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(t.ctx, query, args...)
+	if err != nil {
+		return 0, t.check(err, onUnique)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// exists reports whether a row of table has the key.
+func (t *tx) exists(table, key string, v any) (bool, error) {
+	var ok bool
+	err := t.tx.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE `+key+` = $1)`, v).Scan(&ok)
+	return ok, t.check(err, nil)
+}
+
+func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(t.tx.QueryRow(t.ctx, query, args...))
+	return v, t.check(err, nil)
+}
+
+func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.tx.Query(t.ctx, query, args...)
+	if err != nil {
+		return nil, t.check(err, nil)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, t.check(err, nil)
+		}
+		out = append(out, v)
+	}
+	return out, t.check(rows.Err(), nil)
+}
+
+// placeholders is "$1, $2, ... $n".
+func placeholders(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i))
+	}
+	return b.String()
+}
+
+const merchantCols = `id, name, created_at`
+
+func scanMerchant(r row) (m posgate.Merchant, err error) {
+	return m, r.Scan(&m.ID, &m.Name, &m.CreatedAt)
+}
+
+func (t *tx) EnsureMerchant(name string, now time.Time) (posgate.Merchant, error) {
+	if _, err := t.exec(nil, `INSERT INTO merchants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, now); err != nil {
+		return posgate.Merchant{}, err
+	}
+	return one(t, scanMerchant, `SELECT `+merchantCols+` FROM merchants WHERE name = $1`, name)
+}
+
+func (t *tx) Merchant(id int64) (posgate.Merchant, error) {
+	return one(t, scanMerchant, `SELECT `+merchantCols+` FROM merchants WHERE id = $1`, id)
+}
+
+func (t *tx) insertPrincipal(user string, kind posgate.PrincipalKind, merchantID int64, sealedSecret []byte, created time.Time) error {
+	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO principals ("user", kind, merchant_id, sealed_secret, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		user, kind, merchantID, sealedSecret, created)
+	return err
+}
+
+func (t *tx) InsertTerminal(term posgate.Terminal, sealedSecret []byte) error {
+	if err := t.insertPrincipal(term.TID, posgate.KindTerminal, term.MerchantID, sealedSecret, term.CreatedAt); err != nil {
+		return err
+	}
+	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminals (`+terminalCols+`) VALUES (`+placeholders(6)+`)`,
+		term.TID, term.MerchantID, term.Timezone, term.Currency, term.CutoffMinutes, term.CreatedAt)
+	return err
+}
+
+func (t *tx) InsertCashier(c posgate.Cashier, sealedSecret []byte) error {
+	if err := t.insertPrincipal(c.UID, posgate.KindCashier, c.MerchantID, sealedSecret, c.CreatedAt); err != nil {
+		return err
+	}
+	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO cashiers (`+cashierCols+`) VALUES ($1, $2, $3, $4)`, c.UID, c.MerchantID, c.RefundAuthority, c.CreatedAt)
+	return err
+}
+
+func (t *tx) Principal(user string) (posgate.Principal, error) {
+	return one(t, func(r row) (p posgate.Principal, err error) {
+		return p, r.Scan(&p.User, &p.Kind, &p.MerchantID, &p.SealedSecret, &p.CreatedAt)
+	}, `SELECT "user", kind, merchant_id, sealed_secret, created_at FROM principals WHERE "user" = $1`, user)
+}
+
+const terminalCols = `tid, merchant_id, timezone, currency, cutoff_minutes, created_at`
+
+func scanTerminal(r row) (term posgate.Terminal, err error) {
+	return term, r.Scan(&term.TID, &term.MerchantID, &term.Timezone, &term.Currency, &term.CutoffMinutes, &term.CreatedAt)
+}
+
+func (t *tx) Terminal(tid string) (posgate.Terminal, error) {
+	return one(t, scanTerminal, `SELECT `+terminalCols+` FROM terminals WHERE tid = $1`, tid)
+}
+
+func (t *tx) Terminals() ([]posgate.Terminal, error) {
+	return list(t, scanTerminal, `SELECT `+terminalCols+` FROM terminals ORDER BY tid`)
+}
+
+const cashierCols = `uid, merchant_id, refund_authority, created_at`
+
+func (t *tx) Cashiers() ([]posgate.Cashier, error) {
+	return list(t, func(r row) (c posgate.Cashier, err error) {
+		return c, r.Scan(&c.UID, &c.MerchantID, &c.RefundAuthority, &c.CreatedAt)
+	}, `SELECT `+cashierCols+` FROM cashiers ORDER BY uid`)
+}
+
+func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
+	return one(t, func(r row) (rr posgate.RequestRecord, err error) {
+		return rr, r.Scan(&rr.User, &rr.RequestID, &rr.Method, &rr.Fingerprint, &rr.TradeID, &rr.CreatedAt)
+	}, `SELECT "user", request_id, method, fingerprint, trade_id, created_at FROM requests WHERE "user" = $1 AND request_id = $2`, user, requestID)
+}
+
+func (t *tx) InsertRequest(r posgate.RequestRecord) error {
+	_, err := t.exec(posgate.ErrDuplicateRequest, `INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
+		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, r.CreatedAt)
+	return err
+}
+
+// orderCols starts with the key; the rest is what UpdateOrder writes.
+const orderCols = `trade_id, merchant_id, tid, "user", order_id, operation, amount, tip_amount, currency,
+	description, demo, notify_url, pay_method, sub_pay_method, state, transaction_id, refunded_amount,
+	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, version`
+
+func orderArgs(o posgate.Order) []any {
+	return []any{o.TradeID, o.MerchantID, o.TID, o.User, o.OrderID, o.Operation, o.Amount, o.TipAmount, o.Currency,
+		o.Description, o.Demo, o.NotifyURL, o.PayMethod, o.SubPayMethod, o.State, o.TransactionID, o.RefundedAmount,
+		o.RefundCount, o.CreatedAt, o.UpdatedAt, o.PaidAt, o.BusinessDate, o.ClearedAt, o.ExpiresAt, o.Version}
+}
+
+func scanOrder(r row) (o posgate.Order, err error) {
+	return o, r.Scan(&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
+		&o.Description, &o.Demo, &o.NotifyURL, &o.PayMethod, &o.SubPayMethod, &o.State, &o.TransactionID, &o.RefundedAmount,
+		&o.RefundCount, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt, &o.BusinessDate, &o.ClearedAt, &o.ExpiresAt, &o.Version)
+}
+
+func (t *tx) Order(tradeID string) (posgate.Order, error) {
+	return one(t, scanOrder, `SELECT `+orderCols+` FROM orders WHERE trade_id = $1`, tradeID)
+}
+
+func (t *tx) InsertOrder(o posgate.Order) error {
+	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
+	return err
+}
+
+func (t *tx) UpdateOrder(o posgate.Order) error {
+	// $1 is the key, $25 the version compared.
+	n, err := t.exec(nil, `UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
+		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
+		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
+		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, version = version + 1
+		WHERE trade_id = $1 AND version = $25`, orderArgs(o)...)
+	if err != nil || n > 0 {
+		return err
+	}
+	found, err := t.exists("orders", "trade_id", o.TradeID)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return posgate.ErrNotFound
+	}
+	return posgate.ErrConflict
+}
+
+func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {
+	return list(t, scanOrder, `SELECT `+orderCols+` FROM orders
+		WHERE state IN ('pending', 'processing') AND expires_at <= $1
+		ORDER BY expires_at, trade_id LIMIT $2`, now, limit)
+}
+
+// ClearOrders bumps the version of the orders it clears: an UpdateOrder
+// holding the order from before would otherwise write cleared_at back to
+// NULL.
+func (t *tx) ClearOrders(tid, through string, now time.Time) (int, error) {
+	n, err := t.exec(nil, `UPDATE orders SET cleared_at = $1, version = version + 1
+		WHERE tid = $2 AND business_date <= $3 AND state IN ('paid', 'authorized') AND cleared_at IS NULL`,
+		now, tid, through)
+	return int(n), err
+}
+
+const reversalCols = `id, trade_id, tid, request_id, command_id, state, reason, created_at, finished_at`
+
+func scanReversal(r row) (rev posgate.Reversal, err error) {
+	return rev, r.Scan(&rev.ID, &rev.TradeID, &rev.TID, &rev.RequestID, &rev.CommandID, &rev.State, &rev.Reason,
+		&rev.CreatedAt, &rev.FinishedAt)
+}
+
+// InsertReversal reports a taken reversal id as ErrReversalInFlight too:
+// ids are generated, so that can only be a retry of the same reversal.
+func (t *tx) InsertReversal(r posgate.Reversal) error {
+	_, err := t.exec(posgate.ErrReversalInFlight, `INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
+		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt)
+	return err
+}
+
+func (t *tx) UpdateReversal(r posgate.Reversal) error {
+	n, err := t.exec(posgate.ErrReversalInFlight, `UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
+		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9`,
+		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt, r.ID)
+	if err == nil && n == 0 {
+		return posgate.ErrNotFound
+	}
+	return err
+}
+
+func (t *tx) ActiveReversal(tradeID string) (posgate.Reversal, error) {
+	return one(t, scanReversal, `SELECT `+reversalCols+` FROM reversals WHERE trade_id = $1 AND state IN ('in_flight', 'approved')`, tradeID)
+}
+
+func (t *tx) ReversalByCommand(commandID string) (posgate.Reversal, error) {
+	return one(t, scanReversal, `SELECT `+reversalCols+` FROM reversals WHERE command_id = $1`, commandID)
+}
+
+const commandCols = `id, tid, kind, trade_id, state, created_at, outcome, transaction_id, message, finished_at`
+
+func scanCommand(r row) (c posgate.Command, err error) {
+	return c, r.Scan(&c.ID, &c.TID, &c.Kind, &c.TradeID, &c.State, &c.CreatedAt, &c.Outcome, &c.TransactionID,
+		&c.Message, &c.FinishedAt)
+}
+
+// InsertCommand reports a taken command id as ErrTerminalBusy too, for the
+// reason InsertReversal gives.
+func (t *tx) InsertCommand(c posgate.Command) error {
+	_, err := t.exec(posgate.ErrTerminalBusy, `INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
+		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt)
+	return err
+}
+
+func (t *tx) Command(id string) (posgate.Command, error) {
+	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE id = $1`, id)
+}
+
+func (t *tx) InFlightCommand(tid string) (posgate.Command, error) {
+	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE tid = $1 AND state = 'in_flight'`, tid)
+}
+
+func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.Command, error) {
+	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE trade_id = $1 AND kind = $2
+		ORDER BY created_at DESC, seq DESC LIMIT 1`, tradeID, kind)
+}
+
+func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
+	n, err := t.exec(nil, `UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5
+		WHERE id = $6 AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt, c.ID)
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	found, err := t.exists("commands", "id", c.ID)
+	if err == nil && !found {
+		err = posgate.ErrNotFound
+	}
+	return false, err
+}
+
+func (t *tx) InsertEvent(e posgate.CommandEvent) error {
+	_, err := t.exec(nil, `INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
+		e.CommandID, e.Stage, e.Message, e.At)
+	return err
+}
+
+func (t *tx) Events(commandID string) ([]posgate.CommandEvent, error) {
+	return list(t, func(r row) (e posgate.CommandEvent, err error) {
+		return e, r.Scan(&e.CommandID, &e.Stage, &e.Message, &e.At)
+	}, `SELECT command_id, stage, message, at FROM command_events WHERE command_id = $1 ORDER BY at, id`, commandID)
+}
+
+func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error {
+	if _, err := t.exec(nil, `DELETE FROM terminal_nonces WHERE tid = $1 AND expires_at <= $2`, tid, now); err != nil {
+		return err
+	}
+	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES ($1, $2, $3)`, tid, nonce, expires)
+	return err
+}

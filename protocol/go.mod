@@ -1,0 +1,3 @@
+module github.com/posgate/posgate/protocol
+
+go 1.26.0

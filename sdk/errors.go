@@ -1,0 +1,68 @@
+package sdk
+
+import (
+	"encoding/json"
+
+	"github.com/posgate/posgate/protocol"
+)
+
+// Error is a failure answer (status false) from a typed method. Compare it
+// with the sentinels below: errors.Is(err, sdk.ErrAlreadyCancelled) holds
+// for any *Error with that code, whatever its message.
+type Error struct {
+	Code       protocol.Code
+	Message    string
+	ResponseID string
+	// Data is the answer's data, raw. Some failures carry the order as it
+	// is: -3002 for an exact repeat, -4203 and -4204 (see Order).
+	Data json.RawMessage
+}
+
+func (e *Error) Error() string {
+	s := "posgate: " + string(e.Code) + " " + e.Message
+	if e.ResponseID != "" {
+		s += " (response_id " + e.ResponseID + ")"
+	}
+	return s
+}
+
+// Is makes errors.Is compare codes only.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Order decodes the order a failure answer carries, if it carries one.
+func (e *Error) Order() (*Order, bool) {
+	var o Order
+	if len(e.Data) == 0 || json.Unmarshal(e.Data, &o) != nil || o.TradeID == "" {
+		return nil, false
+	}
+	return &o, true
+}
+
+func sentinel(c protocol.Code) *Error { return &Error{Code: c, Message: c.Message()} }
+
+// One sentinel per code of the README's table.
+var (
+	ErrAuthFailed       = sentinel(protocol.CodeAuthFailed)       // -1001: unknown user or bad signature
+	ErrTimeWindow       = sentinel(protocol.CodeTimeWindow)       // -1003: time outside the window; check the till's clock
+	ErrUnknownMethod    = sentinel(protocol.CodeUnknownMethod)    // -1004
+	ErrBadEnvelope      = sentinel(protocol.CodeBadEnvelope)      // -1005
+	ErrMissingField     = sentinel(protocol.CodeMissingField)     // -3001
+	ErrDuplicateRequest = sentinel(protocol.CodeDuplicateRequest) // -3002: request_id already used; Order() has the state of an exact repeat
+	ErrInvalidField     = sentinel(protocol.CodeInvalidField)     // -3003
+	ErrTIDMismatch      = sentinel(protocol.CodeTIDMismatch)      // -3004
+	ErrCancelWindow     = sentinel(protocol.CodeCancelWindow)     // -4111: not the terminal's business day any more
+	ErrCleared          = sentinel(protocol.CodeCleared)          // -4112: batch closed; refund instead
+	ErrTradeNotFound    = sentinel(protocol.CodeTradeNotFound)    // -4114
+	ErrNotCancellable   = sentinel(protocol.CodeNotCancellable)   // -4115
+	ErrAlreadyCancelled = sentinel(protocol.CodeAlreadyCancelled) // -4116
+	ErrExpired          = sentinel(protocol.CodeExpired)          // -4117
+	ErrTerminalOffline  = sentinel(protocol.CodeTerminalOffline)  // -4201
+	ErrTerminalBusy     = sentinel(protocol.CodeTerminalBusy)     // -4202
+	ErrTerminalTimeout  = sentinel(protocol.CodeTerminalTimeout)  // -4203: outcome follows by notification; Order() has it as it is
+	ErrTerminalDeclined = sentinel(protocol.CodeTerminalDeclined) // -4204: Order() has the order, unchanged
+	ErrRefundNotAllowed = sentinel(protocol.CodeRefundNotAllowed) // -4301
+	ErrInternal         = sentinel(protocol.CodeInternal)         // -5000: nothing was changed
+)
