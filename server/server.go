@@ -31,6 +31,7 @@ import (
 	"github.com/posgate/posgate/vault"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
@@ -219,6 +220,13 @@ func AttachOutbox(ctx context.Context, st posgate.Store, cfg *notify.Config) (no
 	switch st := st.(type) {
 	case *sqlite.Store:
 		q, err := notify.Open(ctx, riversqlite.New(st.DB()), cfg)
+		if err != nil {
+			return nil, err
+		}
+		st.SetNotificationQueue(q.Enqueue)
+		return q, nil
+	case *postgres.Store:
+		q, err := notify.Open(ctx, riverpgxv5.New(st.Pool()), cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -68,10 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"_txlock": {"immediate"},
 		"_pragma": {"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"},
 	}
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
-	}
+	db := sql.OpenDB(connector{dsn: path + "?" + q.Encode(), drv: &msqlite.Driver{}})
 	db.SetMaxOpenConns(1)
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
