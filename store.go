@@ -15,6 +15,10 @@ type Store interface {
 	// times on serialization failures, so fn must not have side effects
 	// outside tx.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Read runs fn in a read-only transaction that sees everything
+	// committed before it began; a write inside it fails. Reads do not
+	// wait behind writes, so queries stay fast while writers are busy.
+	Read(ctx context.Context, fn func(tx Tx) error) error
 	// Close releases the database.
 	Close() error
 }

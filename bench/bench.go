@@ -50,26 +50,32 @@ type Config struct {
 	Scenario    string
 	Heartbeat   time.Duration // idle scenario: the gateway's heartbeat interval
 	Progress    io.Writer     // the live progress line; nil for none
+	ServeArgs   []string      // extra flags for the posgate serve it starts (e.g. --cpuprofile)
 	Getenv      func(string) string
+
+	notifyURL string // the benchmark's own merchant endpoint
 }
 
 // Report holds every figure of a run; it is what --json prints.
 type Report struct {
-	Machine          string               `json:"machine"`
-	Scenario         string               `json:"scenario"`
-	Terminals        int                  `json:"terminals"`
-	Concurrency      int                  `json:"concurrency"`
-	DurationSeconds  float64              `json:"duration_seconds"`
-	Cycles           int64                `json:"cycles"`
-	CyclesPerSecond  float64              `json:"cycles_per_second"`
-	LatencyMS        map[string]Latency   `json:"latency_ms"`
-	ErrorsByCode     map[string]int64     `json:"errors_by_code"`
-	ServerRSSBytes   int64                `json:"server_rss_bytes"`
-	Baseline         *BaselineReport      `json:"baseline,omitempty"`
-	RatioVsBaseline  float64              `json:"ratio_vs_baseline,omitempty"`
-	Idle             *IdleReport          `json:"idle,omitempty"`
-	Notes            []string             `json:"notes,omitempty"`
-	perMethodSamples map[string][]float64 // merged samples, not printed
+	Machine         string             `json:"machine"`
+	Scenario        string             `json:"scenario"`
+	Terminals       int                `json:"terminals"`
+	Concurrency     int                `json:"concurrency"`
+	DurationSeconds float64            `json:"duration_seconds"`
+	Cycles          int64              `json:"cycles"`
+	CyclesPerSecond float64            `json:"cycles_per_second"`
+	LatencyMS       map[string]Latency `json:"latency_ms"`
+	ErrorsByCode    map[string]int64   `json:"errors_by_code"`
+	ServerRSSBytes  int64              `json:"server_rss_bytes"`
+	// NotificationsReceived counts what the benchmark's merchant endpoint
+	// got: posgate notifies every state change, the baseline nothing.
+	NotificationsReceived int64                `json:"notifications_received"`
+	Baseline              *BaselineReport      `json:"baseline,omitempty"`
+	RatioVsBaseline       float64              `json:"ratio_vs_baseline,omitempty"`
+	Idle                  *IdleReport          `json:"idle,omitempty"`
+	Notes                 []string             `json:"notes,omitempty"`
+	perMethodSamples      map[string][]float64 // merged samples, not printed
 }
 
 // BaselineReport is the baseline's share of a run.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,7 +48,7 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 		if err := provision(ctx, getenv, db, cfg.Terminals); err != nil {
 			return nil, err
 		}
-		gateway, err = startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, "serve", "--db", db, "--log-level", "warn")
+		gateway, err = startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, append([]string{"serve", "--db", db, "--log-level", "warn", "--allow-private-notify"}, cfg.ServeArgs...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -61,6 +63,12 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
+	receiver, err := newReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer receiver.close()
+	cfg.notifyURL = receiver.url
 	stopTerminals, err := connectTerminals(ctx, target, cfg.Terminals)
 	if err != nil {
 		return nil, err
@@ -71,6 +79,7 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	res.fill(rep)
+	rep.NotificationsReceived = receiver.count.Load()
 	if gateway != nil {
 		rep.ServerRSSBytes = rss(gateway.cmd.Process.Pid)
 	}
@@ -101,6 +110,31 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// receiver is the merchant's notification endpoint: it answers 200 at
+// once and counts what it got.
+type receiver struct {
+	url   string
+	srv   *http.Server
+	count atomic.Int64
+}
+
+func newReceiver() (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &receiver{url: "http://" + ln.Addr().String() + "/notify"}
+	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		r.count.Add(1)
+		io.WriteString(w, "success")
+	})}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *receiver) close() { r.srv.Close() }
 
 // connectTerminals connects n simulated terminals that answer at once and
 // returns once the gateway has welcomed every one. At most 64 connect at a
@@ -178,11 +212,12 @@ func (r *result) fill(rep *Report) {
 
 // worker is one merchant client bound to one terminal.
 type worker struct {
-	c       *sdk.Client
-	tid     string
-	samples map[string][]float64
-	errors  map[string]int64
-	seq     int
+	c         *sdk.Client
+	tid       string
+	notifyURL string
+	samples   map[string][]float64
+	errors    map[string]int64
+	seq       int
 }
 
 func (w *worker) call(ctx context.Context, method string, data map[string]string) (*sdk.Response, bool) {
@@ -209,7 +244,7 @@ func (w *worker) sale(ctx context.Context) (string, bool) {
 	r, ok := w.call(ctx, "v3.POS", map[string]string{
 		"pay_method": "offline", "sub_pay_method": "point_of_sales", "operation": "1", "tid": w.tid,
 		"order_id": fmt.Sprint(time.Now().UnixNano()%1e15*10 + int64(w.seq%10)), "amount": "12.50", "currency": "EUR",
-		"description": "posgate bench", "notify_url": "https://merchant.invalid/notify", "request_id": sdk.NewRequestID(),
+		"description": "posgate bench", "notify_url": w.notifyURL, "request_id": sdk.NewRequestID(),
 	})
 	if !ok {
 		return "", false
@@ -251,7 +286,7 @@ func drive(ctx context.Context, cfg Config, url, label string) (*result, error) 
 	workers := make([]*worker, cfg.Concurrency)
 	for i := range workers {
 		t := tid(i % cfg.Terminals)
-		workers[i] = &worker{c: sdk.New(url, t, secretOf(t)), tid: t, samples: map[string][]float64{}, errors: map[string]int64{}}
+		workers[i] = &worker{c: sdk.New(url, t, secretOf(t)), tid: t, notifyURL: cfg.notifyURL, samples: map[string][]float64{}, errors: map[string]int64{}}
 	}
 	paid := make([]string, len(workers))
 	if cfg.Scenario == ScenarioQuery {

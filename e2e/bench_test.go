@@ -13,8 +13,8 @@ import (
 )
 
 // BenchmarkSignedRequest measures a signed POST /Payments answered after
-// full verification (decode, user lookup, HMAC, time window, method and
-// required fields: v3.QueryRefundOrder answers -1004 until refunds exist)
+// full verification (decode, user lookup, HMAC, time window, method:
+// v3.TimePayOrder, a YabandPay method posgate does not serve, answers -1004)
 // against a bare net/http handler that only verifies the same HMAC, both in
 // one run, over loopback HTTP with keep-alive and parallel clients.
 //
@@ -22,7 +22,7 @@ import (
 func BenchmarkSignedRequest(b *testing.B) {
 	g := start(b)
 	secret := g.addTerminal("Shop A", "TBENCH", "")
-	body := signed("TBENCH", secret, "v3.QueryRefundOrder", time.Now().Unix(), map[string]string{"refund_id": "20240903154342497308"})
+	body := signed("TBENCH", secret, "v3.TimePayOrder", time.Now().Unix(), map[string]string{"start_time": "1569894340", "end_time": "1573523141"})
 
 	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))

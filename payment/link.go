@@ -66,7 +66,7 @@ func (s *Service) UseNonce(ctx context.Context, tid, nonce string, expires time.
 func (s *Service) Connected(ctx context.Context, tid string) {
 	var cmd posgate.Command
 	var o posgate.Order
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		if cmd, err = tx.InFlightCommand(tid); err != nil {
 			return err

@@ -138,7 +138,7 @@ type TerminalState struct {
 // when unknown), with its command in flight.
 func (s *Service) Terminals(ctx context.Context, tid string) ([]TerminalState, error) {
 	var out []TerminalState
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		out = out[:0]
 		var terms []posgate.Terminal
 		if tid == "" {

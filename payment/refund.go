@@ -143,7 +143,7 @@ func (s *Service) RejectRefund(ctx context.Context, refundID, reason string) (po
 func (s *Service) RefundOrder(ctx context.Context, c Caller, refundID string) (posgate.Refund, posgate.Order, error) {
 	var r posgate.Refund
 	var o posgate.Order
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		r, err = tx.Refund(refundID)
 		if err == nil {
@@ -160,7 +160,7 @@ func (s *Service) RefundOrder(ctx context.Context, c Caller, refundID string) (p
 // Refunds lists an order's refunds, oldest first, for operators.
 func (s *Service) Refunds(ctx context.Context, tradeID string) ([]posgate.Refund, error) {
 	var out []posgate.Refund
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		out, err = tx.RefundsForOrder(tradeID)
 		return err

@@ -206,7 +206,7 @@ func (s *Service) clearDue(ctx context.Context) error {
 func (s *Service) expireDue(ctx context.Context) error {
 	now := s.now()
 	var due []posgate.Order
-	if err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	if err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		due, err = tx.ExpiredOrders(now, 500)
 		return err
@@ -236,7 +236,7 @@ func (s *Service) expireDue(ctx context.Context) error {
 
 func (s *Service) abortSale(ctx context.Context, o posgate.Order) {
 	var cmd posgate.Command
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		cmd, err = tx.CommandForTrade(o.TradeID, commandKind(o.Operation))
 		return err

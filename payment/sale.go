@@ -142,7 +142,7 @@ func (e *WaitError) Unwrap() error { return e.Err }
 
 func (s *Service) order(ctx context.Context, tradeID string) (posgate.Order, error) {
 	var o posgate.Order
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		o, err = tx.Order(tradeID)
 		return err

@@ -120,7 +120,7 @@ func (s *Service) Authenticate(ctx context.Context, user string) (Caller, error)
 		return c.(Caller), nil
 	}
 	var p posgate.Principal
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		p, err = tx.Principal(user)
 		return err
@@ -228,7 +228,7 @@ func (s *Service) notifyOrder(tx posgate.Tx, o posgate.Order) error {
 func (s *Service) Order(ctx context.Context, c Caller, tradeID string) (posgate.Order, posgate.Merchant, error) {
 	var o posgate.Order
 	var m posgate.Merchant
-	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		if o, err = orderVisible(tx, c, tradeID); err != nil {
 			return err

@@ -135,16 +135,25 @@ func (s *Store) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
 				return ctx.Err()
 			}
 		}
-		if err = s.run(ctx, fn); !retryable(err) {
+		if err = s.run(ctx, fn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}); !retryable(err) {
 			return err
 		}
 	}
 	return err
 }
 
+// Read runs fn in a READ ONLY transaction: one snapshot, no retries
+// needed, since a read-only transaction never fails to serialize here.
+func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.run(ctx, fn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+}
+
 // run makes one attempt at the transaction.
-func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error) error {
-	pgTx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.TxOptions) error {
+	pgTx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,8 @@ var migrations embed.FS
 
 // Store is the SQLite posgate.Store.
 type Store struct {
-	db *sql.DB
+	db      *sql.DB
+	readers *sql.DB // read-only connections for Read
 	// commits counts durable commits (an fsync each with
 	// synchronous=FULL); txs counts the InTx calls they carried.
 	commits, txs atomic.Uint64
@@ -74,7 +75,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s := &Store{db: db}
+	// Readers: WAL lets them read the last commit while the writer works.
+	rq := url.Values{
+		"_txlock": {"deferred"},
+		"_pragma": {"busy_timeout(5000)", "query_only(ON)"},
+	}
+	readers := sql.OpenDB(connector{dsn: path + "?" + rq.Encode(), drv: &msqlite.Driver{}})
+	readers.SetMaxOpenConns(readConns)
+	readers.SetMaxIdleConns(readConns)
+	s := &Store{db: db, readers: readers}
 	s.startCommitter()
 	return s, nil
 }
@@ -86,7 +95,27 @@ func (s *Store) DB() *sql.DB { return s.db }
 // database.
 func (s *Store) Close() error {
 	s.stopCommitter()
-	return s.db.Close()
+	return errors.Join(s.readers.Close(), s.db.Close())
+}
+
+// readConns is how many Reads run at once.
+const readConns = 4
+
+// Read runs fn in a read-only transaction on a reader connection: it sees
+// the last commit and never waits for the writer.
+func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sqlTx, err := s.readers.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer sqlTx.Rollback()
+	if err := fn(&tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, store: s}); err != nil {
+		return err
+	}
+	return sqlTx.Commit()
 }
 
 // Commits is the number of durable commits since Open, and Transactions

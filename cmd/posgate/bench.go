@@ -60,6 +60,7 @@ after --duration). See docs/benchmarks.md.`,
 	f.DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long to drive load (idle: how long to measure)")
 	f.StringVar(&cfg.Scenario, "scenario", bench.ScenarioReversal, "reversal, sale, query or idle")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 10*time.Second, "idle scenario: the gateway's heartbeat interval")
+	f.StringArrayVar(&cfg.ServeArgs, "serve-arg", nil, "extra flag for the gateway it starts, repeatable (e.g. --serve-arg=--cpuprofile=cpu.prof)")
 	f.BoolVar(&asJSON, "json", false, "print every figure as JSON on stdout (the ratio under ratio_vs_baseline)")
 	baseline := &cobra.Command{
 		Use:    "baseline-server",
@@ -87,7 +88,7 @@ func printReport(w io.Writer, r *bench.Report) {
 		return
 	}
 	fmt.Fprintf(w, "scenario    %s, %d terminals, %d clients, %.1fs\n", r.Scenario, r.Terminals, r.Concurrency, r.DurationSeconds)
-	fmt.Fprintf(w, "posgate     %.1f cycles/s (%d cycles), server RSS %.1f MiB\n", r.CyclesPerSecond, r.Cycles, float64(r.ServerRSSBytes)/(1<<20))
+	fmt.Fprintf(w, "posgate     %.1f cycles/s (%d cycles), server RSS %.1f MiB, %d notifications delivered\n", r.CyclesPerSecond, r.Cycles, float64(r.ServerRSSBytes)/(1<<20), r.NotificationsReceived)
 	if b := r.Baseline; b != nil {
 		fmt.Fprintf(w, "baseline    %.1f cycles/s (%d cycles), server RSS %.1f MiB\n", b.CyclesPerSecond, b.Cycles, float64(b.ServerRSSBytes)/(1<<20))
 		fmt.Fprintf(w, "ratio       %.2f (posgate / baseline)\n", r.RatioVsBaseline)

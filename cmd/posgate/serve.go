@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/posgate/posgate/server"
@@ -43,13 +45,24 @@ func (g *gatewayFlags) config(e *env) server.Config {
 
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
-	var addr, certFile, keyFile string
+	var addr, certFile, keyFile, cpuProfile string
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
 		RunE: func(c *cobra.Command, _ []string) error {
 			if (certFile == "") != (keyFile == "") {
 				return fmt.Errorf("--tls-cert and --tls-key go together")
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			cfg := g.config(e)
 			gw, err := server.Open(c.Context(), cfg)
@@ -71,6 +84,7 @@ func serveCmd(e *env) *cobra.Command {
 	}
 	g.register(e, c, "posgate.db")
 	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
 	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
 	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
