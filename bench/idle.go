@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,6 +23,10 @@ type IdleReport struct {
 	HeartbeatsPerSecond   float64 `json:"heartbeats_per_second"`
 	CPUMicrosPerHeartbeat float64 `json:"cpu_us_per_heartbeat"`
 	MeasuredSeconds       float64 `json:"measured_seconds"`
+	// From the gateway's /metrics after the run: where the memory is.
+	HeapInuseBytes  float64 `json:"heap_inuse_bytes"`
+	StackInuseBytes float64 `json:"stack_inuse_bytes"`
+	Goroutines      float64 `json:"goroutines"`
 }
 
 // runIdle starts a gateway, connects cfg.Terminals simulated terminals,
@@ -76,6 +84,8 @@ func runIdle(ctx context.Context, cfg Config) (*Report, error) {
 	wall := time.Since(t0).Seconds()
 	cpu := cpuSeconds(pid) - cpu0
 	idle.RSSAfterBytes = rss(pid)
+	m := goMetrics(gw.URL)
+	idle.HeapInuseBytes, idle.StackInuseBytes, idle.Goroutines = m["go_memstats_heap_inuse_bytes"], m["go_memstats_stack_inuse_bytes"], m["go_goroutines"]
 	idle.RSSPerTerminalBytes = float64(idle.RSSAfterBytes-idle.RSSBeforeBytes) / float64(cfg.Terminals)
 	idle.MeasuredSeconds = wall
 	idle.CPUShare = cpu / wall
@@ -85,4 +95,24 @@ func runIdle(ctx context.Context, cfg Config) (*Report, error) {
 	rep.DurationSeconds = wall
 	rep.ServerRSSBytes = idle.RSSAfterBytes
 	return rep, nil
+}
+
+// goMetrics reads the Go runtime gauges from a gateway's /metrics.
+func goMetrics(base string) map[string]float64 {
+	out := map[string]float64{}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if ok && strings.HasPrefix(name, "go_") {
+			if v, err := strconv.ParseFloat(value, 64); err == nil {
+				out[name] = v
+			}
+		}
+	}
+	return out
 }

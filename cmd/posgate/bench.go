@@ -84,6 +84,7 @@ func printReport(w io.Writer, r *bench.Report) {
 		i := r.Idle
 		fmt.Fprintf(w, "idle        %d terminals, heartbeat %gs, measured %.0fs\n", r.Terminals, i.HeartbeatSeconds, i.MeasuredSeconds)
 		fmt.Fprintf(w, "memory      %.1f KiB RSS per terminal (%.1f MiB before, %.1f MiB after)\n", i.RSSPerTerminalBytes/1024, float64(i.RSSBeforeBytes)/(1<<20), float64(i.RSSAfterBytes)/(1<<20))
+		fmt.Fprintf(w, "            of which Go heap in use %.1f MiB, stacks %.1f MiB, %.0f goroutines\n", i.HeapInuseBytes/(1<<20), i.StackInuseBytes/(1<<20), i.Goroutines)
 		fmt.Fprintf(w, "heartbeats  %.0f/s, CPU share %.3f of one core, %.1f µs CPU per heartbeat\n", i.HeartbeatsPerSecond, i.CPUShare, i.CPUMicrosPerHeartbeat)
 		return
 	}
