@@ -4,21 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/posgate/posgate/protocol"
-	"github.com/posgate/posgate/server"
-	"github.com/posgate/posgate/simterm"
 )
 
 // envPostgres names the PostgreSQL database of the end-to-end tests and
@@ -73,63 +65,6 @@ func BenchmarkReversalStores(b *testing.B) {
 		{"postgres", func(b *testing.B) string { return postgresDSN(b) }},
 	}
 	for _, st := range stores {
-		b.Run("store="+st.name+"/clients=64", func(b *testing.B) { benchReversalOn(b, st.dsn(b), 64) })
+		b.Run("store="+st.name+"/clients=64", func(b *testing.B) { benchReversal(b, st.dsn(b), 64) })
 	}
-}
-
-// benchReversalOn drives b.N reversals through clients of 64 connected
-// terminals on a gateway whose database is dsn.
-func benchReversalOn(b *testing.B, dsn string, clients int) {
-	const terminals = 64
-	g := start(b, func(c *server.Config) { c.DB, c.ReversalWait = dsn, 30*time.Second })
-	type lane struct {
-		tid    string
-		secret string
-		orders []string
-	}
-	lanes := make([]*lane, terminals)
-	perLane := (b.N + clients - 1) / clients
-	for i := range lanes {
-		l := &lane{tid: fmt.Sprintf("TB%02d", i)}
-		l.secret = g.addTerminal("Bench Shop", l.tid, "")
-		g.connect(l.tid, l.secret, func(c *simterm.Config) { c.CardDelay = time.Nanosecond })
-		if i < clients {
-			l.orders = seedPaid(b, g, l.tid, perLane)
-		}
-		lanes[i] = l
-	}
-
-	latencies := make([][]time.Duration, clients)
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	remaining := b.N
-	for i, l := range lanes[:clients] {
-		n := min(perLane, remaining)
-		remaining -= n
-		wg.Go(func() {
-			c := g.client(l.tid, l.secret)
-			for _, tradeID := range l.orders[:n] {
-				t0 := time.Now()
-				r, err := c.Call(context.Background(), "v3.POSReversal", map[string]string{"tid": l.tid, "trade_id": tradeID, "request_id": "r" + tradeID})
-				if err != nil || r.Code != protocol.CodeOK {
-					b.Errorf("reversal: %v %+v", err, r)
-					return
-				}
-				latencies[i] = append(latencies[i], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	all := slices.Concat(latencies...)
-	if len(all) == 0 {
-		return
-	}
-	slices.Sort(all)
-	pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
-	b.ReportMetric(float64(len(all))/elapsed.Seconds(), "reversals/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
 }
