@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -54,39 +55,20 @@ func terminalsCmd(e *env) *cobra.Command {
 	add.MarkFlagRequired("merchant")
 	add.MarkFlagRequired("tid")
 
-	var listDB string
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List terminals (never their secrets)",
-		RunE: func(c *cobra.Command, _ []string) error {
-			st, _, err := openStore(c.Context(), e, listDB)
+	list := listCmd(e, "List terminals (never their secrets)", "TID\tMERCHANT\tTIMEZONE\tCURRENCY\tCUTOFF\tCREATED", func(tx posgate.Tx, w io.Writer) error {
+		ts, err := tx.Terminals()
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			m, err := tx.Merchant(t.MerchantID)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TID\tMERCHANT\tTIMEZONE\tCURRENCY\tCUTOFF\tCREATED")
-			err = st.InTx(c.Context(), func(tx posgate.Tx) error {
-				ts, err := tx.Terminals()
-				if err != nil {
-					return err
-				}
-				for _, t := range ts {
-					m, err := tx.Merchant(t.MerchantID)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%02d:%02d\t%s\n", t.TID, m.Name, t.Timezone, t.Currency, t.CutoffMinutes/60, t.CutoffMinutes%60, t.CreatedAt.Format(time.RFC3339))
-				}
-				return nil
-			})
-			if err != nil {
-				return err
-			}
-			return tw.Flush()
-		},
-	}
-	dbFlag(e, list, &listDB)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%02d:%02d\t%s\n", t.TID, m.Name, t.Timezone, t.Currency, t.CutoffMinutes/60, t.CutoffMinutes%60, t.CreatedAt.Format(time.RFC3339))
+		}
+		return nil
+	})
 	c.AddCommand(add, list)
 	return c
 }
@@ -120,40 +102,46 @@ func cashiersCmd(e *env) *cobra.Command {
 	add.MarkFlagRequired("merchant")
 	add.MarkFlagRequired("uid")
 
-	var listDB string
-	list := &cobra.Command{
+	list := listCmd(e, "List cashiers (never their secrets)", "UID\tMERCHANT\tREFUNDS\tCREATED", func(tx posgate.Tx, w io.Writer) error {
+		cs, err := tx.Cashiers()
+		if err != nil {
+			return err
+		}
+		for _, ca := range cs {
+			m, err := tx.Merchant(ca.MerchantID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", ca.UID, m.Name, ca.RefundAuthority, ca.CreatedAt.Format(time.RFC3339))
+		}
+		return nil
+	})
+	c.AddCommand(add, list)
+	return c
+}
+
+// listCmd is a `list` subcommand: a table whose rows come from one
+// read-only transaction.
+func listCmd(e *env, short, header string, rows func(tx posgate.Tx, w io.Writer) error) *cobra.Command {
+	var db string
+	c := &cobra.Command{
 		Use:   "list",
-		Short: "List cashiers (never their secrets)",
+		Short: short,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, _, err := openStore(c.Context(), e, listDB)
+			st, _, err := openStore(c.Context(), e, db)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "UID\tMERCHANT\tCREATED")
-			err = st.InTx(c.Context(), func(tx posgate.Tx) error {
-				cs, err := tx.Cashiers()
-				if err != nil {
-					return err
-				}
-				for _, ca := range cs {
-					m, err := tx.Merchant(ca.MerchantID)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", ca.UID, m.Name, ca.CreatedAt.Format(time.RFC3339))
-				}
-				return nil
-			})
-			if err != nil {
+			fmt.Fprintln(tw, header)
+			if err := st.Read(c.Context(), func(tx posgate.Tx) error { return rows(tx, tw) }); err != nil {
 				return err
 			}
 			return tw.Flush()
 		},
 	}
-	dbFlag(e, list, &listDB)
-	c.AddCommand(add, list)
+	dbFlag(e, c, &db)
 	return c
 }
 
