@@ -31,10 +31,6 @@ const acquirerTimeout = 30 * time.Second
 // this covers far more concurrent refunds of one order than a till makes.
 const conflictAttempts = 64
 
-// refundAcquirer is where refunds are made. Only the simulated acquirer
-// exists today; a real connector plugs in here (docs/refunds.md).
-func (s *Service) refundAcquirer() acquirer.Acquirer { return acquirer.Simulated{} }
-
 // CreateRefund is v3.CreateRefund. One transaction checks the rules,
 // records the request_id, inserts the refund, raises the order's refunded
 // total (whose bound in the store is the final guard against concurrent
@@ -226,7 +222,7 @@ func notWaiting(r posgate.Refund) error {
 func (s *Service) processRefund(ctx context.Context, r posgate.Refund, o posgate.Order) (posgate.Refund, posgate.Order, error) {
 	ctx = context.WithoutCancel(ctx)
 	actx, cancel := context.WithTimeout(ctx, acquirerTimeout)
-	res, err := s.refundAcquirer().Refund(actx, acquirer.Request{
+	res, err := s.cfg.Acquirer.Refund(actx, acquirer.Request{
 		RefundID: r.RefundID, TradeID: r.TradeID, TransactionID: o.TransactionID,
 		Amount: r.Amount, Currency: r.Currency, Description: r.Description,
 	})

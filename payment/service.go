@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/termproto"
 	"github.com/posgate/posgate/vault"
@@ -42,6 +43,10 @@ type Config struct {
 	// AbortWait bounds how long a cancel or an expiry waits for the
 	// terminal to confirm that it closed its payment screen (default 10 s).
 	AbortWait time.Duration
+	// Acquirer makes refunds (default: the simulated acquirer, whose
+	// magic amounts are in docs/refunds.md). Real connectors implement
+	// acquirer.Acquirer.
+	Acquirer acquirer.Acquirer
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -62,6 +67,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Acquirer == nil {
+		c.Acquirer = acquirer.Simulated{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/payment"
@@ -48,9 +49,11 @@ type Config struct {
 	DisplayWait       time.Duration // v3.POS wait for the amount on screen (15 s)
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
 	AbortWait         time.Duration // cancel/expiry wait for the terminal (10 s)
-	Now               func() time.Time
-	Logger            *slog.Logger
-	Getenv            func(string) string
+	// Acquirer makes refunds; nil is the simulated acquirer.
+	Acquirer acquirer.Acquirer
+	Now      func() time.Time
+	Logger   *slog.Logger
+	Getenv   func(string) string
 	// AdminOut receives the admin token when one is generated.
 	AdminOut func(token string)
 	// AllowPrivateNotify lets notifications go to loopback and private
@@ -184,7 +187,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
-		AbortWait: cfg.AbortWait, Now: cfg.Now, Logger: cfg.Logger,
+		AbortWait: cfg.AbortWait, Acquirer: cfg.Acquirer, Now: cfg.Now, Logger: cfg.Logger,
 	}, st, sealer)
 	hub := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,

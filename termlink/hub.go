@@ -117,6 +117,10 @@ type conn struct {
 	tid         string
 	term        *terminal
 	connectedAt time.Time
+	// welcomed is closed once the welcome is written: the connection is
+	// live (online) from just before, and Send waits for it so no command
+	// overtakes the welcome.
+	welcomed chan struct{}
 }
 
 // endErr is why the hub ends a connection itself.
@@ -199,7 +203,7 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request) *conn {
 		return nil
 	}
 	ws.SetReadLimit(termproto.MaxFrameBytes)
-	c := &conn{ws: ws, remote: r.RemoteAddr}
+	c := &conn{ws: ws, remote: r.RemoteAddr, welcomed: make(chan struct{})}
 	h.mu.Lock()
 	closing := h.closing
 	if !closing {
@@ -261,10 +265,7 @@ func (h *Hub) open(ctx context.Context, c *conn) error {
 		HeartbeatMS: h.cfg.HeartbeatInterval.Milliseconds(),
 		ServerTime:  now.UnixMilli(),
 	}
-	if err := c.send(ctx, welcome); err != nil {
-		return err
-	}
-	return h.register(ctx, c, now)
+	return h.register(ctx, c, now, welcome)
 }
 
 // handle acts on one frame from an authenticated terminal.
@@ -350,7 +351,7 @@ func (h *Hub) authenticate(ctx context.Context, c *conn, b []byte) error {
 
 // register makes c the TID's live connection, closes the one it replaces
 // and calls Connected.
-func (h *Hub) register(ctx context.Context, c *conn, now time.Time) error {
+func (h *Hub) register(ctx context.Context, c *conn, now time.Time, welcome termproto.Frame) error {
 	h.mu.Lock()
 	t := h.seen[c.tid]
 	if t == nil {
@@ -373,6 +374,13 @@ func (h *Hub) register(ctx context.Context, c *conn, now time.Time) error {
 	c.authed.Store(true)
 	h.mu.Unlock()
 
+	// Live before the welcome: a terminal that has been welcomed is online
+	// for the API at once.
+	err := c.send(ctx, welcome)
+	close(c.welcomed)
+	if err != nil {
+		return err
+	}
 	if old != nil {
 		// The old reader notices the close and finds itself no longer live,
 		// so it neither marks the TID offline nor calls Disconnected.
@@ -473,6 +481,11 @@ func (h *Hub) Send(ctx context.Context, tid string, f termproto.Frame) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	select {
+	case <-c.welcomed:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	// A cancelled context closes a coder/websocket connection mid-write, so
 	// the caller's cancellation must not reach the write: only writeTimeout

@@ -198,6 +198,18 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "-4112", string(r.Code), r.Message)
 
+	// The sale's notifications, listed and replayed from another process.
+	out, stderr, err = runBin(t, env, "notifications", "list", "--db", db)
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, o.TradeID)
+	id := regexp.MustCompile(`(?m)^([0-9a-f-]{36})\s`).FindStringSubmatch(out)
+	require.NotNil(t, id, "no notification id in:\n%s", out)
+	out, stderr, err = runBin(t, env, "notifications", "replay", "--db", db, id[1])
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, id[1])
+	_, stderr, err = runBin(t, env, "notifications", "replay", "--db", db, "00000000-0000-0000-0000-000000000000")
+	require.Error(t, err, "an unknown id is refused")
+
 	require.NoError(t, serve.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, serve.Wait(), "SIGTERM shuts down cleanly")
 }
