@@ -74,7 +74,7 @@ func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 	say := func(who, format string, args ...any) {
 		fmt.Fprintf(e.stdout, "%-8s | %s\n", who, fmt.Sprintf(format, args...))
 	}
-	say("gateway", "serving %s (database %s)", base, g.db)
+	say("gateway", "serving %s (database %s)", base, redactDSN(g.db))
 	term := prefixWriter{w: e.stdout, prefix: "terminal | "}
 	go simterm.RunHeadless(ctx, simterm.Config{Server: base, TID: demoTID, Secret: demoTerminalSecret, AutoTap: true, CardDelay: 800 * time.Millisecond, Logger: cfg.Logger}, &term)
 	if err := waitOnline(ctx, gw, demoTID); err != nil {

@@ -225,3 +225,8 @@ func TestDemo(t *testing.T) {
 		require.Contains(t, text, want)
 	}
 }
+
+func TestRedactDSN(t *testing.T) {
+	require.Equal(t, "postgres://posgate:xxxxx@db:5432/pg?sslmode=require", redactDSN("postgres://posgate:s3cret@db:5432/pg?sslmode=require"))
+	require.Equal(t, "posgate.db", redactDSN("posgate.db"))
+}

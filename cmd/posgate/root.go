@@ -32,7 +32,7 @@ func (e *env) envOr(name, def string) string {
 func dbFlag(e *env, c *cobra.Command, p *string) { dbFlagDefault(e, c, p, "posgate.db") }
 
 func dbFlagDefault(e *env, c *cobra.Command, p *string, def string) {
-	c.Flags().StringVar(p, "db", e.envOr("POSGATE_DB", def), "database: a SQLite file path (env POSGATE_DB)")
+	c.Flags().StringVar(p, "db", e.envOr("POSGATE_DB", def), "database: a SQLite file path or a postgres:// URL (env POSGATE_DB)")
 }
 
 // logger writes structured logs to stderr.

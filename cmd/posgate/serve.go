@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -78,7 +79,7 @@ func serveCmd(e *env) *cobra.Command {
 			if certFile != "" {
 				scheme = "https"
 			}
-			cfg.Logger.Info("posgate serving", "url", scheme+"://"+ln.Addr().String(), "db", g.db)
+			cfg.Logger.Info("posgate serving", "url", scheme+"://"+ln.Addr().String(), "db", redactDSN(g.db))
 			return gw.Serve(c.Context(), ln, certFile, keyFile)
 		},
 	}
@@ -89,4 +90,12 @@ func serveCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
 	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
 	return c
+}
+
+// redactDSN hides a database URL's password, so logs never carry it.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
