@@ -31,6 +31,31 @@ func (s *Service) register(commandID string) *waiter {
 	return w
 }
 
+// dispatch registers a waiter for cmd, then sends it. A failed send is
+// not an error: the committed command is sent again when the terminal
+// reconnects. The caller unregisters.
+func (s *Service) dispatch(ctx context.Context, cmd posgate.Command, o posgate.Order, now time.Time) *waiter {
+	w := s.register(cmd.ID)
+	if err := s.terms.Send(ctx, cmd.TID, commandFrame(cmd, o, s.cfg.SaleTimeout, now)); err != nil {
+		s.log.Warn("command not delivered yet", "tid", cmd.TID, "command_id", cmd.ID, "kind", cmd.Kind, "err", err)
+	}
+	return w
+}
+
+// await waits until ch is closed, at most d; timedOut says d passed first.
+func await(ctx context.Context, ch <-chan struct{}, d time.Duration) (timedOut bool, err error) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return false, nil
+	case <-t.C:
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
 func (s *Service) unregister(commandID string) {
 	s.mu.Lock()
 	delete(s.waiters, commandID)

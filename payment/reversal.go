@@ -61,20 +61,11 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 	if err != nil {
 		return posgate.Order{}, err
 	}
-	w := s.register(cmd.ID)
+	w := s.dispatch(ctx, cmd, o, now)
 	defer s.unregister(cmd.ID)
-	if err := s.terms.Send(ctx, cmd.TID, commandFrame(cmd, o, s.cfg.SaleTimeout, now)); err != nil {
-		s.log.Warn("reversal not delivered yet", "tid", cmd.TID, "command_id", cmd.ID, "err", err)
-	}
-	t := time.NewTimer(s.cfg.ReversalWait)
-	defer t.Stop()
-	var timedOut bool
-	select {
-	case <-w.done:
-	case <-t.C:
-		timedOut = true
-	case <-ctx.Done():
-		return posgate.Order{}, ctx.Err()
+	timedOut, err := await(ctx, w.done, s.cfg.ReversalWait)
+	if err != nil {
+		return posgate.Order{}, err
 	}
 	if o, err = s.order(ctx, tradeID); err != nil {
 		return o, err

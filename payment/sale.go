@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"time"
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/termproto"
@@ -94,12 +93,8 @@ func (s *Service) StartSale(ctx context.Context, c Caller, in SaleInput) (posgat
 	if err != nil {
 		return posgate.Order{}, err
 	}
-	w := s.register(cmd.ID)
+	w := s.dispatch(ctx, cmd, o, now)
 	defer s.unregister(cmd.ID)
-	if err := s.terms.Send(ctx, cmd.TID, commandFrame(cmd, o, s.cfg.SaleTimeout, now)); err != nil {
-		// Committed commands are re-sent when the terminal reconnects.
-		s.log.Warn("sale not delivered yet", "tid", cmd.TID, "command_id", cmd.ID, "err", err)
-	}
 	return s.waitShown(ctx, w, o)
 }
 
@@ -107,15 +102,9 @@ func (s *Service) StartSale(ctx context.Context, c Caller, in SaleInput) (posgat
 // order as it was then: processing. When the terminal finished without
 // showing anything (a failure at once), the order is returned as it is.
 func (s *Service) waitShown(ctx context.Context, w *waiter, created posgate.Order) (posgate.Order, error) {
-	t := time.NewTimer(s.cfg.DisplayWait)
-	defer t.Stop()
-	var timedOut bool
-	select {
-	case <-w.shown:
-	case <-t.C:
-		timedOut = true
-	case <-ctx.Done():
-		return posgate.Order{}, ctx.Err()
+	timedOut, err := await(ctx, w.shown, s.cfg.DisplayWait)
+	if err != nil {
+		return posgate.Order{}, err
 	}
 	if w.displayed.Load() {
 		return created, nil
@@ -199,13 +188,8 @@ func (s *Service) CancelOnTerminal(ctx context.Context, c Caller, tradeID, reque
 	w := s.register(cmd.ID)
 	defer s.unregister(cmd.ID)
 	s.sendAbort(ctx, o.TID, cmd.ID, termproto.AbortCancelled)
-	t := time.NewTimer(s.cfg.AbortWait)
-	defer t.Stop()
-	select {
-	case <-w.done:
-	case <-t.C:
-	case <-ctx.Done():
-		return posgate.Order{}, ctx.Err()
+	if _, err := await(ctx, w.done, s.cfg.AbortWait); err != nil {
+		return posgate.Order{}, err
 	}
 	if o, err = s.order(ctx, tradeID); err != nil {
 		return o, err
