@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -95,6 +96,9 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
 	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))
 	mux.Handle("POST /admin/v1/notifications/{id}/replay", a.admin(a.replayNotification))
+	// Profiles for operators, behind the same token: /admin/v1/debug/pprof/.
+	mux.Handle("GET /admin/v1/debug/pprof/", a.adminRaw(http.StripPrefix("/admin/v1", http.HandlerFunc(pprof.Index))))
+	mux.Handle("GET /admin/v1/debug/pprof/profile", a.adminRaw(http.HandlerFunc(pprof.Profile)))
 	for pattern, h := range extra {
 		mux.Handle(pattern, h)
 	}
@@ -241,21 +245,29 @@ func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protoco
 	return m.handle(a, ctx, c, req)
 }
 
-func (a *api) admin(h func(w http.ResponseWriter, r *http.Request) (any, int)) http.Handler {
+// adminRaw serves h only to a caller with the admin bearer token.
+func (a *api) adminRaw(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(token))
 		if len(a.cfg.AdminTokenSHA256) == 0 || !ok || subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) != 1 {
+			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posgate admin"`)
 			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, `{"error":"a valid admin bearer token is required"}`+"\n")
 			return
 		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (a *api) admin(h func(w http.ResponseWriter, r *http.Request) (any, int)) http.Handler {
+	return a.adminRaw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
 		v, status := h(w, r)
 		w.WriteHeader(status)
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(v)
-	})
+	}))
 }

@@ -170,6 +170,17 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	require.True(t, term.Online)
 	require.NotEmpty(t, term.LastSeen)
 
+	for token, want := range map[string]int{"": http.StatusUnauthorized, "secret-admin": http.StatusOK} {
+		req, _ := http.NewRequest("GET", base+"/admin/v1/debug/pprof/goroutine?debug=1", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, "pprof with token %q", token)
+	}
+
 	// A paid sale, then `posgate batches close` from another process: the
 	// reversal is refused as cleared.
 	till := sdk.New(base, "T1", secret)
