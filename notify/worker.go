@@ -60,7 +60,7 @@ func (w *worker) Timeout(*river.Job[Args]) time.Duration { return 2 * AttemptTim
 
 func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	var n posgate.Notification
-	err := w.store.InTx(ctx, func(tx posgate.Tx) error {
+	err := w.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		n, err = tx.Notification(job.Args.ID)
 		return err

@@ -23,7 +23,7 @@ type notificationScheduler interface {
 // the undelivered notifications that failed at least once.
 func ListNotifications(ctx context.Context, st posgate.Store, failedOnly bool, limit int) ([]posgate.Notification, error) {
 	var ns []posgate.Notification
-	err := st.InTx(ctx, func(tx posgate.Tx) error {
+	err := st.Read(ctx, func(tx posgate.Tx) error {
 		var err error
 		ns, err = tx.Notifications(failedOnly, limit)
 		return err
