@@ -36,14 +36,7 @@ func (t *tx) UpdateRefund(r posgate.Refund) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	found, err := t.exists("refunds", "refund_id", r.RefundID)
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return posgate.ErrNotFound
-	}
-	return posgate.ErrConflict
+	return t.casMissed("refunds", "refund_id", r.RefundID)
 }
 
 func (t *tx) RefundsForOrder(tradeID string) ([]posgate.Refund, error) {

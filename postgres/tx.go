@@ -50,6 +50,20 @@ func (t *tx) exists(table, key string, v any) (bool, error) {
 	return ok, t.check(err, nil)
 }
 
+// casMissed explains a compare-and-set update that changed no row: the row
+// does not exist (ErrNotFound), or another transaction updated it first
+// (ErrConflict).
+func (t *tx) casMissed(table, key string, v any) error {
+	found, err := t.exists(table, key, v)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return posgate.ErrNotFound
+	}
+	return posgate.ErrConflict
+}
+
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.tx.QueryRow(t.ctx, query, args...))
 	return v, t.check(err, nil)
@@ -200,14 +214,7 @@ func (t *tx) UpdateOrder(o posgate.Order) error {
 	if err != nil || n > 0 {
 		return err
 	}
-	found, err := t.exists("orders", "trade_id", o.TradeID)
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return posgate.ErrNotFound
-	}
-	return posgate.ErrConflict
+	return t.casMissed("orders", "trade_id", o.TradeID)
 }
 
 func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {

@@ -37,14 +37,7 @@ func (t *tx) UpdateRefund(r posgate.Refund) error {
 	if err != nil || changed {
 		return err
 	}
-	found, err := t.exists("refunds", "refund_id", r.RefundID)
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return posgate.ErrNotFound
-	}
-	return posgate.ErrConflict
+	return t.casMissed("refunds", "refund_id", r.RefundID)
 }
 
 // RefundsForOrder breaks ties of equal creation times by insertion order.

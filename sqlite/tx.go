@@ -45,6 +45,20 @@ func (t *tx) exists(table, key string, v any) (bool, error) {
 	return ok, err
 }
 
+// casMissed explains a compare-and-set update that changed no row: the row
+// does not exist (ErrNotFound), or another transaction updated it first
+// (ErrConflict).
+func (t *tx) casMissed(table, key string, v any) error {
+	found, err := t.exists(table, key, v)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return posgate.ErrNotFound
+	}
+	return posgate.ErrConflict
+}
+
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.tx.QueryRowContext(t.ctx, query, args...))
 	return v, interpretError(err, nil)
@@ -185,14 +199,7 @@ func (t *tx) UpdateOrder(o posgate.Order) error {
 	if err != nil || changed {
 		return err
 	}
-	found, err := t.exists("orders", "trade_id", o.TradeID)
-	switch {
-	case err != nil:
-		return err
-	case !found:
-		return posgate.ErrNotFound
-	}
-	return posgate.ErrConflict
+	return t.casMissed("orders", "trade_id", o.TradeID)
 }
 
 func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {

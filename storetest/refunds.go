@@ -228,14 +228,7 @@ func testConcurrentRefundRows(t *testing.T, s posgate.Store) {
 		}
 	})
 	fits := int(1000 / amount)
-	refused := 0
-	for _, err := range errs {
-		if err != nil {
-			require.ErrorIs(t, err, posgate.ErrRefundNotAllowed)
-			refused++
-		}
-	}
-	require.Equal(t, workers-fits, refused)
+	requireRefused(t, errs, workers-fits)
 	rows, err := get(t, s, func(tx posgate.Tx) ([]posgate.Refund, error) { return tx.RefundsForOrder("tr-1") })
 	require.NoError(t, err)
 	require.Len(t, rows, fits)

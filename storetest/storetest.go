@@ -55,6 +55,20 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 	}
 }
 
+// requireRefused checks that exactly n of errs are set, each the
+// refund bound's refusal, and the others nil.
+func requireRefused(t *testing.T, errs []error, n int) {
+	t.Helper()
+	refused := 0
+	for _, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, posgate.ErrRefundNotAllowed)
+			refused++
+		}
+	}
+	require.Equal(t, n, refused)
+}
+
 // storeTest is one behaviour every store must have.
 type storeTest struct {
 	name string
@@ -727,14 +741,7 @@ func testConcurrentRefunds(t *testing.T, s posgate.Store) {
 	})
 
 	fits := int(1000 / refund)
-	refused := 0
-	for _, err := range errs {
-		if err != nil {
-			require.ErrorIs(t, err, posgate.ErrRefundNotAllowed)
-			refused++
-		}
-	}
-	require.Equal(t, workers-fits, refused)
+	requireRefused(t, errs, workers-fits)
 	o := readOrder(t, s, "tr-1")
 	require.Equal(t, int64(fits*refund), o.RefundedAmount)
 	require.Equal(t, fits, o.RefundCount)

@@ -24,6 +24,22 @@ func openStore(ctx context.Context, e *env, db string) (posgate.Store, *vault.Se
 	return st, sealer, err
 }
 
+// addPrincipal runs add on the database and prints the new secret_key,
+// the only time it is shown.
+func addPrincipal(ctx context.Context, e *env, db string, add func(posgate.Store, *vault.Sealer) (string, error)) error {
+	st, sealer, err := openStore(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	secret, err := add(st, sealer)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "secret_key=%s\n", secret)
+	return nil
+}
+
 func terminalsCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "terminals", Short: "Add and list POS terminals"}
 	var db string
@@ -32,17 +48,9 @@ func terminalsCmd(e *env) *cobra.Command {
 		Use:   "add",
 		Short: "Add a terminal (and its merchant when the name is new); prints its secret_key once",
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, sealer, err := openStore(c.Context(), e, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			secret, err := payment.AddTerminal(c.Context(), st, sealer, in, time.Now())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "secret_key=%s\n", secret)
-			return nil
+			return addPrincipal(c.Context(), e, db, func(st posgate.Store, sealer *vault.Sealer) (string, error) {
+				return payment.AddTerminal(c.Context(), st, sealer, in, time.Now())
+			})
 		},
 	}
 	dbFlag(e, add, &db)
@@ -81,17 +89,9 @@ func cashiersCmd(e *env) *cobra.Command {
 		Use:   "add",
 		Short: "Add a cashier (and its merchant when the name is new); prints its secret_key once",
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, sealer, err := openStore(c.Context(), e, db)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			secret, err := payment.AddCashier(c.Context(), st, sealer, in, time.Now())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stdout, "secret_key=%s\n", secret)
-			return nil
+			return addPrincipal(c.Context(), e, db, func(st posgate.Store, sealer *vault.Sealer) (string, error) {
+				return payment.AddCashier(c.Context(), st, sealer, in, time.Now())
+			})
 		},
 	}
 	dbFlag(e, add, &db)
