@@ -278,11 +278,8 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		}
 		return nil
 	}
-	if err := tx.UpdateOrder(next); err != nil {
-		return err
-	}
-	next.Version++
-	return s.notifyOrder(tx, next)
+	_, err = s.saveOrder(tx, next)
+	return err
 }
 
 // commandFrame renders a command for the terminal.

@@ -27,17 +27,8 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 		if o, err = orderVisible(tx, c, tradeID); err != nil {
 			return err
 		}
-		term, err := tx.Terminal(o.TID)
+		loc, inFlight, err := s.reversalContext(tx, o)
 		if err != nil {
-			return err
-		}
-		loc, err := s.location(term.Timezone)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ActiveReversal(tradeID)
-		inFlight := err == nil
-		if err != nil && !errors.Is(err, posgate.ErrNotFound) {
 			return err
 		}
 		if err := posgate.CheckReversal(o, c.User, inFlight, loc, now); err != nil {
@@ -99,17 +90,8 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 		if c.Kind == posgate.KindTerminal && o.TID != c.User {
 			return posgate.Refuse(posgate.ErrNotCancellable, "The transaction cannot be cancelled: it was made on another terminal")
 		}
-		term, err := tx.Terminal(o.TID)
+		loc, inFlight, err := s.reversalContext(tx, o)
 		if err != nil {
-			return err
-		}
-		loc, err := s.location(term.Timezone)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ActiveReversal(tradeID)
-		inFlight := err == nil
-		if err != nil && !errors.Is(err, posgate.ErrNotFound) {
 			return err
 		}
 		if err := posgate.CheckCancelPayment(o, inFlight, loc, now); err != nil {
@@ -130,12 +112,8 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 		}
 		next := o
 		next.State, next.UpdatedAt = posgate.StateCancelled, now
-		if err := tx.UpdateOrder(next); err != nil {
-			return err
-		}
-		next.Version++
-		o = next
-		return s.notifyOrder(tx, o)
+		o, err = s.saveOrder(tx, next)
+		return err
 	})
 	if err == nil && abort != nil {
 		s.sendAbort(ctx, abort.TID, abort.ID, termproto.AbortCancelled)
@@ -258,11 +236,8 @@ func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 		}
 		next := o
 		next.State, next.UpdatedAt = posgate.StateExpired, now
-		if err := tx.UpdateOrder(next); err != nil {
-			return err
-		}
-		next.Version++
-		return s.notifyOrder(tx, next)
+		_, err = s.saveOrder(tx, next)
+		return err
 	})
 	s.mu.Lock()
 	delete(s.aborted, tradeID)

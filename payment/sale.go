@@ -171,12 +171,7 @@ func (s *Service) CancelOnTerminal(ctx context.Context, c Caller, tradeID, reque
 			// Nothing is waiting on the terminal any more: cancel here.
 			next := o
 			next.State, next.UpdatedAt = posgate.StateCancelled, now
-			if err := tx.UpdateOrder(next); err != nil {
-				return err
-			}
-			next.Version++
-			o = next
-			if err := s.notifyOrder(tx, o); err != nil {
+			if o, err = s.saveOrder(tx, next); err != nil {
 				return err
 			}
 		}

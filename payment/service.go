@@ -231,6 +231,35 @@ func (s *Service) notifyOrder(tx posgate.Tx, o posgate.Order) error {
 	})
 }
 
+// saveOrder writes the order's change and queues its notification, in
+// tx, and returns the order as stored (its version advanced).
+func (s *Service) saveOrder(tx posgate.Tx, next posgate.Order) (posgate.Order, error) {
+	if err := tx.UpdateOrder(next); err != nil {
+		return next, err
+	}
+	next.Version++
+	return next, s.notifyOrder(tx, next)
+}
+
+// reversalContext is what the reversal and cancel rules need besides the
+// order: the time zone of its terminal, and whether a reversal of it is in
+// flight.
+func (s *Service) reversalContext(tx posgate.Tx, o posgate.Order) (*time.Location, bool, error) {
+	term, err := tx.Terminal(o.TID)
+	if err != nil {
+		return nil, false, err
+	}
+	loc, err := s.location(term.Timezone)
+	if err != nil {
+		return nil, false, err
+	}
+	_, err = tx.ActiveReversal(o.TradeID)
+	if err != nil && !errors.Is(err, posgate.ErrNotFound) {
+		return nil, false, err
+	}
+	return loc, err == nil, nil
+}
+
 // Order returns an order for v3.QueryOrder: a terminal sees its own
 // orders, a cashier those of its merchant.
 func (s *Service) Order(ctx context.Context, c Caller, tradeID string) (posgate.Order, posgate.Merchant, error) {
