@@ -22,6 +22,9 @@ var (
 	ErrRefundNotAllowed = errors.New("refund not allowed")
 	ErrReversalInFlight = errors.New("another reversal of this order is in flight")
 	ErrInvalid          = errors.New("invalid value")
+	// ErrNoOutbox: the store was opened without a notification outbox, so
+	// it cannot store a notification it could never deliver.
+	ErrNoOutbox = errors.New("the store has no notification outbox")
 )
 
 // RuleError is a domain error with a message for the caller that says

@@ -109,9 +109,13 @@ type Tx interface {
 	RefundsForOrder(tradeID string) ([]Refund, error)
 	RefundByMerchantRef(merchantID int64, mRefundID string) (Refund, error)
 
-	// Notification outbox. InsertNotification also schedules its delivery,
-	// in the same transaction.
+	// Notification outbox. InsertNotification also schedules its delivery
+	// in the same transaction, so the delivery is due if and only if the
+	// transaction commits; a store opened without an outbox refuses it
+	// with ErrNoOutbox. ScheduleNotification schedules one more delivery
+	// of a stored notification (an operator's replay) the same way.
 	InsertNotification(n Notification) error
+	ScheduleNotification(id string) error
 	Notification(id string) (Notification, error)
 	// Notifications lists the newest notifications first, at most limit;
 	// with failedOnly, only those not delivered that have failed at least

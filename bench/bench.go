@@ -141,18 +141,14 @@ func secretOf(tid string) string {
 // provision adds the benchmark's terminals to the database dsn, keeping
 // those an earlier run added.
 func provision(ctx context.Context, getenv func(string) string, dsn string, terminals int) error {
-	sealer, err := server.OpenSealer(getenv, dsn)
+	app, err := server.OpenApp(ctx, server.Config{DB: dsn, Getenv: getenv})
 	if err != nil {
 		return err
 	}
-	st, err := server.OpenStore(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer app.Close()
 	now := time.Now()
 	for i := range terminals {
-		_, err := payment.AddTerminal(ctx, st, sealer, payment.NewTerminal{Merchant: "Bench Shop", TID: tid(i), Secret: secretOf(tid(i))}, now)
+		_, err := payment.AddTerminal(ctx, app.Store, app.Sealer, payment.NewTerminal{Merchant: "Bench Shop", TID: tid(i), Secret: secretOf(tid(i))}, now)
 		if err != nil && !errors.Is(err, posgate.ErrDuplicate) {
 			return err
 		}

@@ -179,9 +179,9 @@ func call(t *testing.T, c *sdk.Client, method string, data map[string]string) *s
 	return r
 }
 
-func orderOf(t *testing.T, r *sdk.Response) payment.OrderData {
+func orderOf(t *testing.T, r *sdk.Response) sdk.Order {
 	t.Helper()
-	var o payment.OrderData
+	var o sdk.Order
 	require.NoError(t, json.Unmarshal(r.Data, &o), "data: %s", r.Data)
 	return o
 }
@@ -259,7 +259,7 @@ func (s *screens) waitFor(t *testing.T, name string) {
 }
 
 // paidSale runs a sale to the end and returns the paid order.
-func paidSale(t *testing.T, g *gateway, c *sdk.Client, tid string) payment.OrderData {
+func paidSale(t *testing.T, g *gateway, c *sdk.Client, tid string) sdk.Order {
 	t.Helper()
 	r := call(t, c, "v3.POS", saleData(tid, "12.50"))
 	require.True(t, r.Status, "sale: %s %s", r.Code, r.Message)
@@ -269,19 +269,19 @@ func paidSale(t *testing.T, g *gateway, c *sdk.Client, tid string) payment.Order
 }
 
 // queryOrder returns the order as v3.QueryOrder shows it now.
-func queryOrder(t *testing.T, c *sdk.Client, tradeID string) payment.TransactionInfo {
+func queryOrder(t *testing.T, c *sdk.Client, tradeID string) sdk.Transaction {
 	t.Helper()
 	r := call(t, c, "v3.QueryOrder", map[string]string{"trade_id": tradeID})
 	require.True(t, r.Status, "query: %s %s", r.Code, r.Message)
 	var q struct {
-		TransactionInfo payment.TransactionInfo `json:"transaction_info"`
+		TransactionInfo sdk.Transaction `json:"transaction_info"`
 	}
 	require.NoError(t, json.Unmarshal(r.Data, &q))
 	return q.TransactionInfo
 }
 
 // waitState polls v3.QueryOrder until the order reaches state.
-func waitState(t *testing.T, c *sdk.Client, tradeID, state string) payment.TransactionInfo {
+func waitState(t *testing.T, c *sdk.Client, tradeID, state string) sdk.Transaction {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/server"
-	"github.com/posgate/posgate/sqlite"
 )
 
 // counter is a merchant endpoint that answers 200 at once and counts
@@ -170,14 +169,17 @@ func BenchmarkNotifyKill9(b *testing.B) {
 		}
 	}
 
-	st, err := sqlite.Open(context.Background(), db)
+	app, err := server.OpenApp(context.Background(), server.Config{DB: db, Getenv: func(k string) string {
+		if k == "POSGATE_MASTER_KEY" {
+			return masterKey
+		}
+		return ""
+	}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	if _, err := server.AttachOutbox(context.Background(), st, nil); err != nil {
-		b.Fatal(err)
-	}
+	defer app.Close()
+	st := app.Store
 	mid := merchantOf(b, st, "TKILL")
 	rcv := newCounter(b, b.N)
 	b.ResetTimer()

@@ -96,7 +96,7 @@ func TestSDKRefund(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, rf.RefundID)
 	require.Equal(t, "5.00", rf.RefundAmount)
-	require.Equal(t, "R-1", rf.MRefundID)
+	require.Equal(t, "R-1", string(rf.MRefundID))
 
 	got, err := cashier.QueryRefundOrder(ctx, rf.RefundID)
 	require.NoError(t, err)

@@ -180,11 +180,11 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 func failureData(err error) any {
 	var dup *payment.DuplicateError
 	if errors.As(err, &dup) && dup.Order != nil {
-		return payment.ViewOrder(*dup.Order)
+		return viewOrder(*dup.Order)
 	}
 	var we *payment.WaitError
 	if errors.As(err, &we) {
-		return payment.ViewOrder(we.Order)
+		return viewOrder(we.Order)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func (a *api) pos(ctx context.Context, c payment.Caller, r *protocol.Request) (a
 		OrderID: d["order_id"], Amount: d["amount"], TipAmount: d["tip_amount"], Currency: d["currency"],
 		Description: d["description"], Demo: d["demo"], NotifyURL: d["notify_url"],
 		PayMethod: d["pay_method"], SubPayMethod: d["sub_pay_method"], RequestID: d["request_id"],
-		Fingerprint: payment.Fingerprint(r.Method, d),
+		Fingerprint: fingerprint(r.Method, d),
 	}
 	switch {
 	case in.PayMethod != "offline":
@@ -74,7 +74,7 @@ func (a *api) posCancel(ctx context.Context, c payment.Caller, r *protocol.Reque
 	if err := checkTradeAndRequest(r); err != nil {
 		return nil, err
 	}
-	o, err := a.svc.CancelOnTerminal(ctx, c, r.Data["trade_id"], r.Data["request_id"], payment.Fingerprint(r.Method, r.Data))
+	o, err := a.svc.CancelOnTerminal(ctx, c, r.Data["trade_id"], r.Data["request_id"], fingerprint(r.Method, r.Data))
 	return orderResult(o, err)
 }
 
@@ -82,7 +82,7 @@ func (a *api) posReversal(ctx context.Context, c payment.Caller, r *protocol.Req
 	if err := checkTradeAndRequest(r); err != nil {
 		return nil, err
 	}
-	o, err := a.svc.Reverse(ctx, c, r.Data["trade_id"], r.Data["request_id"], payment.Fingerprint(r.Method, r.Data))
+	o, err := a.svc.Reverse(ctx, c, r.Data["trade_id"], r.Data["request_id"], fingerprint(r.Method, r.Data))
 	return orderResult(o, err)
 }
 
@@ -102,7 +102,7 @@ func (a *api) queryOrder(ctx context.Context, c payment.Caller, r *protocol.Requ
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"transaction_info": payment.ViewTransaction(o, m)}, nil
+	return map[string]any{"transaction_info": viewTransaction(o, m)}, nil
 }
 
 func checkTradeAndRequest(r *protocol.Request) error {
@@ -117,7 +117,7 @@ func checkTradeAndRequest(r *protocol.Request) error {
 // the terminal, an exact repeat of a request_id).
 func orderResult(o posgate.Order, err error) (any, error) {
 	if err == nil {
-		return payment.ViewOrder(o), nil
+		return viewOrder(o), nil
 	}
 	return nil, err
 }

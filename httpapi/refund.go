@@ -17,7 +17,7 @@ func (a *api) createRefund(ctx context.Context, c payment.Caller, r *protocol.Re
 	in := payment.RefundInput{
 		TradeID: d["trade_id"], MRefundID: d["m_refund_id"], Amount: d["refund_amount"], Currency: d["refund_currency"],
 		Description: d["refund_description"], NotifyURL: d["notify_url"], RequestID: d["request_id"],
-		Fingerprint: payment.Fingerprint(r.Method, d),
+		Fingerprint: fingerprint(r.Method, d),
 	}
 	checks := []error{checkTradeID(in.TradeID), checkCurrency(in.Currency), checkText("refund_description", in.Description, 255)}
 	if in.MRefundID != "" && !mRefundIDPattern.MatchString(in.MRefundID) {
@@ -38,7 +38,7 @@ func (a *api) createRefund(ctx context.Context, c payment.Caller, r *protocol.Re
 	if err != nil {
 		return nil, err
 	}
-	return payment.ViewRefund(ref, o), nil
+	return viewRefund(ref, o), nil
 }
 
 func (a *api) queryRefundOrder(ctx context.Context, c payment.Caller, r *protocol.Request) (any, error) {
@@ -50,5 +50,5 @@ func (a *api) queryRefundOrder(ctx context.Context, c payment.Caller, r *protoco
 	if err != nil {
 		return nil, err
 	}
-	return payment.ViewRefund(ref, o), nil
+	return viewRefund(ref, o), nil
 }

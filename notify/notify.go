@@ -29,6 +29,9 @@ var Schedule = []time.Duration{
 	10 * time.Hour, 14 * time.Hour, 20 * time.Hour, 24 * time.Hour,
 }
 
+// migrateAttempts bounds the tries at River's migrations.
+const migrateAttempts = 6
+
 // queueName is River's queue for deliveries.
 const queueName = "notifications"
 
@@ -81,11 +84,21 @@ func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Con
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	// A second try covers another process (a gateway starting beside an
-	// operator command) having applied the same versions meanwhile.
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	// Processes starting together (gateways beside an operator command)
+	// race to apply the same versions; the losers fail on River's
+	// version table and find them applied when they try again.
+	for attempt := 1; ; attempt++ {
+		_, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		if err == nil {
+			break
+		}
+		if attempt == migrateAttempts {
 			return nil, fmt.Errorf("notify: migrate River: %w", err)
+		}
+		select {
+		case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 	rc := &river.Config{Logger: log}

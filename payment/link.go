@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/termproto"
 )
 
 // waiter lets an API call wait for a command's progress and result. It is
 // registered before the command is sent, so a fast terminal cannot answer
 // before anyone listens.
 type waiter struct {
+	tid       string        // the terminal the command went to: only it may move the waiter
 	shown     chan struct{} // closed when the terminal shows the command, or finishes it
 	done      chan struct{} // closed when the result is applied
 	shownOnce sync.Once
@@ -23,10 +23,10 @@ type waiter struct {
 	result    posgate.Command
 }
 
-func (s *Service) register(commandID string) *waiter {
-	w := &waiter{shown: make(chan struct{}), done: make(chan struct{})}
+func (s *Service) register(cmd posgate.Command) *waiter {
+	w := &waiter{tid: cmd.TID, shown: make(chan struct{}), done: make(chan struct{})}
 	s.mu.Lock()
-	s.waiters[commandID] = w
+	s.waiters[cmd.ID] = w
 	s.mu.Unlock()
 	return w
 }
@@ -35,8 +35,8 @@ func (s *Service) register(commandID string) *waiter {
 // not an error: the committed command is sent again when the terminal
 // reconnects. The caller unregisters.
 func (s *Service) dispatch(ctx context.Context, cmd posgate.Command, o posgate.Order, now time.Time) *waiter {
-	w := s.register(cmd.ID)
-	if err := s.terms.Send(ctx, cmd.TID, commandFrame(cmd, o, s.cfg.SaleTimeout, now)); err != nil {
+	w := s.register(cmd)
+	if err := s.link.SendCommand(ctx, s.dispatchOf(cmd, o, now)); err != nil {
 		s.log.Warn("command not delivered yet", "tid", cmd.TID, "command_id", cmd.ID, "kind", cmd.Kind, "err", err)
 	}
 	return w
@@ -106,7 +106,7 @@ func (s *Service) Connected(ctx context.Context, tid string) {
 		s.log.Error("resend in-flight command", "tid", tid, "err", err)
 		return
 	}
-	if err := s.terms.Send(ctx, tid, commandFrame(cmd, o, s.cfg.SaleTimeout, s.now())); err != nil {
+	if err := s.link.SendCommand(ctx, s.dispatchOf(cmd, o, s.now())); err != nil {
 		s.log.Warn("resend in-flight command", "tid", tid, "command_id", cmd.ID, "err", err)
 		return
 	}
@@ -114,51 +114,89 @@ func (s *Service) Connected(ctx context.Context, tid string) {
 	_, expiring := s.aborted[o.TradeID]
 	s.mu.Unlock()
 	if expiring {
-		s.sendAbort(ctx, tid, cmd.ID, termproto.AbortExpired)
+		s.sendAbort(ctx, tid, cmd.ID, posgate.AbortExpired)
 	}
 }
 
 // Disconnected implements termlink.Handler.
 func (s *Service) Disconnected(string) {}
 
+// progressReport is a progress event with the terminal that sent it.
+type progressReport struct {
+	tid string
+	ev  posgate.CommandEvent
+}
+
 // Progress implements termlink.Handler. Progress is recorded through a
 // batching writer: it is information, not an outcome, and one commit per
-// screen change would cost more than the reversal itself.
-func (s *Service) Progress(ctx context.Context, tid string, f termproto.Frame) error {
-	if w := s.waiterFor(f.ID); w != nil {
-		switch f.Stage {
-		case termproto.StageOnScreen, termproto.StageWaitingForCard, termproto.StageReversalRequested:
-			w.displayed.Store(true)
-			w.shownOnce.Do(func() { close(w.shown) })
-		}
+// screen change would cost more than the reversal itself. Only the
+// terminal a command went to may report on it.
+func (s *Service) Progress(ctx context.Context, tid string, p posgate.Progress) error {
+	if w := s.waiterFor(p.CommandID); w != nil && w.tid == tid && p.Stage.Shown() {
+		w.displayed.Store(true)
+		w.shownOnce.Do(func() { close(w.shown) })
 	}
-	ev := posgate.CommandEvent{CommandID: f.ID, Stage: f.Stage, Message: f.Message, At: s.now()}
+	ev := posgate.CommandEvent{CommandID: p.CommandID, Stage: p.Stage, Message: p.Message, At: s.now()}
 	select {
-	case s.progress <- ev:
+	case s.progress <- progressReport{tid: tid, ev: ev}:
 	default:
-		s.log.Warn("progress queue full, event dropped", "tid", tid, "command_id", f.ID, "stage", f.Stage)
+		s.log.Warn("progress queue full, event dropped", "tid", tid, "command_id", p.CommandID, "stage", p.Stage)
 	}
 	return nil
 }
 
+// progressGrace is how long after its result a command still takes
+// progress: the batching writer may get a command's last stages after the
+// result frame that followed them was applied.
+const progressGrace = 30 * time.Second
+
+func progressOpen(cmd posgate.Command, at time.Time) bool {
+	return cmd.State == posgate.CommandInFlight || (cmd.FinishedAt != nil && at.Sub(*cmd.FinishedAt) < progressGrace)
+}
+
 // writeProgress commits queued progress events in groups until ctx ends,
-// then flushes what is left.
+// then flushes what is left. An event about a command that is not the
+// sender's, long finished, or over MaxProgress is dropped alone, so one
+// terminal can neither touch another's history, nor fill the disk, nor
+// spoil the batch.
 func (s *Service) writeProgress(ctx context.Context) {
-	batch := make([]posgate.CommandEvent, 0, 256)
+	batch := make([]progressReport, 0, 256)
+	stored := map[string]int{} // in-flight command id -> events stored
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
+		var dropped []progressReport
 		err := s.store.InTx(context.WithoutCancel(ctx), func(tx posgate.Tx) error {
-			for _, e := range batch {
-				if err := tx.InsertEvent(e); err != nil {
+			dropped = dropped[:0]
+			for _, r := range batch {
+				cmd, err := tx.Command(r.ev.CommandID)
+				if err != nil && !errors.Is(err, posgate.ErrNotFound) {
 					return err
 				}
+				if err != nil || cmd.TID != r.tid || !progressOpen(cmd, r.ev.At) {
+					dropped = append(dropped, r)
+					continue
+				}
+				if stored[cmd.ID] >= s.cfg.MaxProgress {
+					dropped = append(dropped, r)
+					continue
+				}
+				if err := tx.InsertEvent(r.ev); err != nil {
+					return err
+				}
+				stored[cmd.ID]++
 			}
 			return nil
 		})
 		if err != nil {
 			s.log.Error("record progress", "events", len(batch), "err", err)
+		}
+		for _, r := range dropped {
+			s.log.Warn("progress refused: not a running command of this terminal, or too many events", "tid", r.tid, "command_id", r.ev.CommandID, "stage", r.ev.Stage)
+		}
+		if len(stored) > 100_000 {
+			clear(stored) // finished commands pile up here; the cap restarts for the rest
 		}
 		batch = batch[:0]
 	}
@@ -167,20 +205,20 @@ func (s *Service) writeProgress(ctx context.Context) {
 		case <-ctx.Done():
 			for {
 				select {
-				case e := <-s.progress:
-					batch = append(batch, e)
+				case r := <-s.progress:
+					batch = append(batch, r)
 				default:
 					flush()
 					return
 				}
 			}
-		case e := <-s.progress:
-			batch = append(batch, e)
+		case r := <-s.progress:
+			batch = append(batch, r)
 		drain:
 			for len(batch) < cap(batch) {
 				select {
-				case e := <-s.progress:
-					batch = append(batch, e)
+				case r := <-s.progress:
+					batch = append(batch, r)
 				default:
 					break drain
 				}
@@ -194,31 +232,31 @@ func (s *Service) writeProgress(ctx context.Context) {
 // exactly once, in one transaction with the order's change and its
 // notification. A repeat (the terminal re-sending after a lost ack) finds
 // the command finished and changes nothing.
-func (s *Service) Result(ctx context.Context, tid string, f termproto.Frame) error {
+func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) error {
 	now := s.now()
 	var applied posgate.Command
 	var fresh bool
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
 		applied, fresh = posgate.Command{}, false
-		cmd, err := tx.Command(f.ID)
+		cmd, err := tx.Command(r.CommandID)
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
-			s.log.Warn("result for an unknown command", "tid", tid, "command_id", f.ID)
+			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := tx.InsertEvent(posgate.CommandEvent{CommandID: cmd.ID, Stage: "result:" + f.Outcome, Message: f.Message, At: now}); err != nil {
+		if err := tx.InsertEvent(posgate.CommandEvent{CommandID: cmd.ID, Stage: posgate.ResultStage(r.Outcome), Message: r.Message, At: now}); err != nil {
 			return err
 		}
 		if cmd.State == posgate.CommandAbandoned {
-			s.log.Warn("late result for an abandoned command", "tid", tid, "command_id", cmd.ID, "trade_id", cmd.TradeID, "outcome", f.Outcome)
+			s.log.Warn("late result for an abandoned command", "tid", tid, "command_id", cmd.ID, "trade_id", cmd.TradeID, "outcome", r.Outcome)
 			return nil
 		}
 		cmd.State = posgate.CommandDone
-		cmd.Outcome = posgate.Outcome(f.Outcome)
-		cmd.TransactionID = f.TransactionID
-		cmd.Message = f.Message
+		cmd.Outcome = r.Outcome
+		cmd.TransactionID = r.TransactionID
+		cmd.Message = r.Message
 		cmd.FinishedAt = &now
 		ok, err := tx.FinishCommand(cmd)
 		if err != nil || !ok {
@@ -282,35 +320,22 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 	return err
 }
 
-// commandFrame renders a command for the terminal.
-func commandFrame(c posgate.Command, o posgate.Order, saleTimeout time.Duration, now time.Time) termproto.Frame {
-	cur, _ := posgate.LookupCurrency(o.Currency)
-	f := termproto.Frame{
-		Type:        termproto.TypeCommand,
-		ID:          c.ID,
-		Kind:        string(c.Kind),
-		TradeID:     o.TradeID,
-		OrderID:     o.OrderID,
-		Amount:      posgate.FormatAmount(o.Amount, cur),
-		Currency:    o.Currency,
-		Description: o.Description,
-	}
-	if o.TipAmount > 0 {
-		f.TipAmount = posgate.FormatAmount(o.TipAmount, cur)
-	}
-	if c.Kind != posgate.CommandReversal {
-		if left := o.ExpiresAt.Sub(now); left > 0 && left < saleTimeout {
-			f.TimeoutMS = left.Milliseconds()
-		} else {
-			f.TimeoutMS = saleTimeout.Milliseconds()
+// dispatchOf is cmd as its terminal needs it. A sale's card timeout is
+// what is left of the order's life, so a command re-sent after a
+// reconnect does not outlive its order.
+func (s *Service) dispatchOf(cmd posgate.Command, o posgate.Order, now time.Time) posgate.Dispatch {
+	d := posgate.Dispatch{Command: cmd, Order: o}
+	if cmd.Kind != posgate.CommandReversal {
+		d.CardTimeout = s.cfg.SaleTimeout
+		if left := o.ExpiresAt.Sub(now); left > 0 && left < s.cfg.SaleTimeout {
+			d.CardTimeout = left
 		}
 	}
-	return f
+	return d
 }
 
-func (s *Service) sendAbort(ctx context.Context, tid, commandID, reason string) {
-	err := s.terms.Send(ctx, tid, termproto.Frame{Type: termproto.TypeAbort, ID: commandID, Reason: reason})
-	if err != nil {
+func (s *Service) sendAbort(ctx context.Context, tid, commandID string, reason posgate.AbortReason) {
+	if err := s.link.SendAbort(ctx, tid, commandID, reason); err != nil {
 		s.log.Info("abort not delivered", "tid", tid, "command_id", commandID, "reason", reason, "err", err)
 	}
 }

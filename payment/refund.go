@@ -222,7 +222,7 @@ func notWaiting(r posgate.Refund) error {
 func (s *Service) processRefund(ctx context.Context, r posgate.Refund, o posgate.Order) (posgate.Refund, posgate.Order, error) {
 	ctx = context.WithoutCancel(ctx)
 	actx, cancel := context.WithTimeout(ctx, acquirerTimeout)
-	res, err := s.cfg.Acquirer.Refund(actx, acquirer.Request{
+	res, err := s.acquirer.Refund(actx, acquirer.Request{
 		RefundID: r.RefundID, TradeID: r.TradeID, TransactionID: o.TransactionID,
 		Amount: r.Amount, Currency: r.Currency, Description: r.Description,
 	})
@@ -299,79 +299,8 @@ func (s *Service) notifyRefund(tx posgate.Tx, r posgate.Refund, o posgate.Order)
 		TradeID:     r.TradeID,
 		RefundID:    r.RefundID,
 		NotifyURL:   r.NotifyURL,
-		Payload:     ViewRefund(r, o).Fields(r.User),
+		Payload:     s.payloads.Refund(r, o),
 		CreatedAt:   now,
 		NextAttempt: now,
 	})
-}
-
-// RefundData is a refund as v3.QueryRefundOrder and v3.CreateRefund show
-// it: the reference's fields (m_refund_id and notify_url null when not
-// given), then posgate's own.
-type RefundData struct {
-	TransactionID            string  `json:"transaction_id"`
-	RefundID                 string  `json:"refund_id"`
-	MRefundID                *string `json:"m_refund_id"`
-	RefundTime               string  `json:"refund_time"`
-	State                    string  `json:"state"`
-	RefundAmount             string  `json:"refund_amount"`
-	RefundCurrency           string  `json:"refund_currency"`
-	RefundDescription        string  `json:"refund_description"`
-	NotifyURL                *string `json:"notify_url"`
-	Demo                     string  `json:"demo"`
-	SettlementRefundAmount   string  `json:"settlement_refund_amount"`
-	SettlementRefundCurrency string  `json:"settlement_refund_currency"`
-	YBTransactionID          string  `json:"yb_transaction_id"`
-	TradeID                  string  `json:"trade_id"`
-	RefundedTime             string  `json:"refunded_time,omitempty"`
-	AcquirerReference        string  `json:"acquirer_reference,omitempty"`
-	Message                  string  `json:"message,omitempty"`
-}
-
-// ViewRefund renders r of order o. refund_time is when the refund was
-// asked for; refunded_time when the acquirer made it.
-func ViewRefund(r posgate.Refund, o posgate.Order) RefundData {
-	cur, _ := posgate.LookupCurrency(r.Currency)
-	amount := posgate.FormatAmount(r.Amount, cur)
-	d := RefundData{
-		TransactionID: o.TransactionID, RefundID: r.RefundID, RefundTime: unix(r.CreatedAt), State: string(r.State),
-		RefundAmount: amount, RefundCurrency: r.Currency, RefundDescription: r.Description,
-		SettlementRefundAmount: amount, SettlementRefundCurrency: r.Currency,
-		YBTransactionID: r.TradeID, TradeID: r.TradeID, AcquirerReference: r.AcquirerRef, Message: r.Message,
-	}
-	if r.MRefundID != "" {
-		d.MRefundID = &r.MRefundID
-	}
-	if r.NotifyURL != "" {
-		d.NotifyURL = &r.NotifyURL
-	}
-	if r.RefundedAt != nil {
-		d.RefundedTime = unix(*r.RefundedAt)
-	}
-	return d
-}
-
-// Fields is the flat field set of the refund's notification (type refund,
-// user the signer), absent values as empty strings.
-func (d RefundData) Fields(user string) map[string]string {
-	m := map[string]string{
-		"type": "refund", "user": user, "transaction_id": d.TransactionID, "refund_id": d.RefundID,
-		"m_refund_id": "", "refund_time": d.RefundTime, "state": d.State, "refund_amount": d.RefundAmount,
-		"refund_currency": d.RefundCurrency, "refund_description": d.RefundDescription, "notify_url": "",
-		"demo": d.Demo, "settlement_refund_amount": d.SettlementRefundAmount,
-		"settlement_refund_currency": d.SettlementRefundCurrency, "yb_transaction_id": d.YBTransactionID,
-		"trade_id": d.TradeID,
-	}
-	if d.MRefundID != nil {
-		m["m_refund_id"] = *d.MRefundID
-	}
-	if d.NotifyURL != nil {
-		m["notify_url"] = *d.NotifyURL
-	}
-	for k, v := range map[string]string{"refunded_time": d.RefundedTime, "acquirer_reference": d.AcquirerReference, "message": d.Message} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	return m
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/termproto"
 )
 
 // Reverse is v3.POSReversal: the rules are checked in the contract's order
@@ -34,7 +33,7 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 		if err := posgate.CheckReversal(o, c.User, inFlight, loc, now); err != nil {
 			return err
 		}
-		if !s.terms.Online(o.TID) {
+		if !s.link.Online(o.TID) {
 			return posgate.Refuse(posgate.ErrTerminalOffline, "Terminal offline: the terminal "+o.TID+" is not connected")
 		}
 		cmd = posgate.Command{ID: newID(), TID: o.TID, Kind: posgate.CommandReversal, TradeID: tradeID, State: posgate.CommandInFlight, CreatedAt: now}
@@ -116,7 +115,7 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 		return err
 	})
 	if err == nil && abort != nil {
-		s.sendAbort(ctx, abort.TID, abort.ID, termproto.AbortCancelled)
+		s.sendAbort(ctx, abort.TID, abort.ID, posgate.AbortCancelled)
 	}
 	return o, err
 }
@@ -182,11 +181,12 @@ func (s *Service) expireDue(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	s.forgetAborts(due)
 	for _, o := range due {
 		s.mu.Lock()
 		sent, aborting := s.aborted[o.TradeID]
 		s.mu.Unlock()
-		online := s.terms.Online(o.TID)
+		online := s.link.Online(o.TID)
 		if online && (!aborting || now.Sub(sent) < s.cfg.AbortWait) {
 			if !aborting {
 				s.mu.Lock()
@@ -203,6 +203,22 @@ func (s *Service) expireDue(ctx context.Context) error {
 	return nil
 }
 
+// forgetAborts drops the expiry aborts of orders no longer due: their
+// result arrived, or a cancel or another node settled them.
+func (s *Service) forgetAborts(due []posgate.Order) {
+	keep := make(map[string]bool, len(due))
+	for _, o := range due {
+		keep[o.TradeID] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for tradeID := range s.aborted {
+		if !keep[tradeID] {
+			delete(s.aborted, tradeID)
+		}
+	}
+}
+
 func (s *Service) abortSale(ctx context.Context, o posgate.Order) {
 	var cmd posgate.Command
 	err := s.store.Read(ctx, func(tx posgate.Tx) error {
@@ -211,7 +227,7 @@ func (s *Service) abortSale(ctx context.Context, o posgate.Order) {
 		return err
 	})
 	if err == nil && cmd.State == posgate.CommandInFlight {
-		s.sendAbort(ctx, o.TID, cmd.ID, termproto.AbortExpired)
+		s.sendAbort(ctx, o.TID, cmd.ID, posgate.AbortExpired)
 	}
 }
 

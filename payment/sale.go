@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/termproto"
 )
 
 // SaleInput is a validated v3.POS request.
@@ -63,7 +62,7 @@ func (s *Service) StartSale(ctx context.Context, c Caller, in SaleInput) (posgat
 		if err := checkDuplicate(tx, c.User, in.RequestID, in.Fingerprint); err != nil {
 			return err
 		}
-		if !s.terms.Online(term.TID) {
+		if !s.link.Online(term.TID) {
 			return posgate.Refuse(posgate.ErrTerminalOffline, "Terminal offline: the terminal "+term.TID+" is not connected")
 		}
 		o = posgate.Order{
@@ -163,7 +162,7 @@ func (s *Service) CancelOnTerminal(ctx context.Context, c Caller, tradeID, reque
 			return err
 		}
 		if cmd.State == posgate.CommandInFlight {
-			if !s.terms.Online(o.TID) {
+			if !s.link.Online(o.TID) {
 				return posgate.Refuse(posgate.ErrTerminalOffline, "Terminal offline: the payment screen cannot be closed; use v3.CancelPayment to cancel silently")
 			}
 			needAbort = true
@@ -180,9 +179,9 @@ func (s *Service) CancelOnTerminal(ctx context.Context, c Caller, tradeID, reque
 	if err != nil || !needAbort {
 		return o, err
 	}
-	w := s.register(cmd.ID)
+	w := s.register(cmd)
 	defer s.unregister(cmd.ID)
-	s.sendAbort(ctx, o.TID, cmd.ID, termproto.AbortCancelled)
+	s.sendAbort(ctx, o.TID, cmd.ID, posgate.AbortCancelled)
 	if _, err := await(ctx, w.done, s.cfg.AbortWait); err != nil {
 		return posgate.Order{}, err
 	}

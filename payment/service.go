@@ -6,47 +6,74 @@ package payment
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/acquirer"
-	"github.com/posgate/posgate/protocol"
-	"github.com/posgate/posgate/termproto"
-	"github.com/posgate/posgate/vault"
 )
 
-// Terminals is the live terminal link as the service needs it.
-type Terminals interface {
-	Send(ctx context.Context, tid string, f termproto.Frame) error
+// Link is the live terminal link as the service needs it, in the
+// domain's terms; the transport translates to its frames.
+type Link interface {
+	// SendCommand sends a command to its terminal; it fails (wrapping
+	// posgate.ErrTerminalOffline) when the terminal is not connected.
+	SendCommand(ctx context.Context, d posgate.Dispatch) error
+	// SendAbort asks the terminal to stop a command.
+	SendAbort(ctx context.Context, tid, commandID string, reason posgate.AbortReason) error
+	// Online reports whether the terminal is connected now.
 	Online(tid string) bool
 }
+
+// Payloads renders the data a notification carries and signs, in the
+// merchant-facing shapes the transport owns.
+type Payloads interface {
+	Order(o posgate.Order) map[string]string
+	Refund(r posgate.Refund, o posgate.Order) map[string]string
+}
+
+// Deps are the service's collaborators, all required.
+type Deps struct {
+	Store       posgate.Store
+	Credentials *Credentials
+	Link        Link
+	Payloads    Payloads
+	// Acquirer makes refunds cloud-side.
+	Acquirer acquirer.Acquirer
+}
+
+// Defaults of Config, which the command line's flags reuse.
+const (
+	DefaultSaleTimeout  = 120 * time.Second
+	DefaultDisplayWait  = 15 * time.Second
+	DefaultReversalWait = 60 * time.Second
+	DefaultAbortWait    = 10 * time.Second
+	// DefaultMaxProgress bounds the progress events stored per command.
+	DefaultMaxProgress = 64
+)
 
 // Config holds the service's tunables. Zero values take the defaults.
 type Config struct {
 	// SaleTimeout is how long an order waits for the card before it
-	// expires (default 120 s, like the large providers' card acquisition
-	// timeout).
+	// expires (like the large providers' card acquisition timeout).
 	SaleTimeout time.Duration
 	// DisplayWait bounds how long v3.POS waits for the terminal to show
-	// the amount (default 15 s).
+	// the amount.
 	DisplayWait time.Duration
 	// ReversalWait bounds how long v3.POSReversal waits for the terminal's
-	// result (default 60 s).
+	// result.
 	ReversalWait time.Duration
 	// AbortWait bounds how long a cancel or an expiry waits for the
-	// terminal to confirm that it closed its payment screen (default 10 s).
+	// terminal to confirm that it closed its payment screen.
 	AbortWait time.Duration
-	// Acquirer makes refunds (default: the simulated acquirer, whose
-	// magic amounts are in docs/refunds.md). Real connectors implement
-	// acquirer.Acquirer.
-	Acquirer acquirer.Acquirer
+	// MaxProgress bounds the progress events stored per command; a
+	// terminal that reports more has the rest dropped.
+	MaxProgress int
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -54,22 +81,22 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.SaleTimeout <= 0 {
-		c.SaleTimeout = 120 * time.Second
+		c.SaleTimeout = DefaultSaleTimeout
 	}
 	if c.DisplayWait <= 0 {
-		c.DisplayWait = 15 * time.Second
+		c.DisplayWait = DefaultDisplayWait
 	}
 	if c.ReversalWait <= 0 {
-		c.ReversalWait = 60 * time.Second
+		c.ReversalWait = DefaultReversalWait
 	}
 	if c.AbortWait <= 0 {
-		c.AbortWait = 10 * time.Second
+		c.AbortWait = DefaultAbortWait
+	}
+	if c.MaxProgress <= 0 {
+		c.MaxProgress = DefaultMaxProgress
 	}
 	if c.Now == nil {
 		c.Now = time.Now
-	}
-	if c.Acquirer == nil {
-		c.Acquirer = acquirer.Simulated{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -77,73 +104,46 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Service runs payments. Build it with New, attach the terminal link with
-// SetTerminals, and start its background work with Run.
+// Service runs payments. Build it with New and start its background work
+// with Run.
 type Service struct {
-	cfg    Config
-	store  posgate.Store
-	sealer *vault.Sealer
-	terms  Terminals
-	log    *slog.Logger
+	*Credentials
+	cfg      Config
+	store    posgate.Store
+	link     Link
+	payloads Payloads
+	acquirer acquirer.Acquirer
+	log      *slog.Logger
 
 	mu      sync.Mutex
 	waiters map[string]*waiter   // by command id
 	aborted map[string]time.Time // trade id -> when an expiry abort was sent
 
-	cache    sync.Map // user -> Caller
 	locs     sync.Map // time zone name -> *time.Location
-	progress chan posgate.CommandEvent
+	progress chan progressReport
 }
 
-// New builds a Service.
-func New(cfg Config, store posgate.Store, sealer *vault.Sealer) *Service {
+// New builds a Service; every dependency is required.
+func New(cfg Config, d Deps) *Service {
+	if d.Store == nil || d.Credentials == nil || d.Link == nil || d.Payloads == nil || d.Acquirer == nil {
+		panic(fmt.Sprintf("payment.New: missing dependency in %+v", d))
+	}
 	cfg = cfg.withDefaults()
 	return &Service{
-		cfg:      cfg,
-		store:    store,
-		sealer:   sealer,
-		log:      cfg.Logger,
-		waiters:  map[string]*waiter{},
-		aborted:  map[string]time.Time{},
-		progress: make(chan posgate.CommandEvent, 4096),
+		Credentials: d.Credentials,
+		cfg:         cfg,
+		store:       d.Store,
+		link:        d.Link,
+		payloads:    d.Payloads,
+		acquirer:    d.Acquirer,
+		log:         cfg.Logger,
+		waiters:     map[string]*waiter{},
+		aborted:     map[string]time.Time{},
+		progress:    make(chan progressReport, 4096),
 	}
 }
-
-// SetTerminals attaches the terminal link; the link needs the service as
-// its handler, so the two are joined after both exist.
-func (s *Service) SetTerminals(t Terminals) { s.terms = t }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
-
-// Caller is an authenticated principal with its opened secret.
-type Caller struct {
-	posgate.Principal
-	Secret string
-}
-
-// Authenticate finds user and opens its secret. Unknown users are
-// posgate.ErrNotFound. Principals never change, so they are cached.
-func (s *Service) Authenticate(ctx context.Context, user string) (Caller, error) {
-	if c, ok := s.cache.Load(user); ok {
-		return c.(Caller), nil
-	}
-	var p posgate.Principal
-	err := s.store.Read(ctx, func(tx posgate.Tx) error {
-		var err error
-		p, err = tx.Principal(user)
-		return err
-	})
-	if err != nil {
-		return Caller{}, err
-	}
-	secret, err := s.sealer.Open(p.SealedSecret, []byte(p.User))
-	if err != nil {
-		return Caller{}, fmt.Errorf("open secret of %s: %w", user, err)
-	}
-	c := Caller{Principal: p, Secret: string(secret)}
-	s.cache.Store(user, c)
-	return c, nil
-}
 
 func (s *Service) location(name string) (*time.Location, error) {
 	if l, ok := s.locs.Load(name); ok {
@@ -155,13 +155,6 @@ func (s *Service) location(name string) (*time.Location, error) {
 	}
 	s.locs.Store(name, l)
 	return l, nil
-}
-
-// Fingerprint identifies a request's method and data, so an exact repeat
-// of a request_id can be told from a different request reusing it.
-func Fingerprint(method string, data map[string]string) string {
-	h := sha256.Sum256([]byte(method + "\n" + protocol.StringToSign(data)))
-	return hex.EncodeToString(h[:])
 }
 
 // DuplicateError answers a request_id seen before. Order is set when the
@@ -192,15 +185,9 @@ func checkDuplicate(tx posgate.Tx, user, requestID, fingerprint string) error {
 	return dup
 }
 
-// newID returns 128 random bits as lowercase hex in 8-4-4-4-12 groups.
-func newID() string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
+// newID returns a UUID version 7: time-ordered, so new rows land at the
+// end of PostgreSQL's B-tree indexes instead of all over them.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // orderVisible loads an order the caller may see; others' orders do not
 // exist for it.
@@ -225,7 +212,7 @@ func (s *Service) notifyOrder(tx posgate.Tx, o posgate.Order) error {
 		User:        o.User,
 		TradeID:     o.TradeID,
 		NotifyURL:   o.NotifyURL,
-		Payload:     ViewOrder(o).Fields(),
+		Payload:     s.payloads.Order(o),
 		CreatedAt:   now,
 		NextAttempt: now,
 	})

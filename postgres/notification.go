@@ -3,7 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,20 +16,9 @@ import (
 // pgx driver inserts its job through tx.
 type NotificationQueue func(ctx context.Context, tx pgx.Tx, id string) error
 
-// ErrNoQueue is returned by ScheduleNotification when no queue is set.
-var ErrNoQueue = errors.New("postgres: no notification queue is set")
-
-// SetNotificationQueue makes InsertNotification and ScheduleNotification
-// schedule deliveries through q. Without a queue, notifications are only
-// stored.
-func (s *Store) SetNotificationQueue(q NotificationQueue) { s.queue.Store(&q) }
-
-func (s *Store) notificationQueue() NotificationQueue {
-	if q := s.queue.Load(); q != nil {
-		return *q
-	}
-	return nil
-}
+// Outbox builds the notification queue of a store that has just opened,
+// on the store's own database; the queue's workers may use the store.
+type Outbox func(ctx context.Context, s *Store) (NotificationQueue, error)
 
 const notificationCols = `id, merchant_id, "user", trade_id, refund_id, notify_url, payload, created_at, attempts,
 	delivered_at, last_error, next_attempt`
@@ -58,13 +47,7 @@ func (t *tx) InsertNotification(n posgate.Notification) error {
 	return t.schedule(n.ID)
 }
 
-// ScheduleNotification schedules one more delivery of a stored
-// notification, for an operator's replay. It is not part of posgate.Tx
-// (yet); callers find it by type assertion, as with the SQLite store.
 func (t *tx) ScheduleNotification(id string) error {
-	if t.store.notificationQueue() == nil {
-		return ErrNoQueue
-	}
 	found, err := t.exists("notifications", "id", id)
 	switch {
 	case err != nil:
@@ -75,14 +58,16 @@ func (t *tx) ScheduleNotification(id string) error {
 	return t.schedule(id)
 }
 
-// schedule enqueues the delivery through the queue, if any. A failure
-// voids the transaction like any statement's.
+// schedule enqueues the delivery through the queue. A failure voids the
+// transaction like any statement's.
 func (t *tx) schedule(id string) error {
-	q := t.store.notificationQueue()
-	if q == nil {
-		return nil
+	if t.store.queue == nil {
+		return posgate.ErrNoOutbox
 	}
-	return t.check(q(t.ctx, t.tx, id), nil)
+	if err := t.check(t.store.queue(t.ctx, t.tx, id), nil); err != nil {
+		return fmt.Errorf("schedule notification %s: %w", id, err)
+	}
+	return nil
 }
 
 func (t *tx) Notification(id string) (posgate.Notification, error) {

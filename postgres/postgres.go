@@ -29,7 +29,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -71,15 +70,17 @@ var migrations embed.FS
 // Store is the PostgreSQL posgate.Store.
 type Store struct {
 	pool  *pgxpool.Pool
-	queue atomic.Pointer[NotificationQueue] // see SetNotificationQueue
+	queue NotificationQueue // nil: opened without an outbox
 }
 
 var _ posgate.Store = (*Store)(nil)
 
 // Open connects to the database dsn names (a postgres:// URL or key=value
-// string, as pgx accepts; pool_max_conns sets the pool size) and applies
-// the pending migrations. Several processes may open one database at once.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+// string, as pgx accepts; pool_max_conns sets the pool size), applies the
+// pending migrations and builds the notification queue with outbox.
+// Several processes may open one database at once. A store opened with a
+// nil outbox refuses to store notifications.
+func Open(ctx context.Context, dsn string, outbox Outbox) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -101,7 +102,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	if outbox != nil {
+		q, err := outbox(ctx, s)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: notification outbox: %w", err)
+		}
+		s.queue = q
+	}
+	return s, nil
 }
 
 // Pool is the underlying connection pool, for River's pgx driver and for

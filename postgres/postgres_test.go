@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/postgres"
 	"github.com/posgate/posgate/storetest"
 )
@@ -62,9 +64,37 @@ func schemaDSN(t *testing.T) string {
 
 func open(t *testing.T, dsn string) *postgres.Store {
 	t.Helper()
-	s, err := postgres.Open(t.Context(), dsn)
+	s, err := postgres.Open(t.Context(), dsn, riverOutbox)
 	require.NoError(t, err)
 	return s
+}
+
+// riverOutbox is River on the store's pool, enqueueing only.
+func riverOutbox(ctx context.Context, s *postgres.Store) (postgres.NotificationQueue, error) {
+	q, err := notify.Open(ctx, riverpgxv5.New(s.Pool()), nil)
+	if err != nil {
+		return nil, err
+	}
+	return q.Enqueue, nil
+}
+
+func TestOutbox(t *testing.T) {
+	t.Parallel()
+	storetest.RunOutbox(t, storetest.Outbox{
+		Open: func(t *testing.T) posgate.Store { return open(t, schemaDSN(t)) },
+		OpenWithout: func(t *testing.T) posgate.Store {
+			s, err := postgres.Open(t.Context(), schemaDSN(t), nil)
+			require.NoError(t, err)
+			return s
+		},
+		Scheduled: func(t *testing.T, s posgate.Store) []string {
+			rows, err := s.(*postgres.Store).Pool().Query(t.Context(), `SELECT args->>'id' FROM river_job ORDER BY id`)
+			require.NoError(t, err)
+			ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			return ids
+		},
+	})
 }
 
 func TestStore(t *testing.T) {
@@ -91,7 +121,7 @@ func TestConcurrentOpen(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), dsn) })
+		wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), dsn, riverOutbox) })
 	}
 	wg.Wait()
 	for _, err := range errs {

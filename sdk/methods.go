@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/posgate/posgate/protocol"
 )
 
 // The methods posgate serves.
@@ -38,77 +40,14 @@ const (
 )
 
 // Order is an order as v3.POS, v3.POSCancel, v3.POSReversal and
-// v3.CancelPayment answer it. Amounts are decimal strings in major units
-// with the currency's minor digits ("12.50"); times are Unix seconds.
-type Order struct {
-	Type          string `json:"type"`
-	User          string `json:"user"`
-	Amount        string `json:"amount"`
-	Currency      string `json:"currency"`
-	TradeID       string `json:"trade_id"`
-	Description   string `json:"description"`
-	OrderID       string `json:"order_id"`
-	CreateDate    string `json:"createDate"`
-	Demo          string `json:"demo"`
-	TransactionID string `json:"transaction_id"`
-	State         string `json:"state"`
-	TipAmount     string `json:"tip_amount,omitempty"`
-	PayMethod     string `json:"pay_method,omitempty"`
-	SubPayMethod  string `json:"sub_pay_method,omitempty"`
-	PaidTime      string `json:"paid_time,omitempty"`
-}
+// v3.CancelPayment answer it; the server writes the same type.
+type Order = protocol.Order
 
 // Transaction is v3.QueryOrder's data.transaction_info.
-type Transaction struct {
-	TradeID            string `json:"trade_id"`
-	MerchantName       string `json:"merchant_name"`
-	User               string `json:"user"`
-	TID                string `json:"tid"`
-	PayMethod          string `json:"pay_method"`
-	SubPayMethod       string `json:"sub_pay_method"`
-	OrderID            string `json:"order_id"`
-	Amount             string `json:"amount"`
-	TipAmount          string `json:"tip_amount"`
-	Currency           string `json:"currency"`
-	SettlementAmount   string `json:"settlement_amount"`
-	SettlementCurrency string `json:"settlement_currency"`
-	ExchangeRate       string `json:"exchange_rate"`
-	Description        string `json:"description"`
-	Demo               string `json:"demo"`
-	CreatedAt          string `json:"created_at"`
-	NotifyURL          string `json:"notify_url"`
-	State              string `json:"state"`
-	TransactionID      string `json:"transaction_id"`
-	PaidTime           string `json:"paid_time"`
-	RefundedAmount     string `json:"refunded_amount"`
-	Cleared            bool   `json:"cleared"`
-}
+type Transaction = protocol.Transaction
 
-// Refund is a refund as v3.CreateRefund and v3.QueryRefundOrder answer it:
-// YabandPay's QueryRefundOrder fields, then posgate's own (fields a server
-// does not send stay empty). State is one of "to-be-approval", "refund
-// pending", "refund processing", "refunded", "refund failed", "refund
-// error", "refund cancel".
-type Refund struct {
-	RefundID                 string `json:"refund_id"`
-	TradeID                  string `json:"trade_id"`
-	MRefundID                string `json:"m_refund_id"`
-	TransactionID            string `json:"transaction_id"`
-	User                     string `json:"user"`
-	State                    string `json:"state"`
-	RefundAmount             string `json:"refund_amount"`
-	RefundCurrency           string `json:"refund_currency"`
-	RefundDescription        string `json:"refund_description"`
-	RefundTime               string `json:"refund_time"`
-	NotifyURL                string `json:"notify_url"`
-	Demo                     string `json:"demo"`
-	SettlementRefundAmount   string `json:"settlement_refund_amount"`
-	SettlementRefundCurrency string `json:"settlement_refund_currency"`
-	YBTransactionID          string `json:"yb_transaction_id"`
-	RefundedTime             string `json:"refunded_time"`
-	AcquirerReference        string `json:"acquirer_reference"`
-	Message                  string `json:"message"` // why a refund failed
-}
+// Refund is a refund as v3.CreateRefund and v3.QueryRefundOrder answer it.
+type Refund = protocol.Refund
 
 // POSRequest is a sale or pre-authorisation pushed to a terminal.
 type POSRequest struct {

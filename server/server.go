@@ -66,30 +66,6 @@ type Config struct {
 	Routes map[string]http.Handler
 }
 
-// Gateway is an assembled, not yet serving, gateway.
-type Gateway struct {
-	Store   posgate.Store
-	Sealer  *vault.Sealer
-	Service *payment.Service
-	Hub     *termlink.Hub
-	Handler http.Handler
-
-	outbox    notify.Runner
-	log       *slog.Logger
-	closeOnce sync.Once
-}
-
-// OpenStore opens the store a DSN names: PostgreSQL for a postgres:// or
-// postgresql:// URL, else SQLite (a file path, optionally prefixed with
-// sqlite:// or file:).
-func OpenStore(ctx context.Context, dsn string) (posgate.Store, error) {
-	path, ok := sqlitePath(dsn)
-	if !ok {
-		return postgres.Open(ctx, dsn)
-	}
-	return sqlite.Open(ctx, path)
-}
-
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
 // PostgreSQL database instead.
 func sqlitePath(dsn string) (string, bool) {
@@ -156,10 +132,12 @@ func adminTokenHash(getenv func(string) string, dsn string, show func(string)) (
 	return h[:], nil
 }
 
-// Open assembles a gateway. Close it when done.
-func Open(ctx context.Context, cfg Config) (*Gateway, error) {
+// DefaultDB is the database of every command that is given none.
+const DefaultDB = "posgate.db"
+
+func (cfg Config) withDefaults() Config {
 	if cfg.DB == "" {
-		cfg.DB = "posgate.db"
+		cfg.DB = DefaultDB
 	}
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
@@ -173,38 +151,124 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.AdminOut == nil {
 		cfg.AdminOut = func(string) {}
 	}
+	if cfg.Acquirer == nil {
+		cfg.Acquirer = acquirer.Simulated{}
+	}
+	return cfg
+}
+
+// App is a gateway without its HTTP surface: the store with its
+// notification outbox, the terminal link and the payment service, each
+// built with all it depends on. Every process that changes state gets one
+// here, so none can forget a part (a store without its outbox would keep
+// notifications that are never sent).
+type App struct {
+	Store   posgate.Store
+	Sealer  *vault.Sealer
+	Service *payment.Service
+	Hub     *termlink.Hub
+
+	delivery  notify.Runner // nil in an operator command: the serving gateway delivers
+	log       *slog.Logger
+	closeOnce sync.Once
+}
+
+// OpenApp assembles the application for an operator command: its
+// notifications are enqueued in the database and delivered by the gateway
+// serving it, and no terminal connects to it. Close it when done.
+func OpenApp(ctx context.Context, cfg Config) (*App, error) { return openApp(ctx, cfg.withDefaults(), false) }
+
+func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	sealer, err := OpenSealer(cfg.Getenv, cfg.DB)
 	if err != nil {
 		return nil, err
 	}
+	var creds *payment.Credentials
+	var queue *notifyQueue
+	st, err := openStore(ctx, cfg.DB, func(st posgate.Store) *notify.Config {
+		creds = payment.NewCredentials(st, sealer)
+		if !deliver {
+			return nil
+		}
+		return &notify.Config{
+			Store: st, Secret: creds.Secret, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays,
+			Now: cfg.Now, Logger: cfg.Logger,
+		}
+	}, &queue)
+	if err != nil {
+		return nil, err
+	}
+	hub := termlink.New(termlink.Config{
+		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	svc := payment.New(payment.Config{
+		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
+		AbortWait: cfg.AbortWait, Now: cfg.Now, Logger: cfg.Logger,
+	}, payment.Deps{Store: st, Credentials: creds, Link: hub, Payloads: httpapi.Payloads{}, Acquirer: cfg.Acquirer})
+	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, log: cfg.Logger}
+	if deliver {
+		app.delivery = queue.runner
+	}
+	return app, nil
+}
+
+// notifyQueue is the River queue a store's outbox built.
+type notifyQueue struct{ runner notify.Runner }
+
+// openStore opens the store a DSN names (PostgreSQL for a postgres:// or
+// postgresql:// URL, else SQLite: a file path, optionally prefixed with
+// sqlite:// or file:) with its notification outbox: River on the store's
+// own database, so a notification and its delivery job commit together.
+// delivery returns the delivery workers' configuration, or nil to only
+// enqueue; the queue built is stored in *built.
+func openStore(ctx context.Context, dsn string, delivery func(posgate.Store) *notify.Config, built **notifyQueue) (posgate.Store, error) {
+	if path, ok := sqlitePath(dsn); ok {
+		return sqlite.Open(ctx, path, func(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
+			q, err := notify.Open(ctx, riversqlite.New(s.DB()), delivery(s))
+			if err != nil {
+				return nil, err
+			}
+			*built = &notifyQueue{q}
+			return q.Enqueue, nil
+		})
+	}
+	return postgres.Open(ctx, dsn, func(ctx context.Context, s *postgres.Store) (postgres.NotificationQueue, error) {
+		q, err := notify.Open(ctx, riverpgxv5.New(s.Pool()), delivery(s))
+		if err != nil {
+			return nil, err
+		}
+		*built = &notifyQueue{q}
+		return q.Enqueue, nil
+	})
+}
+
+// Close releases the store.
+func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.Store.Close() })
+	return err
+}
+
+// Gateway is an assembled, not yet serving, gateway: the App with its
+// HTTP surface.
+type Gateway struct {
+	*App
+	Handler http.Handler
+}
+
+// Open assembles a gateway that serves terminals and the API and delivers
+// notifications. Close it when done.
+func Open(ctx context.Context, cfg Config) (*Gateway, error) {
+	cfg = cfg.withDefaults()
 	adminHash, err := adminTokenHash(cfg.Getenv, cfg.DB, cfg.AdminOut)
 	if err != nil {
 		return nil, err
 	}
-	st, err := OpenStore(ctx, cfg.DB)
+	app, err := openApp(ctx, cfg, true)
 	if err != nil {
 		return nil, err
 	}
-	svc := payment.New(payment.Config{
-		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
-		AbortWait: cfg.AbortWait, Acquirer: cfg.Acquirer, Now: cfg.Now, Logger: cfg.Logger,
-	}, st, sealer)
-	hub := termlink.New(termlink.Config{
-		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
-	}, svc)
-	svc.SetTerminals(hub)
-	outbox, err := AttachOutbox(ctx, st, &notify.Config{
-		Store: st, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays, Now: cfg.Now, Logger: cfg.Logger,
-		Secret: func(ctx context.Context, user string) (string, error) {
-			c, err := svc.Authenticate(ctx, user)
-			return c.Secret, err
-		},
-	})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	routes := map[string]http.Handler{"GET " + termproto.Path: hub}
+	routes := map[string]http.Handler{"GET " + termproto.Path: app.Hub.Endpoint(app.Service)}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
@@ -212,31 +276,8 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
-	}, svc, linkStatus{hub}, routes)
-	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, outbox: outbox, log: cfg.Logger}, nil
-}
-
-// AttachOutbox makes st enqueue a River job for each notification it
-// stores, in the same transaction, on st's own database. With cfg nil the
-// queue only enqueues (operator commands); otherwise the Runner delivers.
-func AttachOutbox(ctx context.Context, st posgate.Store, cfg *notify.Config) (notify.Runner, error) {
-	switch st := st.(type) {
-	case *sqlite.Store:
-		q, err := notify.Open(ctx, riversqlite.New(st.DB()), cfg)
-		if err != nil {
-			return nil, err
-		}
-		st.SetNotificationQueue(q.Enqueue)
-		return q, nil
-	case *postgres.Store:
-		q, err := notify.Open(ctx, riverpgxv5.New(st.Pool()), cfg)
-		if err != nil {
-			return nil, err
-		}
-		st.SetNotificationQueue(q.Enqueue)
-		return q, nil
-	}
-	return nil, fmt.Errorf("the %T store has no notification outbox", st)
+	}, app.Service, linkStatus{app.Hub}, routes)
+	return &Gateway{App: app, Handler: h}, nil
 }
 
 // linkStatus adapts the hub to what the operator API shows.
@@ -253,7 +294,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() { g.Service.Run(bg); close(bgDone) }()
-	if err := g.outbox.Start(bg); err != nil {
+	if err := g.delivery.Start(bg); err != nil {
 		stopBG()
 		<-bgDone
 		return errors.Join(fmt.Errorf("start notification delivery: %w", err), g.Close())
@@ -282,7 +323,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
 		err = serr
 	}
-	if oerr := g.outbox.Stop(shutdown); oerr != nil && err == nil {
+	if oerr := g.delivery.Stop(shutdown); oerr != nil && err == nil {
 		err = oerr
 	}
 	stopBG()
@@ -291,11 +332,4 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 		err = nil
 	}
 	return errors.Join(err, g.Close())
-}
-
-// Close releases the store.
-func (g *Gateway) Close() error {
-	var err error
-	g.closeOnce.Do(func() { err = g.Store.Close() })
-	return err
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
+	"fmt"
 
 	"github.com/posgate/posgate"
 )
@@ -15,20 +15,9 @@ import (
 // tx only: the store has one connection and tx holds it.
 type NotificationQueue func(ctx context.Context, tx *sql.Tx, id string) error
 
-// ErrNoQueue is returned by ScheduleNotification when no queue is set.
-var ErrNoQueue = errors.New("sqlite: no notification queue is set")
-
-// SetNotificationQueue makes InsertNotification and ScheduleNotification
-// schedule deliveries through q. Without a queue, notifications are only
-// stored.
-func (s *Store) SetNotificationQueue(q NotificationQueue) { s.queue.Store(&q) }
-
-func (s *Store) notificationQueue() NotificationQueue {
-	if q := s.queue.Load(); q != nil {
-		return *q
-	}
-	return nil
-}
+// Outbox builds the notification queue of a store that has just opened,
+// on the store's own database; the queue's workers may use the store.
+type Outbox func(ctx context.Context, s *Store) (NotificationQueue, error)
 
 const notificationCols = `id, merchant_id, user, trade_id, refund_id, notify_url, payload,
 	created_at, attempts, delivered_at, last_error, next_attempt`
@@ -54,20 +43,10 @@ func (t *tx) InsertNotification(n posgate.Notification) error {
 	if err != nil {
 		return err
 	}
-	if q := t.store.notificationQueue(); q != nil {
-		return q(t.ctx, t.tx, n.ID)
-	}
-	return nil
+	return t.schedule(n.ID)
 }
 
-// ScheduleNotification schedules one more delivery of a stored
-// notification, for an operator's replay. It is not part of posgate.Tx
-// (yet); callers find it by type assertion.
 func (t *tx) ScheduleNotification(id string) error {
-	q := t.store.notificationQueue()
-	if q == nil {
-		return ErrNoQueue
-	}
 	found, err := t.exists("notifications", "id", id)
 	switch {
 	case err != nil:
@@ -75,8 +54,18 @@ func (t *tx) ScheduleNotification(id string) error {
 	case !found:
 		return posgate.ErrNotFound
 	}
+	return t.schedule(id)
+}
+
+func (t *tx) schedule(id string) error {
+	if t.store.queue == nil {
+		return posgate.ErrNoOutbox
+	}
 	t.wrote = true
-	return q(t.ctx, t.tx, id)
+	if err := t.store.queue(t.ctx, t.tx, id); err != nil {
+		return fmt.Errorf("schedule notification %s: %w", id, err)
+	}
+	return nil
 }
 
 func (t *tx) Notification(id string) (posgate.Notification, error) {

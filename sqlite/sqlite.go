@@ -51,14 +51,15 @@ type Store struct {
 	// synchronous=FULL); txs counts the InTx calls they carried.
 	commits, txs atomic.Uint64
 	committer
-	queue atomic.Pointer[NotificationQueue] // see SetNotificationQueue
+	queue NotificationQueue // nil: opened without an outbox
 }
 
 var _ posgate.Store = (*Store)(nil)
 
-// Open opens (creating if need be) the database file at path and applies
-// the pending migrations.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Open opens (creating if need be) the database file at path, applies the
+// pending migrations and builds the notification queue with outbox. A
+// store opened with a nil outbox refuses to store notifications.
+func Open(ctx context.Context, path string, outbox Outbox) (*Store, error) {
 	// The driver reads everything after the first '?' as options.
 	if strings.Contains(path, "?") {
 		return nil, fmt.Errorf("sqlite: path %q must not contain '?'", path)
@@ -85,6 +86,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	readers.SetMaxIdleConns(readConns)
 	s := &Store{db: db, readers: readers}
 	s.startCommitter()
+	if outbox != nil {
+		q, err := outbox(ctx, s)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: notification outbox: %w", err)
+		}
+		s.queue = q
+	}
 	return s, nil
 }
 

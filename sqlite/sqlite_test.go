@@ -1,17 +1,20 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/sqlite"
 	"github.com/posgate/posgate/storetest"
 )
@@ -21,9 +24,24 @@ import (
 func open(t *testing.T) (*sqlite.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "posgate.db")
-	s, err := sqlite.Open(t.Context(), path)
+	return openPath(t, path), path
+}
+
+// openPath opens the database at path with River as its notification
+// outbox, enqueueing only.
+func openPath(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path, riverOutbox)
 	require.NoError(t, err)
-	return s, path
+	return s
+}
+
+func riverOutbox(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
+	q, err := notify.Open(ctx, riversqlite.New(s.DB()), nil)
+	if err != nil {
+		return nil, err
+	}
+	return q.Enqueue, nil
 }
 
 func TestStore(t *testing.T) {
@@ -34,14 +52,40 @@ func TestStore(t *testing.T) {
 	})
 }
 
+func TestOutbox(t *testing.T) {
+	t.Parallel()
+	storetest.RunOutbox(t, storetest.Outbox{
+		Open: func(t *testing.T) posgate.Store {
+			s, _ := open(t)
+			return s
+		},
+		OpenWithout: func(t *testing.T) posgate.Store {
+			s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "posgate.db"), nil)
+			require.NoError(t, err)
+			return s
+		},
+		Scheduled: func(t *testing.T, s posgate.Store) []string {
+			rows, err := s.(*sqlite.Store).DB().QueryContext(t.Context(), `SELECT json_extract(args, '$.id') FROM river_job ORDER BY id`)
+			require.NoError(t, err)
+			defer rows.Close()
+			var ids []string
+			for rows.Next() {
+				var id string
+				require.NoError(t, rows.Scan(&id))
+				ids = append(ids, id)
+			}
+			require.NoError(t, rows.Err())
+			return ids
+		},
+	})
+}
+
 // TestShared opens the same file twice, as two processes would.
 func TestShared(t *testing.T) {
 	t.Parallel()
 	storetest.RunShared(t, func(t *testing.T) (posgate.Store, posgate.Store) {
 		a, path := open(t)
-		b, err := sqlite.Open(t.Context(), path)
-		require.NoError(t, err)
-		return a, b
+		return a, openPath(t, path)
 	})
 }
 
@@ -70,7 +114,7 @@ func TestReopen(t *testing.T) {
 	}))
 	require.NoError(t, s.Close())
 
-	s, err := sqlite.Open(t.Context(), path)
+	s, err := sqlite.Open(t.Context(), path, riverOutbox)
 	require.NoError(t, err, "migrations already applied are skipped")
 	defer s.Close()
 	var versions []int

@@ -22,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/termlink"
 	"github.com/posgate/posgate/termproto"
 )
@@ -39,12 +40,12 @@ func (*benchHandler) UseNonce(context.Context, string, string, time.Time) error 
 }
 func (h *benchHandler) Connected(context.Context, string) { h.connected.Done() }
 func (*benchHandler) Disconnected(string)                 {}
-func (*benchHandler) Progress(context.Context, string, termproto.Frame) error {
+func (*benchHandler) Progress(context.Context, string, posgate.Progress) error {
 	return nil
 }
 
-func (h *benchHandler) Result(_ context.Context, _ string, f termproto.Frame) error {
-	h.results <- f.ID
+func (h *benchHandler) Result(_ context.Context, _ string, r posgate.Result) error {
+	h.results <- r.CommandID
 	return nil
 }
 
@@ -105,8 +106,8 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 	const terminals = 1000
 	h := &benchHandler{results: make(chan string, 1)}
 	h.connected.Add(terminals)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)}, h)
-	srv := httptest.NewServer(hub)
+	hub := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(hub.Endpoint(h))
 	defer srv.Close()
 	defer hub.Shutdown(context.Background())
 
@@ -197,7 +198,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 
 	h := &benchHandler{}
 	h.connected.Add(n)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: interval, Logger: slog.New(slog.DiscardHandler)}, h)
+	hub := termlink.New(termlink.Config{HeartbeatInterval: interval, Logger: slog.New(slog.DiscardHandler)})
 	hubHeard := func(ready time.Time) bool {
 		for _, s := range hub.Statuses() {
 			if !s.Online || s.LastSeen.Before(ready) {
@@ -206,7 +207,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 		}
 		return true
 	}
-	hubRSS, hubGo := idleMemory(b, hub, n, interval, true, hubHeard)
+	hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, hubHeard)
 	require.NoError(b, hub.Shutdown(context.Background()))
 
 	b.ReportMetric(hubRSS, "hub-rss-B/terminal")

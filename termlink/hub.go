@@ -40,11 +40,12 @@ type Handler interface {
 	// Connected and Disconnected calls for one TID never overlap and come in
 	// order.
 	Disconnected(tid string)
-	// Progress records a progress frame.
-	Progress(ctx context.Context, tid string, f termproto.Frame) error
-	// Result applies a result frame durably and idempotently (by f.ID). The
-	// hub acks the result only after Result returned nil.
-	Result(ctx context.Context, tid string, f termproto.Frame) error
+	// Progress records a stage the terminal reported for one of its
+	// commands.
+	Progress(ctx context.Context, tid string, p posgate.Progress) error
+	// Result applies a command's result durably and idempotently (by its
+	// command id). The hub acks the result only after Result returned nil.
+	Result(ctx context.Context, tid string, r posgate.Result) error
 }
 
 // Config tunes a Hub. Zero fields take their defaults.
@@ -83,10 +84,10 @@ type Status struct {
 // frame within it is treated as gone.
 const writeTimeout = 5 * time.Second
 
-// Hub holds the live terminal connections. Create it with New.
+// Hub holds the live terminal connections. Create it with New and accept
+// terminals through its Endpoint.
 type Hub struct {
 	cfg        Config
-	handler    Handler
 	log        *slog.Logger
 	authFailed []byte // every failed hello gets these exact bytes
 
@@ -107,8 +108,9 @@ type terminal struct {
 }
 
 type conn struct {
-	ws     *websocket.Conn
-	remote string
+	ws      *websocket.Conn
+	handler Handler
+	remote  string
 	// timer closes the connection when no frame arrives in time; it runs
 	// only while the reader waits, and costs no goroutine until it fires.
 	timer  *time.Timer
@@ -136,8 +138,8 @@ func (e *endErr) Error() string { return e.why }
 // errTimedOut means the deadline timer fired and is closing the connection.
 var errTimedOut = errors.New("no frame in time")
 
-// New returns a Hub that reports to h.
-func New(cfg Config, h Handler) *Hub {
+// New returns a Hub with no terminal connected.
+func New(cfg Config) *Hub {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = 10 * time.Second
 	}
@@ -155,7 +157,6 @@ func New(cfg Config, h Handler) *Hub {
 	}
 	return &Hub{
 		cfg:        cfg,
-		handler:    h,
 		log:        cfg.Logger,
 		authFailed: errorFrame(termproto.ErrorAuthFailed, "authentication failed"),
 		live:       make(map[string]*conn),
@@ -164,10 +165,22 @@ func New(cfg Config, h Handler) *Hub {
 	}
 }
 
+// Endpoint is the WebSocket endpoint, mounted at termproto.Path, that
+// accepts terminals into the hub and reports their credentials, frames and
+// connections to handler. The hub exists before its handler so that the
+// gateway's service can be built with the hub as its link.
+func (h *Hub) Endpoint(handler Handler) http.Handler { return endpoint{h, handler} }
+
+type endpoint struct {
+	hub     *Hub
+	handler Handler
+}
+
 // ServeHTTP upgrades a terminal's request and serves the connection until
-// it ends; it is mounted at termproto.Path.
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c := h.accept(w, r)
+// it ends.
+func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := e.hub
+	c := h.accept(w, r, e.handler)
 	if c == nil {
 		return
 	}
@@ -179,7 +192,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // accept upgrades the request and tracks the connection, or returns nil
 // having answered the request.
-func (h *Hub) accept(w http.ResponseWriter, r *http.Request) *conn {
+func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) *conn {
 	h.mu.Lock()
 	if h.closing {
 		h.mu.Unlock()
@@ -203,7 +216,7 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request) *conn {
 		return nil
 	}
 	ws.SetReadLimit(termproto.MaxFrameBytes)
-	c := &conn{ws: ws, remote: r.RemoteAddr, welcomed: make(chan struct{})}
+	c := &conn{ws: ws, handler: handler, remote: r.RemoteAddr, welcomed: make(chan struct{})}
 	h.mu.Lock()
 	closing := h.closing
 	if !closing {
@@ -279,14 +292,19 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 	case termproto.TypeHeartbeat:
 		return c.send(ctx, termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: f.Seq})
 	case termproto.TypeProgress:
-		// Progress is informational: losing one must not cost the
-		// connection the result that follows.
-		if err := h.handler.Progress(ctx, c.tid, f); err != nil {
-			h.log.Error("terminal progress not recorded", "tid", c.tid, "id", f.ID, "stage", f.Stage, "err", err)
+		// Progress is informational: a bad or unrecorded one is dropped
+		// alone and must not cost the connection the result that follows.
+		p, ok := progressOf(f)
+		if !ok {
+			h.log.Warn("terminal progress refused: unknown stage", "tid", c.tid, "id", f.ID, "stage", f.Stage)
+			return nil
+		}
+		if err := c.handler.Progress(ctx, c.tid, p); err != nil {
+			h.log.Warn("terminal progress not recorded", "tid", c.tid, "id", f.ID, "stage", f.Stage, "err", err)
 		}
 		return nil
 	case termproto.TypeResult:
-		if err := h.handler.Result(ctx, c.tid, f); err != nil {
+		if err := c.handler.Result(ctx, c.tid, resultOf(f)); err != nil {
 			// Without an ack the terminal keeps the result in its journal
 			// and re-sends it after reconnecting; closing makes that happen
 			// now rather than at the next network hiccup.
@@ -323,7 +341,7 @@ func (h *Hub) authenticate(ctx context.Context, c *conn, b []byte) error {
 	if skew := now.Sub(time.Unix(f.Time, 0)).Abs(); skew > h.cfg.TimeWindow {
 		return fail(fmt.Sprintf("hello time %d is %s off", f.Time, skew.Round(time.Second)))
 	}
-	secret, err := h.handler.TerminalSecret(ctx, f.TID)
+	secret, err := c.handler.TerminalSecret(ctx, f.TID)
 	known := err == nil
 	if !known && !errors.Is(err, posgate.ErrNotFound) {
 		return internalError("terminal secret: " + err.Error())
@@ -338,7 +356,7 @@ func (h *Hub) authenticate(ctx context.Context, c *conn, b []byte) error {
 	}
 	// A hello is accepted while its time is within TimeWindow of now, so
 	// its nonce must be remembered until now+2*TimeWindow at least.
-	err = h.handler.UseNonce(ctx, f.TID, f.Nonce, now.Add(2*h.cfg.TimeWindow))
+	err = c.handler.UseNonce(ctx, f.TID, f.Nonce, now.Add(2*h.cfg.TimeWindow))
 	if errors.Is(err, posgate.ErrDuplicate) {
 		return fail("nonce reused")
 	}
@@ -387,7 +405,7 @@ func (h *Hub) register(ctx context.Context, c *conn, now time.Time, welcome term
 		go old.ws.Close(termproto.CloseReplaced, "replaced by a newer connection")
 	}
 	h.log.Info("terminal connected", "tid", c.tid, "remote", c.remote, "replaced", old != nil)
-	h.handler.Connected(ctx, c.tid)
+	c.handler.Connected(ctx, c.tid)
 	return nil
 }
 
@@ -410,7 +428,7 @@ func (h *Hub) drop(c *conn, why string) {
 	}
 	h.log.Info("terminal disconnected", "tid", c.tid, "remote", c.remote, "reason", why,
 		"connected_for", h.cfg.Now().Sub(c.connectedAt).Round(time.Millisecond))
-	h.handler.Disconnected(c.tid)
+	c.handler.Disconnected(c.tid)
 }
 
 // expire runs on the timer's goroutine when a connection stayed silent.

@@ -30,25 +30,25 @@ type fakeHandler struct {
 	mu          sync.Mutex
 	secrets     map[string]string
 	nonces      map[string]bool
-	results     map[string]termproto.Frame
+	results     map[string]posgate.Result
 	failResults int // how many coming Result calls fail
 	disconnects int
 
 	connected    chan string
 	disconnected chan string
-	progress     chan termproto.Frame
-	result       chan termproto.Frame
+	progress     chan posgate.Progress
+	result       chan posgate.Result
 }
 
 func newFakeHandler() *fakeHandler {
 	return &fakeHandler{
 		secrets:      make(map[string]string),
 		nonces:       make(map[string]bool),
-		results:      make(map[string]termproto.Frame),
+		results:      make(map[string]posgate.Result),
 		connected:    make(chan string, 100),
 		disconnected: make(chan string, 100),
-		progress:     make(chan termproto.Frame, 100),
-		result:       make(chan termproto.Frame, 100),
+		progress:     make(chan posgate.Progress, 100),
+		result:       make(chan posgate.Result, 100),
 	}
 }
 
@@ -81,20 +81,20 @@ func (f *fakeHandler) Disconnected(tid string) {
 	f.disconnected <- tid
 }
 
-func (f *fakeHandler) Progress(_ context.Context, _ string, fr termproto.Frame) error {
-	f.progress <- fr
+func (f *fakeHandler) Progress(_ context.Context, _ string, p posgate.Progress) error {
+	f.progress <- p
 	return nil
 }
 
-func (f *fakeHandler) Result(_ context.Context, _ string, fr termproto.Frame) error {
+func (f *fakeHandler) Result(_ context.Context, _ string, r posgate.Result) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failResults > 0 {
 		f.failResults--
 		return errors.New("database unavailable")
 	}
-	f.results[fr.ID] = fr
-	f.result <- fr
+	f.results[r.CommandID] = r
+	f.result <- r
 	return nil
 }
 
@@ -128,8 +128,8 @@ func setup(t *testing.T, cfg termlink.Config) *testBundle {
 	clk.ns.Store(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	cfg.Now = clk.Now
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	hub := termlink.New(cfg, fake)
-	srv := httptest.NewServer(hub)
+	hub := termlink.New(cfg)
+	srv := httptest.NewServer(hub.Endpoint(fake))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
@@ -447,11 +447,15 @@ func TestTerminalFrames(t *testing.T) {
 		c, _ := b.connect(t, "T1")
 		progress := termproto.Frame{Type: termproto.TypeProgress, ID: "c1", Stage: termproto.StageWaitingForCard, At: 1}
 		writeFrame(t, c, progress)
-		require.Equal(t, progress, receive(t, b.fake.progress))
+		require.Equal(t, posgate.Progress{CommandID: "c1", Stage: posgate.StageWaitingForCard}, receive(t, b.fake.progress))
+
+		// A stage the protocol does not define is dropped alone: the
+		// connection goes on and the next frame arrives.
+		writeFrame(t, c, termproto.Frame{Type: termproto.TypeProgress, ID: "c1", Stage: "dancing"})
 
 		result := termproto.Frame{Type: termproto.TypeResult, ID: "c1", Outcome: termproto.OutcomeApproved, TransactionID: "tx1", At: 2}
 		writeFrame(t, c, result)
-		require.Equal(t, result, receive(t, b.fake.result))
+		require.Equal(t, posgate.Result{CommandID: "c1", Outcome: posgate.OutcomeApproved, TransactionID: "tx1"}, receive(t, b.fake.result))
 		require.Equal(t, termproto.Frame{Type: termproto.TypeAck, ID: "c1"}, readFrame(t, c))
 	})
 
@@ -471,7 +475,7 @@ func TestTerminalFrames(t *testing.T) {
 		c, _ = b.connect(t, "T1")
 		writeFrame(t, c, result)
 		require.Equal(t, termproto.Frame{Type: termproto.TypeAck, ID: "c1"}, readFrame(t, c))
-		require.Equal(t, result, receive(t, b.fake.result))
+		require.Equal(t, posgate.Result{CommandID: "c1", Outcome: posgate.OutcomeDeclined}, receive(t, b.fake.result))
 	})
 
 	for _, tc := range []struct {

@@ -14,25 +14,22 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// openStore opens the database and the master key for an operator command.
-func openStore(ctx context.Context, e *env, db string) (posgate.Store, *vault.Sealer, error) {
-	sealer, err := server.OpenSealer(e.getenv, db)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := server.OpenStore(ctx, db)
-	return st, sealer, err
+// openApp opens the gateway's application for an operator command: it
+// changes state exactly as the serving gateway would, and the gateway
+// serving the same database delivers the notifications it enqueues.
+func openApp(ctx context.Context, e *env, db string) (*server.App, error) {
+	return server.OpenApp(ctx, server.Config{DB: db, Getenv: e.getenv})
 }
 
 // addPrincipal runs add on the database and prints the new secret_key,
 // the only time it is shown.
 func addPrincipal(ctx context.Context, e *env, db string, add func(posgate.Store, *vault.Sealer) (string, error)) error {
-	st, sealer, err := openStore(ctx, e, db)
+	app, err := openApp(ctx, e, db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	secret, err := add(st, sealer)
+	defer app.Close()
+	secret, err := add(app.Store, app.Sealer)
 	if err != nil {
 		return err
 	}
@@ -128,14 +125,14 @@ func listCmd(e *env, short, header string, rows func(tx posgate.Tx, w io.Writer)
 		Use:   "list",
 		Short: short,
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, _, err := openStore(c.Context(), e, db)
+			app, err := openApp(c.Context(), e, db)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer app.Close()
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, header)
-			if err := st.Read(c.Context(), func(tx posgate.Tx) error { return rows(tx, tw) }); err != nil {
+			if err := app.Store.Read(c.Context(), func(tx posgate.Tx) error { return rows(tx, tw) }); err != nil {
 				return err
 			}
 			return tw.Flush()
@@ -152,12 +149,12 @@ func batchesCmd(e *env) *cobra.Command {
 		Use:   "close",
 		Short: "Close the terminal's batch now: its paid orders can then be refunded but not reversed",
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, sealer, err := openStore(c.Context(), e, db)
+			app, err := openApp(c.Context(), e, db)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			n, err := payment.New(payment.Config{}, st, sealer).CloseBatch(c.Context(), tid)
+			defer app.Close()
+			n, err := app.Service.CloseBatch(c.Context(), tid)
 			if err != nil {
 				return fmt.Errorf("close batch of %s: %w", tid, err)
 			}

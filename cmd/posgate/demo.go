@@ -96,7 +96,7 @@ func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 	if !sale.Status {
 		return fmt.Errorf("the demo sale failed: %s %s", sale.Code, sale.Message)
 	}
-	var order payment.OrderData
+	var order protocol.Order
 	json.Unmarshal(sale.Data, &order)
 	if err := waitPaid(ctx, till, order.TradeID); err != nil {
 		return err
@@ -167,7 +167,7 @@ func waitPaid(ctx context.Context, c *sdk.Client, tradeID string) error {
 			return err
 		}
 		var q struct {
-			TransactionInfo payment.TransactionInfo `json:"transaction_info"`
+			TransactionInfo protocol.Transaction `json:"transaction_info"`
 		}
 		json.Unmarshal(r.Data, &q)
 		switch q.TransactionInfo.State {

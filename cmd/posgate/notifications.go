@@ -6,8 +6,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/posgate/posgate/payment"
-	"github.com/posgate/posgate/server"
 	"github.com/spf13/cobra"
 )
 
@@ -21,12 +19,12 @@ func notificationsCmd(e *env) *cobra.Command {
 		Use:   "list",
 		Short: "List notifications, newest first",
 		RunE: func(c *cobra.Command, _ []string) error {
-			st, _, err := openStore(c.Context(), e, listDB)
+			app, err := openApp(c.Context(), e, listDB)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			ns, err := payment.ListNotifications(c.Context(), st, failed, limit)
+			defer app.Close()
+			ns, err := app.Service.Notifications(c.Context(), failed, limit)
 			if err != nil {
 				return err
 			}
@@ -57,16 +55,12 @@ func notificationsCmd(e *env) *cobra.Command {
 		Short: "Deliver a notification again (same Webhook-Id); a running gateway sends it within a second",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			st, _, err := openStore(c.Context(), e, replayDB)
+			app, err := openApp(c.Context(), e, replayDB)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			// Enqueue only: the gateway serving this database delivers.
-			if _, err := server.AttachOutbox(c.Context(), st, nil); err != nil {
-				return err
-			}
-			n, err := payment.ReplayNotification(c.Context(), st, args[0], time.Now())
+			defer app.Close()
+			n, err := app.Service.ReplayNotification(c.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("replay %s: %w", args[0], err)
 			}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/payment"
 	"github.com/spf13/cobra"
 )
 
@@ -20,11 +19,12 @@ func refundsCmd(e *env) *cobra.Command {
 		Short: "Approve a refund waiting for approval (to-be-approval): it is sent to the acquirer now",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, closeStore, err := refundService(c, e, approveDB)
+			app, err := openApp(c.Context(), e, approveDB)
 			if err != nil {
 				return err
 			}
-			defer closeStore()
+			defer app.Close()
+			svc := app.Service
 			r, err := svc.ApproveRefund(c.Context(), args[0])
 			return printRefund(e, r, err, args[0])
 		},
@@ -37,11 +37,12 @@ func refundsCmd(e *env) *cobra.Command {
 		Short: "Reject a refund waiting for approval: it becomes refund cancel and its amount is refundable again",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, closeStore, err := refundService(c, e, rejectDB)
+			app, err := openApp(c.Context(), e, rejectDB)
 			if err != nil {
 				return err
 			}
-			defer closeStore()
+			defer app.Close()
+			svc := app.Service
 			r, err := svc.RejectRefund(c.Context(), args[0], reason)
 			return printRefund(e, r, err, args[0])
 		},
@@ -55,11 +56,12 @@ func refundsCmd(e *env) *cobra.Command {
 		Short: "List an order's refunds, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			svc, closeStore, err := refundService(c, e, listDB)
+			app, err := openApp(c.Context(), e, listDB)
 			if err != nil {
 				return err
 			}
-			defer closeStore()
+			defer app.Close()
+			svc := app.Service
 			rs, err := svc.Refunds(c.Context(), args[0])
 			if err != nil {
 				return err
@@ -77,16 +79,6 @@ func refundsCmd(e *env) *cobra.Command {
 	dbFlag(e, list, &listDB)
 	c.AddCommand(approve, reject, list)
 	return c
-}
-
-// refundService opens the store for a refund command. A running gateway
-// may share the database: its refunds are read from the store each time.
-func refundService(c *cobra.Command, e *env, db string) (*payment.Service, func(), error) {
-	st, sealer, err := openStore(c.Context(), e, db)
-	if err != nil {
-		return nil, nil, err
-	}
-	return payment.New(payment.Config{}, st, sealer), func() { st.Close() }, nil
 }
 
 func printRefund(e *env, r posgate.Refund, err error, refundID string) error {

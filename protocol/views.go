@@ -1,0 +1,139 @@
+package protocol
+
+import "encoding/json"
+
+// The merchant-facing shapes of orders and refunds: the server writes
+// them and the SDK reads them, so both use these types and cannot drift.
+// Amounts are decimal strings in major units with the currency's minor
+// digits ("12.50"); times are Unix seconds as strings.
+
+// Order is an order as v3.POS, v3.POSCancel, v3.POSReversal and
+// v3.CancelPayment answer it and as its notifications carry it: the seed's
+// fields in the seed's order, then the ones posgate adds where known.
+type Order struct {
+	Type          string `json:"type"`
+	User          string `json:"user"`
+	Amount        string `json:"amount"`
+	Currency      string `json:"currency"`
+	TradeID       string `json:"trade_id"`
+	Description   string `json:"description"`
+	OrderID       string `json:"order_id"`
+	CreateDate    string `json:"createDate"`
+	Demo          string `json:"demo"`
+	TransactionID string `json:"transaction_id"`
+	State         string `json:"state"`
+	TipAmount     string `json:"tip_amount,omitempty"`
+	PayMethod     string `json:"pay_method,omitempty"`
+	SubPayMethod  string `json:"sub_pay_method,omitempty"`
+	PaidTime      string `json:"paid_time,omitempty"`
+}
+
+// Fields is the flat field set an order's notification carries and signs.
+func (d Order) Fields() map[string]string {
+	m := map[string]string{
+		"type": d.Type, "user": d.User, "amount": d.Amount, "currency": d.Currency,
+		"trade_id": d.TradeID, "description": d.Description, "order_id": d.OrderID,
+		"createDate": d.CreateDate, "demo": d.Demo, "transaction_id": d.TransactionID,
+		"state": d.State,
+	}
+	for k, v := range map[string]string{"tip_amount": d.TipAmount, "pay_method": d.PayMethod, "sub_pay_method": d.SubPayMethod, "paid_time": d.PaidTime} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Transaction is v3.QueryOrder's data.transaction_info: the reference's
+// fields that posgate knows.
+type Transaction struct {
+	TradeID            string `json:"trade_id"`
+	MerchantName       string `json:"merchant_name"`
+	User               string `json:"user"`
+	TID                string `json:"tid"`
+	PayMethod          string `json:"pay_method"`
+	SubPayMethod       string `json:"sub_pay_method"`
+	OrderID            string `json:"order_id"`
+	Amount             string `json:"amount"`
+	TipAmount          string `json:"tip_amount"`
+	Currency           string `json:"currency"`
+	SettlementAmount   string `json:"settlement_amount"`
+	SettlementCurrency string `json:"settlement_currency"`
+	ExchangeRate       string `json:"exchange_rate"`
+	Description        string `json:"description"`
+	Demo               string `json:"demo"`
+	CreatedAt          string `json:"created_at"`
+	NotifyURL          string `json:"notify_url"`
+	State              string `json:"state"`
+	TransactionID      string `json:"transaction_id"`
+	PaidTime           string `json:"paid_time"`
+	RefundedAmount     string `json:"refunded_amount"`
+	Cleared            bool   `json:"cleared"`
+}
+
+// Refund is a refund as v3.CreateRefund and v3.QueryRefundOrder answer it:
+// YabandPay's fields (m_refund_id and notify_url null when not given),
+// then posgate's own. State is one of "to-be-approval", "refund pending",
+// "refund processing", "refunded", "refund failed", "refund error",
+// "refund cancel".
+type Refund struct {
+	TransactionID            string         `json:"transaction_id"`
+	RefundID                 string         `json:"refund_id"`
+	MRefundID                OptionalString `json:"m_refund_id"`
+	RefundTime               string         `json:"refund_time"`
+	State                    string         `json:"state"`
+	RefundAmount             string         `json:"refund_amount"`
+	RefundCurrency           string         `json:"refund_currency"`
+	RefundDescription        string         `json:"refund_description"`
+	NotifyURL                OptionalString `json:"notify_url"`
+	Demo                     string         `json:"demo"`
+	SettlementRefundAmount   string         `json:"settlement_refund_amount"`
+	SettlementRefundCurrency string         `json:"settlement_refund_currency"`
+	YBTransactionID          string         `json:"yb_transaction_id"`
+	TradeID                  string         `json:"trade_id"`
+	RefundedTime             string         `json:"refunded_time,omitempty"`
+	AcquirerReference        string         `json:"acquirer_reference,omitempty"`
+	Message                  string         `json:"message,omitempty"` // why a refund failed
+}
+
+// Fields is the flat field set of a refund's notification (type refund,
+// user the signer), absent values as empty strings.
+func (d Refund) Fields(user string) map[string]string {
+	m := map[string]string{
+		"type": "refund", "user": user, "transaction_id": d.TransactionID, "refund_id": d.RefundID,
+		"m_refund_id": string(d.MRefundID), "refund_time": d.RefundTime, "state": d.State, "refund_amount": d.RefundAmount,
+		"refund_currency": d.RefundCurrency, "refund_description": d.RefundDescription, "notify_url": string(d.NotifyURL),
+		"demo": d.Demo, "settlement_refund_amount": d.SettlementRefundAmount,
+		"settlement_refund_currency": d.SettlementRefundCurrency, "yb_transaction_id": d.YBTransactionID,
+		"trade_id": d.TradeID,
+	}
+	for k, v := range map[string]string{"refunded_time": d.RefundedTime, "acquirer_reference": d.AcquirerReference, "message": d.Message} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// OptionalString is a string the reference writes as null when it was not
+// given; null reads back as "".
+type OptionalString string
+
+func (s OptionalString) MarshalJSON() ([]byte, error) {
+	if s == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(s))
+}
+
+func (s *OptionalString) UnmarshalJSON(b []byte) error {
+	var p *string
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = ""
+	if p != nil {
+		*s = OptionalString(*p)
+	}
+	return nil
+}

@@ -1,0 +1,26 @@
+package posgate
+
+import "time"
+
+// ReversalState of a reversal attempt.
+type ReversalState string
+
+const (
+	ReversalInFlight ReversalState = "in_flight"
+	ReversalApproved ReversalState = "approved"
+	ReversalDeclined ReversalState = "declined"
+)
+
+// Reversal is one attempt to reverse an order on its terminal. The store
+// allows at most one in flight or approved per order.
+type Reversal struct {
+	ID         string
+	TradeID    string
+	TID        string
+	RequestID  string
+	CommandID  string
+	State      ReversalState
+	Reason     string // terminal's message when declined
+	CreatedAt  time.Time
+	FinishedAt *time.Time
+}
