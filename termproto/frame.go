@@ -65,6 +65,10 @@ const (
 	OutcomeFailed    = "failed"
 	OutcomeCancelled = "cancelled"
 	OutcomeExpired   = "expired"
+	// OutcomeInterrupted: the terminal restarted before the acquirer
+	// answered and did not charge the card. The cloud treats it like
+	// failed.
+	OutcomeInterrupted = "interrupted"
 )
 
 // Abort reasons.
@@ -221,7 +225,7 @@ func (f Frame) Validate() error {
 			return err
 		}
 		switch f.Outcome {
-		case OutcomeApproved, OutcomeDeclined, OutcomeFailed, OutcomeCancelled, OutcomeExpired:
+		case OutcomeApproved, OutcomeDeclined, OutcomeFailed, OutcomeCancelled, OutcomeExpired, OutcomeInterrupted:
 		default:
 			return fmt.Errorf("result frame with unknown outcome %q", f.Outcome)
 		}
