@@ -73,12 +73,13 @@ func (t *Terminal) command(ctx context.Context, f termproto.Frame) error {
 		return nil
 	}
 	if err := t.journal.append(commandEntry(f, phaseReceived, t.cfg.Now())); err != nil {
-		t.mu.Unlock()
-		// A command the journal does not know could run again after a
+		// A command the file does not hold could run again after a
 		// restart; refusing it moves no money.
-		t.log.Error("journal append failed; refusing the command", "id", f.ID, "err", err)
 		e := commandEntry(f, phaseResult, t.cfg.Now())
 		e.Outcome, e.Message = termproto.OutcomeFailed, "journal unavailable"
+		t.journal.append(e) // fails too, but a re-send in this run gets the same answer
+		t.mu.Unlock()
+		t.log.Error("journal append failed; refusing the command", "id", f.ID, "err", err)
 		t.send(resultFrame(e))
 		return nil
 	}

@@ -141,15 +141,14 @@ func (j *journal) put(e entry) {
 	}
 }
 
-// append makes e durable before it becomes visible, so that nothing is
-// sent or done that a restart could forget.
+// append makes e durable before the caller acts on it, so that nothing is
+// sent or done that a restart could forget. When the write fails e is still
+// kept in memory, so that this process at least answers the same way every
+// time; only a restart can lose it.
 func (j *journal) append(e entry) error {
 	if j.path != "" {
-		line, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		if err := appendSync(j.path, append(line, '\n')); err != nil {
+		if err := j.write(e); err != nil {
+			j.put(e)
 			return fmt.Errorf("journal append: %w", err)
 		}
 		j.lines++
@@ -162,6 +161,14 @@ func (j *journal) append(e entry) error {
 		}
 	}
 	return nil
+}
+
+func (j *journal) write(e entry) error {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return appendSync(j.path, append(line, '\n'))
 }
 
 // rewrite replaces the file with one line per entry still kept: the acked

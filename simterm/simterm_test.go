@@ -656,3 +656,19 @@ func TestBackoff(t *testing.T) {
 		assert.LessOrEqual(t, d, maxBackoff)
 	}
 }
+
+func TestJournalUnavailableRefusesCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	fc := newCloud(t)
+	r := start(t, fc, Config{AutoTap: true, JournalPath: filepath.Join(dir, "journal.jsonl")})
+	cc := fc.next(t)
+	require.NoError(t, os.Remove(dir))
+	cc.send(t, sale("c1", "12.50"))
+	res := cc.result(t, "c1")
+	assert.Equal(t, termproto.OutcomeFailed, res.Outcome)
+	assert.Equal(t, "journal unavailable", res.Message)
+	cc.send(t, sale("c1", "12.50"))
+	assert.Equal(t, res, cc.result(t, "c1"), "the same answer again, not a run")
+	assert.Equal(t, 0, r.Executed(termproto.KindSale))
+}
