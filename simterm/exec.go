@@ -32,9 +32,10 @@ func resultFrame(e entry) termproto.Frame {
 	}
 }
 
-// command decides what a command frame means: a duplicate of a finished
-// command gets its stored result again, a duplicate of the running one is
-// ignored, anything else while busy is refused, and the rest runs.
+// command decides what a command frame means: a duplicate of the running
+// one is ignored, any other id in the journal gets its result again (an
+// interrupted one is settled first), anything else while busy is refused,
+// and the rest is journaled and runs.
 func (t *Terminal) command(ctx context.Context, f termproto.Frame) error {
 	t.mu.Lock()
 	if t.faults.DropAfterReceive {
@@ -45,21 +46,22 @@ func (t *Terminal) command(ctx context.Context, f termproto.Frame) error {
 		t.log.Info("dropping the connection after receiving a command", "id", f.ID)
 		return errDropped
 	}
-	if e, ok := t.journal.get(f.ID); ok {
+	if t.exec != nil && t.exec.cmd.ID == f.ID {
 		t.mu.Unlock()
-		t.log.Info("command already executed; re-sending its result", "id", f.ID, "outcome", e.Outcome)
+		return nil
+	}
+	if e, ok := t.journal.get(f.ID); ok {
+		e = t.settleLocked(e)
+		t.mu.Unlock()
+		t.log.Info("command already seen; re-sending its result instead of running it", "id", f.ID, "outcome", e.Outcome)
 		t.send(resultFrame(e))
 		return nil
 	}
 	if t.exec != nil {
-		if t.exec.cmd.ID == f.ID {
-			t.mu.Unlock()
-			return nil
-		}
 		// The refusal is journaled like any result so that the cloud gets one
 		// final answer for this id, even if it re-sends it later.
-		e := entry{ID: f.ID, Kind: f.Kind, TradeID: f.TradeID, Amount: f.Amount, Currency: f.Currency,
-			Outcome: termproto.OutcomeFailed, Message: "terminal busy", At: t.cfg.Now().UnixMilli()}
+		e := commandEntry(f, phaseResult, t.cfg.Now())
+		e.Outcome, e.Message = termproto.OutcomeFailed, "terminal busy"
 		err := t.journal.append(e)
 		busyWith := t.exec.cmd.ID
 		t.mu.Unlock()
@@ -67,6 +69,17 @@ func (t *Terminal) command(ctx context.Context, f termproto.Frame) error {
 			t.log.Error("journal append", "id", e.ID, "err", err)
 		}
 		t.log.Warn("command while busy", "id", f.ID, "busy_with", busyWith)
+		t.send(resultFrame(e))
+		return nil
+	}
+	if err := t.journal.append(commandEntry(f, phaseReceived, t.cfg.Now())); err != nil {
+		// A command the file does not hold could run again after a
+		// restart; refusing it moves no money.
+		e := commandEntry(f, phaseResult, t.cfg.Now())
+		e.Outcome, e.Message = termproto.OutcomeFailed, "journal unavailable"
+		t.journal.append(e) // fails too, but a re-send in this run gets the same answer
+		t.mu.Unlock()
+		t.log.Error("journal append failed; refusing the command", "id", f.ID, "err", err)
 		t.send(resultFrame(e))
 		return nil
 	}
@@ -82,15 +95,50 @@ func (t *Terminal) command(ctx context.Context, f termproto.Frame) error {
 	return nil
 }
 
+func commandEntry(f termproto.Frame, phase string, at time.Time) entry {
+	return entry{ID: f.ID, Kind: f.Kind, TradeID: f.TradeID, Amount: f.Amount, Currency: f.Currency,
+		Phase: phase, At: at.UnixMilli()}
+}
+
+// settleLocked returns e's final result. A command journaled without one
+// is not running (the caller checked) and never will again: the terminal
+// restarted, or Run returned, before the acquirer's answer, which would
+// otherwise be its result already. So it ends interrupted, journaled
+// before anyone hears of it so that the answer never changes.
+func (t *Terminal) settleLocked(e entry) entry {
+	if e.final() {
+		return e
+	}
+	e.Message = "Interrupted before the card was read"
+	if e.Phase == phaseAcquirer {
+		e.Message = "Interrupted before the acquirer answered"
+	}
+	e.Phase, e.Outcome, e.At = phaseResult, termproto.OutcomeInterrupted, t.cfg.Now().UnixMilli()
+	if err := t.journal.append(e); err != nil {
+		t.log.Error("journal append failed; the interrupted result is not durable", "id", e.ID, "err", err)
+	}
+	return e
+}
+
 // abort stops a command that has not reached the acquirer yet; after that
-// the acquirer's outcome stands.
+// the acquirer's outcome stands. The abort of a command that is not running
+// is answered with its result, so that the cloud learns how it ended.
 func (t *Terminal) abort(f termproto.Frame) {
 	t.mu.Lock()
 	x := t.exec
-	t.mu.Unlock()
 	if x == nil || x.cmd.ID != f.ID {
+		e, ok := t.journal.get(f.ID)
+		if ok {
+			e = t.settleLocked(e)
+		}
+		t.mu.Unlock()
+		if ok {
+			t.log.Info("abort of a command no longer running; re-sending its result", "id", f.ID, "outcome", e.Outcome)
+			t.send(resultFrame(e))
+		}
 		return
 	}
+	t.mu.Unlock()
 	reason := termproto.OutcomeCancelled
 	if f.Reason == termproto.AbortExpired {
 		reason = termproto.OutcomeExpired
@@ -137,13 +185,7 @@ func (t *Terminal) pay(ctx context.Context, x *execution) (result, bool) {
 	t.progress(x, termproto.StageCardRead, "Card read")
 	t.show(x, ScreenAuthorising, "")
 	t.progress(x, termproto.StageAuthorising, "Authorising")
-	if !t.acquire(ctx, x, b) {
-		return result{}, false
-	}
-	if in == inputDecline {
-		return result{outcome: termproto.OutcomeDeclined, message: "Card declined"}, true
-	}
-	return outcome(b), true
+	return t.acquire(ctx, x, b, in == inputDecline)
 }
 
 func (t *Terminal) reverse(ctx context.Context, x *execution) (result, bool) {
@@ -161,10 +203,7 @@ func (t *Terminal) reverse(ctx context.Context, x *execution) (result, bool) {
 	}
 	t.show(x, ScreenReversalProcessing, "")
 	t.progress(x, termproto.StageProcessing, "Reversal sent to the acquirer")
-	if !t.acquire(ctx, x, b) {
-		return result{}, false
-	}
-	return outcome(b), true
+	return t.acquire(ctx, x, b, false)
 }
 
 func stopped(outcome string) result {
@@ -224,24 +263,52 @@ func (t *Terminal) await(ctx context.Context, x *execution, autoTap bool) (strin
 	}
 }
 
-// acquire is the call to the simulated acquirer. It reports false when the
-// terminal is shutting down first, as if the request never left it.
-func (t *Terminal) acquire(ctx context.Context, x *execution, b magic) bool {
+// acquire is the call to the simulated acquirer; declined is the card the
+// issuer declines. "Sent to the acquirer" is journaled before the call, as
+// from then on the card may be charged. It reports false when the terminal
+// stops before the answer arrives: shutting down during the acquirer's
+// latency (the request never left), or the CrashBeforeAnswer fault.
+func (t *Terminal) acquire(ctx context.Context, x *execution, b magic, declined bool) (result, bool) {
+	t.mu.Lock()
+	err := t.journal.append(commandEntry(x.cmd, phaseAcquirer, t.cfg.Now()))
+	t.mu.Unlock()
+	if err != nil {
+		t.log.Error("journal append failed; not calling the acquirer", "id", x.cmd.ID, "err", err)
+		return result{outcome: termproto.OutcomeFailed, message: "Journal unavailable; not sent to the acquirer"}, true
+	}
 	if b.latency > 0 && !sleep(ctx, b.latency) {
-		return false
+		return result{}, false
 	}
 	t.mu.Lock()
 	t.executed[x.cmd.Kind]++
+	crash := t.faults.CrashBeforeAnswer
+	if crash {
+		f := t.faults
+		f.CrashBeforeAnswer = false
+		t.setFaultsLocked(f)
+		t.crashed = true
+	}
 	t.mu.Unlock()
-	return true
+	if t.cfg.OnAcquirer != nil {
+		t.cfg.OnAcquirer(x.cmd)
+	}
+	if crash {
+		t.crash <- struct{}{}
+		return result{}, false
+	}
+	if declined {
+		return result{outcome: termproto.OutcomeDeclined, message: "Card declined"}, true
+	}
+	return outcome(b), true
 }
 
-// finish journals the outcome, shows it and only then reports it, so that a
-// crash at any point leaves a result that the next run still reports.
+// finish journals the outcome (an acquirer's answer the moment it is back
+// from acquire), shows it and only then reports it, so that a crash at any
+// point leaves a result that the next run still reports.
 func (t *Terminal) finish(ctx context.Context, x *execution, r result) {
 	c := x.cmd
-	e := entry{ID: c.ID, Kind: c.Kind, TradeID: c.TradeID, Amount: c.Amount, Currency: c.Currency,
-		Outcome: r.outcome, TransactionID: r.transactionID, Message: r.message, At: t.cfg.Now().UnixMilli()}
+	e := commandEntry(c, phaseResult, t.cfg.Now())
+	e.Outcome, e.TransactionID, e.Message = r.outcome, r.transactionID, r.message
 	t.mu.Lock()
 	err := t.journal.append(e)
 	// The terminal is free as soon as the outcome is journaled: the cloud

@@ -199,7 +199,13 @@ func (t *Terminal) serve(ctx context.Context, c *websocket.Conn, welcome termpro
 	t.mu.Lock()
 	t.sess = s
 	t.setOnlineLocked(true, ScreenIdle, "")
-	pending := t.journal.unacked()
+	var pending []entry
+	for _, e := range t.journal.unacked() {
+		// The running command reports its own result when it ends.
+		if t.exec == nil || t.exec.cmd.ID != e.ID {
+			pending = append(pending, t.settleLocked(e))
+		}
+	}
 	t.mu.Unlock()
 	defer func() {
 		t.mu.Lock()

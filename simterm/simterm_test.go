@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,6 +178,7 @@ type running struct {
 	*Terminal
 	screens <-chan Screen
 	done    chan error
+	stop    context.CancelFunc // switches the terminal off; Run returns
 }
 
 func start(t *testing.T, fc *fakeCloud, cfg Config) *running {
@@ -192,7 +194,7 @@ func start(t *testing.T, fc *fakeCloud, cfg Config) *running {
 	require.NoError(t, err)
 	screens, unsubscribe := term.Subscribe()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{Terminal: term, screens: screens, done: make(chan error, 1)}
+	r := &running{Terminal: term, screens: screens, done: make(chan error, 1), stop: cancel}
 	go func() { r.done <- term.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -411,10 +413,40 @@ func TestDropAfterReceive(t *testing.T) {
 	}
 }
 
+// acquirerLog counts the simulated acquirer's operations per command id.
+// It outlives the terminals, as the acquirer outlives a crashed terminal,
+// so a second authorisation after a restart shows.
+type acquirerLog struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (a *acquirerLog) hook(c termproto.Frame) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == nil {
+		a.n = map[string]int{}
+	}
+	a.n[c.ID]++
+}
+
+func (a *acquirerLog) of(id string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[id]
+}
+
+func authorisation(id, amount string) termproto.Frame {
+	f := sale(id, amount)
+	f.Kind = termproto.KindAuthorisation
+	return f
+}
+
 func TestCrashBeforeResult(t *testing.T) {
 	journal := filepath.Join(t.TempDir(), "journal.jsonl")
 	fc := newCloud(t)
-	r := start(t, fc, Config{AutoTap: true, JournalPath: journal, Faults: Faults{CrashBeforeResult: true}})
+	var acq acquirerLog
+	r := start(t, fc, Config{AutoTap: true, JournalPath: journal, Faults: Faults{CrashBeforeResult: true}, OnAcquirer: acq.hook})
 	cc := fc.next(t)
 	cc.send(t, sale("c1", "12.50"))
 	require.ErrorIs(t, r.exit(t), ErrCrashed)
@@ -424,15 +456,92 @@ func TestCrashBeforeResult(t *testing.T) {
 	}
 	assert.Equal(t, 1, r.Executed(termproto.KindSale))
 
-	r2 := start(t, fc, Config{AutoTap: true, JournalPath: journal})
+	r2 := start(t, fc, Config{AutoTap: true, JournalPath: journal, OnAcquirer: acq.hook})
 	cc2 := fc.next(t)
 	res := cc2.until(t, func(termproto.Frame) bool { return true })
 	assert.Equal(t, termproto.TypeResult, res.Type, "the journaled result is the first frame")
 	assert.Equal(t, "c1", res.ID)
 	assert.Equal(t, termproto.OutcomeApproved, res.Outcome)
+	assert.Regexp(t, regexp.MustCompile(`^SIM\d{20}$`), res.TransactionID)
 	cc2.send(t, sale("c1", "12.50"))
 	assert.Equal(t, res, cc2.result(t, "c1"))
 	assert.Equal(t, 0, r2.Executed(termproto.KindSale))
+	assert.Equal(t, 1, acq.of("c1"), "one authorisation in all")
+}
+
+func TestCrashBeforeAcquirerAnswerIsInterrupted(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "journal.jsonl")
+	fc := newCloud(t)
+	var acq acquirerLog
+	r := start(t, fc, Config{AutoTap: true, JournalPath: journal, Faults: Faults{CrashBeforeAnswer: true}, OnAcquirer: acq.hook})
+	cc := fc.next(t)
+	cc.send(t, authorisation("c1", "12.50"))
+	require.ErrorIs(t, r.exit(t), ErrCrashed)
+	cc.closed(t)
+	for len(cc.frames) > 0 {
+		assert.NotEqual(t, termproto.TypeResult, (<-cc.frames).Type, "no result before the crash")
+	}
+	require.Equal(t, 1, acq.of("c1"), "the acquirer got the authorisation")
+
+	r2 := start(t, fc, Config{AutoTap: true, JournalPath: journal, OnAcquirer: acq.hook})
+	cc2 := fc.next(t)
+	res := cc2.until(t, func(termproto.Frame) bool { return true })
+	assert.Equal(t, termproto.TypeResult, res.Type, "the interrupted result is the first frame")
+	assert.Equal(t, "c1", res.ID)
+	assert.Equal(t, termproto.OutcomeInterrupted, res.Outcome)
+	assert.Empty(t, res.TransactionID)
+	assert.Equal(t, "Interrupted before the acquirer answered", res.Message)
+	// The cloud re-sends its command in flight after every reconnect, here
+	// after the ack of the interrupted result.
+	cc2.send(t, authorisation("c1", "12.50"))
+	assert.Equal(t, res, cc2.result(t, "c1"))
+	assert.Equal(t, 0, r2.Executed(termproto.KindAuthorisation))
+	assert.Equal(t, 1, acq.of("c1"), "never a second authorisation")
+}
+
+func TestStoppedBeforeCardReadIsInterrupted(t *testing.T) {
+	journal := filepath.Join(t.TempDir(), "journal.jsonl")
+	fc := newCloud(t)
+	var acq acquirerLog
+	r := start(t, fc, Config{JournalPath: journal, OnAcquirer: acq.hook})
+	cc := fc.next(t)
+	cc.send(t, sale("c1", "12.50"))
+	r.screen(t, ScreenAmount)
+	data, err := os.ReadFile(journal)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"id":"c1"`, "journaled before the card is read")
+	assert.Contains(t, string(data), `"phase":"received"`)
+	r.stop()
+	require.NoError(t, r.exit(t))
+
+	r2 := start(t, fc, Config{AutoTap: true, JournalPath: journal, OnAcquirer: acq.hook})
+	cc2 := fc.next(t)
+	res := cc2.result(t, "c1")
+	assert.Equal(t, termproto.OutcomeInterrupted, res.Outcome)
+	assert.Equal(t, "Interrupted before the card was read", res.Message)
+	cc2.send(t, sale("c1", "12.50"))
+	assert.Equal(t, res, cc2.result(t, "c1"))
+	assert.Equal(t, 0, r2.Executed(termproto.KindSale))
+	assert.Equal(t, 0, acq.of("c1"))
+}
+
+func TestAbortOfFinishedCommandResendsResult(t *testing.T) {
+	fc := newCloud(t)
+	r := start(t, fc, Config{AutoTap: true})
+	cc := fc.next(t)
+	cc.send(t, sale("c1", "12.50"))
+	res := cc.result(t, "c1")
+	cc.send(t, termproto.Frame{Type: termproto.TypeAbort, ID: "c1", Reason: termproto.AbortCancelled})
+	assert.Equal(t, res, cc.result(t, "c1"), "the abort changes nothing; the result is sent again")
+
+	// Frames are handled in order, so anything the abort of an unknown id
+	// caused would come before the next command's frames.
+	cc.send(t, termproto.Frame{Type: termproto.TypeAbort, ID: "nope", Reason: termproto.AbortCancelled})
+	cc.send(t, sale("c2", "12.50"))
+	f := cc.until(t, func(f termproto.Frame) bool { return f.Type != termproto.TypeHeartbeat })
+	assert.Equal(t, "c2", f.ID, "an abort of an unknown id is ignored")
+	assert.Equal(t, termproto.OutcomeApproved, cc.result(t, "c2").Outcome)
+	assert.Equal(t, 2, r.Executed(termproto.KindSale))
 }
 
 func TestReplaced(t *testing.T) {
@@ -546,4 +655,20 @@ func TestBackoff(t *testing.T) {
 		assert.GreaterOrEqual(t, d, minBackoff/2)
 		assert.LessOrEqual(t, d, maxBackoff)
 	}
+}
+
+func TestJournalUnavailableRefusesCommand(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "gone")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	fc := newCloud(t)
+	r := start(t, fc, Config{AutoTap: true, JournalPath: filepath.Join(dir, "journal.jsonl")})
+	cc := fc.next(t)
+	require.NoError(t, os.Remove(dir))
+	cc.send(t, sale("c1", "12.50"))
+	res := cc.result(t, "c1")
+	assert.Equal(t, termproto.OutcomeFailed, res.Outcome)
+	assert.Equal(t, "journal unavailable", res.Message)
+	cc.send(t, sale("c1", "12.50"))
+	assert.Equal(t, res, cc.result(t, "c1"), "the same answer again, not a run")
+	assert.Equal(t, 0, r.Executed(termproto.KindSale))
 }

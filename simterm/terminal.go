@@ -27,8 +27,10 @@ type Config struct {
 	Server string
 	// TID and Secret are the terminal's credentials; Secret is the hex text.
 	TID, Secret string
-	// JournalPath is the file results are kept in until the cloud acks
-	// them. Empty keeps them in memory, which loses them with the process.
+	// JournalPath is the file that records each command on arrival, when
+	// it is sent to the acquirer and its result, kept until the cloud acks
+	// the result (and the last 1000 acked ones). Empty keeps it in memory,
+	// which loses it with the process.
 	JournalPath string
 	// CardDelay is how long after the amount is shown AutoTap presents the
 	// card (or confirms a reversal). Default 300ms.
@@ -37,19 +39,30 @@ type Config struct {
 	Faults    Faults
 	Logger    *slog.Logger     // default: discard
 	Now       func() time.Time // default: time.Now; used for hello and frame times
+	// OnAcquirer, if set, is called each time the simulated acquirer
+	// performs an operation, before its answer reaches the terminal. It
+	// outlives the Terminal, so a test can count authorisations across a
+	// crash and a restart.
+	OnAcquirer func(cmd termproto.Frame)
 }
 
-// Faults make the terminal misbehave on purpose. DropAfterReceive and
-// CrashBeforeResult clear themselves once they fire.
+// Faults make the terminal misbehave on purpose. DropAfterReceive,
+// CrashBeforeResult and CrashBeforeAnswer clear themselves once they fire.
 type Faults struct {
 	// DropAfterReceive closes the connection right after the next command
-	// arrives, before it is executed: the cloud must re-send it.
+	// arrives, before it is journaled or executed: the cloud must re-send
+	// it.
 	DropAfterReceive bool
 	// CrashBeforeResult lets the next command execute and reach the
 	// journal, then drops the connection without a close handshake and
 	// makes Run return ErrCrashed before the result is sent. A new Terminal
 	// on the same JournalPath reports the result.
 	CrashBeforeResult bool
+	// CrashBeforeAnswer lets the next command reach the acquirer, which
+	// performs it, then crashes like CrashBeforeResult before the answer
+	// is journaled: a new Terminal on the same JournalPath reports
+	// outcome interrupted and does not run the command again.
+	CrashBeforeAnswer bool
 	// ResultDelay holds every result back this long after its outcome is
 	// journaled.
 	ResultDelay time.Duration
@@ -65,9 +78,10 @@ var (
 	// termproto.CloseReplaced: another connection now serves this TID, and
 	// reconnecting would only fight it.
 	ErrReplaced = errors.New("simterm: replaced by another connection for the same TID")
-	// ErrCrashed is returned by Run when the CrashBeforeResult fault fired.
-	// The Terminal stays dead; start a new one on the same journal.
-	ErrCrashed = errors.New("simterm: crashed before sending a result (CrashBeforeResult fault)")
+	// ErrCrashed is returned by Run when the CrashBeforeResult or
+	// CrashBeforeAnswer fault fired. The Terminal stays dead; start a new
+	// one on the same journal.
+	ErrCrashed = errors.New("simterm: crashed before sending a result (CrashBeforeResult or CrashBeforeAnswer fault)")
 )
 
 const (
@@ -84,7 +98,7 @@ type Terminal struct {
 	log      *slog.Logger
 	endpoint string
 
-	// crash carries the CrashBeforeResult fault from the execution to Run.
+	// crash carries the crash faults from the execution to Run.
 	crash chan struct{}
 	execs sync.WaitGroup
 
@@ -166,8 +180,8 @@ func endpoint(server string) (string, error) {
 // backoff. It returns nil when ctx ends, ErrReplaced when another
 // connection took over the TID, and ErrCrashed when the CrashBeforeResult
 // fault fired. A command still on screen when Run returns is abandoned
-// without a result, as if the terminal were switched off: the cloud
-// re-sends it to the next run.
+// without a result, as if the terminal were switched off: the next run
+// reports it interrupted and does not run it again.
 func (t *Terminal) Run(ctx context.Context) error {
 	t.mu.Lock()
 	switch {
@@ -201,7 +215,7 @@ func (t *Terminal) Run(ctx context.Context) error {
 			t.log.Warn("another connection took over this TID; stopping")
 			return err
 		case errors.Is(err, ErrCrashed):
-			t.log.Warn("simulated crash before sending a result")
+			t.log.Warn("simulated crash (fault)")
 			return err
 		}
 		// Only a link that stayed up resets the backoff: a cloud that
@@ -227,7 +241,7 @@ func (t *Terminal) Run(ctx context.Context) error {
 			return nil
 		case <-t.crash:
 			timer.Stop()
-			t.log.Warn("simulated crash before sending a result")
+			t.log.Warn("simulated crash (fault)")
 			return ErrCrashed
 		case <-timer.C:
 		}

@@ -65,9 +65,9 @@ const (
 	OutcomeFailed    = "failed"
 	OutcomeCancelled = "cancelled"
 	OutcomeExpired   = "expired"
-	// OutcomeInterrupted: the terminal restarted while running the command
-	// and the acquirer never answered it, so the card was not charged. The
-	// cloud treats it like failed.
+	// OutcomeInterrupted: the terminal restarted before the acquirer
+	// answered and did not charge the card. The cloud treats it like
+	// failed.
 	OutcomeInterrupted = "interrupted"
 )
 

@@ -80,6 +80,8 @@ func TestDecode(t *testing.T) {
 			termproto.Frame{Type: "result", ID: "c1", Outcome: "approved", TransactionID: "tx9", At: 1767225602000}},
 		{"ResultCancelled", `{"type":"result","id":"c1","outcome":"cancelled","message":"aborted by cloud"}`,
 			termproto.Frame{Type: "result", ID: "c1", Outcome: "cancelled", Message: "aborted by cloud"}},
+		{"ResultInterrupted", `{"type":"result","id":"c1","outcome":"interrupted","message":"restarted"}`,
+			termproto.Frame{Type: "result", ID: "c1", Outcome: "interrupted", Message: "restarted"}},
 		{"Ack", `{"type":"ack","id":"c1"}`, termproto.Frame{Type: "ack", ID: "c1"}},
 		{"Error", `{"type":"error","code":"-1001","message":"authentication failed"}`,
 			termproto.Frame{Type: "error", Code: "-1001", Message: "authentication failed"}},
