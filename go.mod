@@ -9,6 +9,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/posgate/posgate/protocol v0.0.0-00010101000000-000000000000
 	github.com/posgate/posgate/sdk v0.0.0-00010101000000-000000000000
+	github.com/posgate/posgate/termproto v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver v0.51.2
@@ -66,9 +67,11 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 )
 
-// The wire format and the merchant SDK are their own modules so merchants
-// never pull in the server's dependencies; here they are used from the tree.
+// The wire format, the merchant SDK and the terminal protocol are their own
+// modules so merchants and terminal vendors never pull in the server's
+// dependencies; here they are used from the tree.
 replace (
 	github.com/posgate/posgate/protocol => ./protocol
 	github.com/posgate/posgate/sdk => ./sdk
+	github.com/posgate/posgate/termproto => ./termproto
 )

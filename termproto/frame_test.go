@@ -1,12 +1,12 @@
 package termproto_test
 
 import (
+	"encoding/json"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/termproto"
@@ -24,16 +24,18 @@ func TestHelloSignatureVector(t *testing.T) {
 		sign   = "268994a1d93940968ce34d8c13d30308e5ba69b4681f0734e26a467c8883557c"
 	)
 	s := termproto.HelloStringToSign(tid, at, nonce, termproto.Version)
-	require.Equal(t, "nonce=4f1c2a9e8b7d6c5a&tid=T125119061&time=1767225600&type=hello&version=1", s)
-	require.Equal(t, sign, termproto.SignHello(secret, tid, at, nonce, termproto.Version))
-	require.True(t, protocol.Verify(secret, s, strings.ToUpper(sign)))
+	equal(t, "nonce=4f1c2a9e8b7d6c5a&tid=T125119061&time=1767225600&type=hello&version=1", s)
+	equal(t, sign, termproto.SignHello(secret, tid, at, nonce, termproto.Version))
+	if !protocol.Verify(secret, s, strings.ToUpper(sign)) {
+		t.Fatal("the upper-case signature does not verify")
+	}
 
 	b, err := termproto.Encode(termproto.Frame{
 		Type: termproto.TypeHello, TID: tid, Time: at, Nonce: nonce, Sign: sign,
 		Version: termproto.Version, Client: "acme-pos/2.3.1",
 	})
-	require.NoError(t, err)
-	require.JSONEq(t, `{"type":"hello","tid":"T125119061","time":1767225600,"nonce":"4f1c2a9e8b7d6c5a",
+	noError(t, err)
+	jsonEqual(t, `{"type":"hello","tid":"T125119061","time":1767225600,"nonce":"4f1c2a9e8b7d6c5a",
 		"sign":"268994a1d93940968ce34d8c13d30308e5ba69b4681f0734e26a467c8883557c","version":1,"client":"acme-pos/2.3.1"}`, string(b))
 }
 
@@ -42,15 +44,19 @@ func TestHelloSignatureVector(t *testing.T) {
 func TestDocExamples(t *testing.T) {
 	t.Parallel()
 	doc, err := os.ReadFile("../docs/terminal-protocol.md")
-	require.NoError(t, err)
+	noError(t, err)
 	blocks := regexp.MustCompile("(?s)```json\n(.*?)\n```").FindAllSubmatch(doc, -1)
-	require.GreaterOrEqual(t, len(blocks), 12)
+	if len(blocks) < 12 {
+		t.Fatalf("%d JSON examples, want at least 12", len(blocks))
+	}
 	for _, m := range blocks {
 		f, err := termproto.Decode(m[1])
-		require.NoError(t, err, "%s", m[1])
+		if err != nil {
+			t.Fatalf("%s: %v", m[1], err)
+		}
 		enc, err := termproto.Encode(f)
-		require.NoError(t, err)
-		require.Equal(t, string(m[1]), string(enc))
+		noError(t, err)
+		equal(t, string(m[1]), string(enc))
 	}
 }
 
@@ -90,8 +96,8 @@ func TestDecode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := termproto.Decode([]byte(tc.in))
-			require.NoError(t, err)
-			require.Equal(t, tc.want, got)
+			noError(t, err)
+			equal(t, tc.want, got)
 		})
 	}
 
@@ -119,7 +125,7 @@ func TestDecode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := termproto.Decode([]byte(tc.in))
-			require.ErrorContains(t, err, tc.err)
+			errorContains(t, err, tc.err)
 		})
 	}
 }
@@ -133,16 +139,49 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		enc, err := termproto.Encode(got)
-		require.NoError(t, err)
+		noError(t, err)
 		again, err := termproto.Decode(enc)
 		if len(enc) > termproto.MaxFrameBytes {
 			// Encode escapes <, > and & as six bytes each, so a frame close to
 			// the limit can grow past it on re-encoding; the size check is
 			// then the only allowed refusal.
-			require.ErrorContains(t, err, "exceeds")
+			errorContains(t, err, "exceeds")
 			return
 		}
-		require.NoError(t, err, "re-encoded as %s", enc)
-		require.Equal(t, got, again)
+		if err != nil {
+			t.Fatalf("re-encoded as %s: %v", enc, err)
+		}
+		equal(t, got, again)
 	})
+}
+
+func noError(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func equal[T comparable](t *testing.T, want, got T) {
+	t.Helper()
+	if want != got {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func errorContains(t *testing.T, err error, want string) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+}
+
+func jsonEqual(t *testing.T, want, got string) {
+	t.Helper()
+	var w, g any
+	noError(t, json.Unmarshal([]byte(want), &w))
+	noError(t, json.Unmarshal([]byte(got), &g))
+	if !reflect.DeepEqual(w, g) {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
 }
