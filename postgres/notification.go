@@ -38,7 +38,7 @@ func (t *tx) InsertNotification(n posgate.Notification) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(posgate.ErrDuplicate, `INSERT INTO notifications (`+notificationCols+`) VALUES (`+placeholders(12)+`)`,
+	_, err = t.exec(`INSERT INTO notifications (`+notificationCols+`) VALUES (`+placeholders(12)+`)`,
 		n.ID, n.MerchantID, n.User, n.TradeID, n.RefundID, n.NotifyURL, string(payload), n.CreatedAt, n.Attempts,
 		n.DeliveredAt, n.LastError, n.NextAttempt)
 	if err != nil {
@@ -64,7 +64,7 @@ func (t *tx) schedule(id string) error {
 	if t.store.queue == nil {
 		return posgate.ErrNoOutbox
 	}
-	if err := t.check(t.store.queue(t.ctx, t.tx, id), nil); err != nil {
+	if err := t.check(t.store.queue(t.ctx, t.tx, id), "INSERT INTO river_job"); err != nil {
 		return fmt.Errorf("schedule notification %s: %w", id, err)
 	}
 	return nil
@@ -84,7 +84,7 @@ func (t *tx) Notifications(failedOnly bool, limit int) ([]posgate.Notification, 
 }
 
 func (t *tx) UpdateNotification(n posgate.Notification) error {
-	c, err := t.exec(nil, `UPDATE notifications SET attempts = $1, delivered_at = $2, last_error = $3, next_attempt = $4 WHERE id = $5`,
+	c, err := t.exec(`UPDATE notifications SET attempts = $1, delivered_at = $2, last_error = $3, next_attempt = $4 WHERE id = $5`,
 		n.Attempts, n.DeliveredAt, n.LastError, n.NextAttempt, n.ID)
 	if err == nil && c == 0 {
 		return posgate.ErrNotFound

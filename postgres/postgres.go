@@ -189,28 +189,51 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
 }
 
-// interpretError translates a driver error into the domain's, by SQLSTATE:
-// onUnique is what a unique or primary key violation means for the
-// statement at hand. Other errors pass unchanged.
-func interpretError(err error, onUnique error) error {
+// constraintErrors maps each constraint, by its name, to what its
+// violation means. The SQLite store's table maps the same constraints.
+var constraintErrors = map[string]error{
+	"merchants_name_key":     posgate.ErrDuplicate,
+	"principals_pkey":        posgate.ErrDuplicate,
+	"terminals_pkey":         posgate.ErrDuplicate,
+	"cashiers_pkey":          posgate.ErrDuplicate,
+	"requests_pkey":          posgate.ErrDuplicateRequest,
+	"orders_pkey":            posgate.ErrDuplicate,
+	"reversals_pkey":         posgate.ErrReversalInFlight,
+	"reversals_one_active":   posgate.ErrReversalInFlight,
+	"commands_pkey":          posgate.ErrTerminalBusy,
+	"commands_one_in_flight": posgate.ErrTerminalBusy,
+	"terminal_nonces_pkey":   posgate.ErrDuplicate,
+	"notifications_pkey":     posgate.ErrDuplicate,
+	"refunds_pkey":           posgate.ErrDuplicate,
+	"refunds_merchant_ref":   posgate.ErrDuplicate,
+	"orders_check":           posgate.ErrRefundNotAllowed, // the orders' refund bound
+}
+
+// interpretError translates a driver error into the domain's: a missing
+// row is ErrNotFound, a unique or check violation what constraintErrors
+// says of that constraint, a foreign key violation ErrNotFound (the row
+// referred to does not exist). Anything else is wrapped with op, the
+// statement that failed.
+func interpretError(err error, op string) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return posgate.ErrNotFound
 	}
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
-		return err
-	}
-	switch pe.Code {
-	case codeUniqueViolation:
-		if onUnique != nil {
-			return onUnique
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeForeignKeyViolation:
+			return posgate.ErrNotFound
+		case codeUniqueViolation, codeCheckViolation:
+			if e, ok := constraintErrors[pe.ConstraintName]; ok {
+				return e
+			}
+			return fmt.Errorf("%s: unmapped constraint %q: %w", op, pe.ConstraintName, err)
 		}
-	case codeCheckViolation:
-		return posgate.ErrRefundNotAllowed // the schema's only CHECK
-	case codeForeignKeyViolation:
-		return posgate.ErrNotFound // the row referred to does not exist
 	}
-	return err
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // migrate applies the embedded migrations not yet recorded, in the order

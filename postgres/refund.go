@@ -19,7 +19,7 @@ func scanRefund(rw row) (r posgate.Refund, err error) {
 // InsertRefund reports a taken refund id as ErrDuplicate too: ids are
 // generated, so that can only be a retry of the same refund.
 func (t *tx) InsertRefund(r posgate.Refund) error {
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO refunds (`+refundCols+`) VALUES (`+placeholders(17)+`)`, refundArgs(r)...)
+	_, err := t.exec(`INSERT INTO refunds (`+refundCols+`) VALUES (`+placeholders(17)+`)`, refundArgs(r)...)
 	return err
 }
 
@@ -29,7 +29,7 @@ func (t *tx) Refund(refundID string) (posgate.Refund, error) {
 
 func (t *tx) UpdateRefund(r posgate.Refund) error {
 	// $1 is the key, $17 the version compared.
-	n, err := t.exec(posgate.ErrDuplicate, `UPDATE refunds SET trade_id = $2, merchant_id = $3, "user" = $4, m_refund_id = $5,
+	n, err := t.exec(`UPDATE refunds SET trade_id = $2, merchant_id = $3, "user" = $4, m_refund_id = $5,
 		amount = $6, currency = $7, description = $8, notify_url = $9, request_id = $10, state = $11, acquirer_ref = $12,
 		message = $13, created_at = $14, updated_at = $15, refunded_at = $16, version = version + 1
 		WHERE refund_id = $1 AND version = $17`, refundArgs(r)...)

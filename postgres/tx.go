@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/internal/sqlstmt"
 )
 
 // tx implements posgate.Tx. State literals in the SQL below match the
@@ -26,19 +27,23 @@ type tx struct {
 // row is a pgx.Row or pgx.Rows.
 type row interface{ Scan(dest ...any) error }
 
-// check records a failure that voids the transaction and translates err.
-func (t *tx) check(err error, onUnique error) error {
+// check records a failure that voids the transaction and translates err,
+// the outcome of query.
+func (t *tx) check(err error, query string) error {
 	if t.doomed == nil && retryable(err) {
 		t.doomed = err
 	}
-	return interpretError(err, onUnique)
+	if err == nil {
+		return nil
+	}
+	return interpretError(err, sqlstmt.Describe(query))
 }
 
 // exec runs a write and reports how many rows it changed.
-func (t *tx) exec(onUnique error, query string, args ...any) (int64, error) {
+func (t *tx) exec(query string, args ...any) (int64, error) {
 	tag, err := t.tx.Exec(t.ctx, query, args...)
 	if err != nil {
-		return 0, t.check(err, onUnique)
+		return 0, t.check(err, query)
 	}
 	return tag.RowsAffected(), nil
 }
@@ -46,8 +51,9 @@ func (t *tx) exec(onUnique error, query string, args ...any) (int64, error) {
 // exists reports whether a row of table has the key.
 func (t *tx) exists(table, key string, v any) (bool, error) {
 	var ok bool
-	err := t.tx.QueryRow(t.ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE `+key+` = $1)`, v).Scan(&ok)
-	return ok, t.check(err, nil)
+	query := `SELECT EXISTS (SELECT 1 FROM ` + table + ` WHERE ` + key + ` = $1)`
+	err := t.tx.QueryRow(t.ctx, query, v).Scan(&ok)
+	return ok, t.check(err, query)
 }
 
 // casMissed explains a compare-and-set update that changed no row: the row
@@ -66,24 +72,24 @@ func (t *tx) casMissed(table, key string, v any) error {
 
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.tx.QueryRow(t.ctx, query, args...))
-	return v, t.check(err, nil)
+	return v, t.check(err, query)
 }
 
 func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.tx.Query(t.ctx, query, args...)
 	if err != nil {
-		return nil, t.check(err, nil)
+		return nil, t.check(err, query)
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, t.check(err, nil)
+			return nil, t.check(err, query)
 		}
 		out = append(out, v)
 	}
-	return out, t.check(rows.Err(), nil)
+	return out, t.check(rows.Err(), query)
 }
 
 // placeholders is "$1, $2, ... $n".
@@ -105,7 +111,7 @@ func scanMerchant(r row) (m posgate.Merchant, err error) {
 }
 
 func (t *tx) EnsureMerchant(name string, now time.Time) (posgate.Merchant, error) {
-	if _, err := t.exec(nil, `INSERT INTO merchants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, now); err != nil {
+	if _, err := t.exec(`INSERT INTO merchants (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, now); err != nil {
 		return posgate.Merchant{}, err
 	}
 	return one(t, scanMerchant, `SELECT `+merchantCols+` FROM merchants WHERE name = $1`, name)
@@ -116,7 +122,7 @@ func (t *tx) Merchant(id int64) (posgate.Merchant, error) {
 }
 
 func (t *tx) insertPrincipal(user string, kind posgate.PrincipalKind, merchantID int64, sealedSecret []byte, created time.Time) error {
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO principals ("user", kind, merchant_id, sealed_secret, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err := t.exec(`INSERT INTO principals ("user", kind, merchant_id, sealed_secret, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		user, kind, merchantID, sealedSecret, created)
 	return err
 }
@@ -125,7 +131,7 @@ func (t *tx) InsertTerminal(term posgate.Terminal, sealedSecret []byte) error {
 	if err := t.insertPrincipal(term.TID, posgate.KindTerminal, term.MerchantID, sealedSecret, term.CreatedAt); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminals (`+terminalCols+`) VALUES (`+placeholders(6)+`)`,
+	_, err := t.exec(`INSERT INTO terminals (`+terminalCols+`) VALUES (`+placeholders(6)+`)`,
 		term.TID, term.MerchantID, term.Timezone, term.Currency, term.CutoffMinutes, term.CreatedAt)
 	return err
 }
@@ -134,7 +140,7 @@ func (t *tx) InsertCashier(c posgate.Cashier, sealedSecret []byte) error {
 	if err := t.insertPrincipal(c.UID, posgate.KindCashier, c.MerchantID, sealedSecret, c.CreatedAt); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO cashiers (`+cashierCols+`) VALUES ($1, $2, $3, $4)`, c.UID, c.MerchantID, c.RefundAuthority, c.CreatedAt)
+	_, err := t.exec(`INSERT INTO cashiers (`+cashierCols+`) VALUES ($1, $2, $3, $4)`, c.UID, c.MerchantID, c.RefundAuthority, c.CreatedAt)
 	return err
 }
 
@@ -173,7 +179,7 @@ func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
 }
 
 func (t *tx) InsertRequest(r posgate.RequestRecord) error {
-	_, err := t.exec(posgate.ErrDuplicateRequest, `INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
+	_, err := t.exec(`INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
 		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, r.CreatedAt)
 	return err
 }
@@ -200,13 +206,13 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
+	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
 	return err
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
 	// $1 is the key, $25 the version compared.
-	n, err := t.exec(nil, `UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
+	n, err := t.exec(`UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
 		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
 		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
 		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, version = version + 1
@@ -227,7 +233,7 @@ func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {
 // holding the order from before would otherwise write cleared_at back to
 // NULL.
 func (t *tx) ClearOrders(tid, through string, now time.Time) (int, error) {
-	n, err := t.exec(nil, `UPDATE orders SET cleared_at = $1, version = version + 1
+	n, err := t.exec(`UPDATE orders SET cleared_at = $1, version = version + 1
 		WHERE tid = $2 AND business_date <= $3 AND state IN ('paid', 'authorized') AND cleared_at IS NULL`,
 		now, tid, through)
 	return int(n), err
@@ -243,13 +249,13 @@ func scanReversal(r row) (rev posgate.Reversal, err error) {
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	_, err := t.exec(posgate.ErrReversalInFlight, `INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
+	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
 		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt)
 	return err
 }
 
 func (t *tx) UpdateReversal(r posgate.Reversal) error {
-	n, err := t.exec(posgate.ErrReversalInFlight, `UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
+	n, err := t.exec(`UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
 		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9`,
 		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt, r.ID)
 	if err == nil && n == 0 {
@@ -276,7 +282,7 @@ func scanCommand(r row) (c posgate.Command, err error) {
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	_, err := t.exec(posgate.ErrTerminalBusy, `INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
+	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
 		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt)
 	return err
 }
@@ -295,7 +301,7 @@ func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.
 }
 
 func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
-	n, err := t.exec(nil, `UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5
+	n, err := t.exec(`UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5
 		WHERE id = $6 AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt, c.ID)
 	if err != nil || n > 0 {
 		return n > 0, err
@@ -308,7 +314,7 @@ func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
 }
 
 func (t *tx) InsertEvent(e posgate.CommandEvent) error {
-	_, err := t.exec(nil, `INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
+	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
 		e.CommandID, e.Stage, e.Message, e.At)
 	return err
 }
@@ -320,9 +326,9 @@ func (t *tx) Events(commandID string) ([]posgate.CommandEvent, error) {
 }
 
 func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error {
-	if _, err := t.exec(nil, `DELETE FROM terminal_nonces WHERE tid = $1 AND expires_at <= $2`, tid, now); err != nil {
+	if _, err := t.exec(`DELETE FROM terminal_nonces WHERE tid = $1 AND expires_at <= $2`, tid, now); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES ($1, $2, $3)`, tid, nonce, expires)
+	_, err := t.exec(`INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES ($1, $2, $3)`, tid, nonce, expires)
 	return err
 }

@@ -37,7 +37,7 @@ func (t *tx) InsertNotification(n posgate.Notification) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(posgate.ErrDuplicate, `INSERT INTO notifications (`+notificationCols+`) VALUES (`+placeholders(12)+`)`,
+	_, err = t.exec(`INSERT INTO notifications (`+notificationCols+`) VALUES (`+placeholders(12)+`)`,
 		n.ID, n.MerchantID, n.User, n.TradeID, n.RefundID, n.NotifyURL, string(payload),
 		micros(n.CreatedAt), n.Attempts, nullMicros(n.DeliveredAt), n.LastError, micros(n.NextAttempt))
 	if err != nil {
@@ -82,7 +82,7 @@ func (t *tx) Notifications(failedOnly bool, limit int) ([]posgate.Notification, 
 }
 
 func (t *tx) UpdateNotification(n posgate.Notification) error {
-	changed, err := t.update(nil, `UPDATE notifications SET attempts = ?, delivered_at = ?, last_error = ?, next_attempt = ?
+	changed, err := t.update(`UPDATE notifications SET attempts = ?, delivered_at = ?, last_error = ?, next_attempt = ?
 		WHERE id = ?`, n.Attempts, nullMicros(n.DeliveredAt), n.LastError, micros(n.NextAttempt), n.ID)
 	if err == nil && !changed {
 		return posgate.ErrNotFound

@@ -20,7 +20,7 @@ func scanRefund(s row) (r posgate.Refund, err error) {
 }
 
 func (t *tx) InsertRefund(r posgate.Refund) error {
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO refunds (`+refundCols+`) VALUES (`+placeholders(17)+`)`, refundArgs(r)...)
+	_, err := t.exec(`INSERT INTO refunds (`+refundCols+`) VALUES (`+placeholders(17)+`)`, refundArgs(r)...)
 	return err
 }
 
@@ -30,7 +30,7 @@ func (t *tx) Refund(refundID string) (posgate.Refund, error) {
 
 func (t *tx) UpdateRefund(r posgate.Refund) error {
 	args := append(refundArgs(r)[1:16:16], r.RefundID, r.Version)
-	changed, err := t.update(posgate.ErrDuplicate, `UPDATE refunds SET trade_id = ?, merchant_id = ?, user = ?, m_refund_id = ?,
+	changed, err := t.update(`UPDATE refunds SET trade_id = ?, merchant_id = ?, user = ?, m_refund_id = ?,
 		amount = ?, currency = ?, description = ?, notify_url = ?, request_id = ?, state = ?, acquirer_ref = ?,
 		message = ?, created_at = ?, updated_at = ?, refunded_at = ?, version = version + 1
 		WHERE refund_id = ? AND version = ?`, args...)

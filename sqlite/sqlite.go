@@ -133,28 +133,57 @@ func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
 func (s *Store) Commits() uint64      { return s.commits.Load() }
 func (s *Store) Transactions() uint64 { return s.txs.Load() }
 
-// interpretError translates a driver error into the domain's, by SQLite
-// extended result code: onUnique is what a unique or primary key violation
-// means for the statement at hand. Other errors pass unchanged.
-func interpretError(err error, onUnique error) error {
+// constraintErrors maps each constraint, as SQLite names it in a
+// violation ("table.column, ..." for keys and unique indexes, the
+// expression for an unnamed CHECK), to what its violation means. The
+// PostgreSQL store's table maps the same constraints by their names there.
+var constraintErrors = map[string]error{
+	"merchants.name":                     posgate.ErrDuplicate,
+	"principals.user":                    posgate.ErrDuplicate,
+	"terminals.tid":                      posgate.ErrDuplicate,
+	"cashiers.uid":                       posgate.ErrDuplicate,
+	"requests.user, requests.request_id": posgate.ErrDuplicateRequest,
+	"orders.trade_id":                    posgate.ErrDuplicate,
+	"reversals.id":                       posgate.ErrReversalInFlight,
+	"reversals.trade_id":                 posgate.ErrReversalInFlight, // reversals_one_active
+	"commands.id":                        posgate.ErrTerminalBusy,
+	"commands.tid":                       posgate.ErrTerminalBusy, // commands_one_in_flight
+	"terminal_nonces.tid, terminal_nonces.nonce":         posgate.ErrDuplicate,
+	"notifications.id":                                   posgate.ErrDuplicate,
+	"refunds.refund_id":                                  posgate.ErrDuplicate,
+	"refunds.merchant_id, refunds.m_refund_id":           posgate.ErrDuplicate,        // refunds_merchant_ref
+	"refunded_amount >= 0 AND refunded_amount <= amount": posgate.ErrRefundNotAllowed, // the orders' refund bound
+}
+
+// interpretError translates a driver error into the domain's: a missing
+// row is ErrNotFound, a constraint violation what constraintErrors says
+// of that constraint, a foreign key violation ErrNotFound (the row
+// referred to does not exist; SQLite does not name the key). Anything
+// else is wrapped with op, the statement that failed.
+func interpretError(err error, op string) error {
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return posgate.ErrNotFound
 	}
 	var se *msqlite.Error
-	if !errors.As(err, &se) {
-		return err
-	}
-	switch se.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		if onUnique != nil {
-			return onUnique
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return posgate.ErrNotFound
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_CHECK:
+			// "constraint failed: UNIQUE constraint failed: NAME (CODE)"
+			msg := se.Error()
+			name := msg[strings.LastIndex(msg, "constraint failed: ")+len("constraint failed: "):]
+			name, _, _ = strings.Cut(name, " (")
+			if e, ok := constraintErrors[name]; ok {
+				return e
+			}
+			return fmt.Errorf("%s: unmapped constraint %q: %w", op, name, err)
 		}
-	case sqlite3.SQLITE_CONSTRAINT_CHECK:
-		return posgate.ErrRefundNotAllowed // the schema's only CHECK
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return posgate.ErrNotFound // the row referred to does not exist
 	}
-	return err
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // locked reports whether err is lock contention with another connection,

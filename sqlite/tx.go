@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/internal/sqlstmt"
 )
 
 // tx implements posgate.Tx. State literals in the SQL below match the
@@ -22,15 +23,15 @@ type tx struct {
 // row is a *sql.Row or *sql.Rows.
 type row interface{ Scan(dest ...any) error }
 
-func (t *tx) exec(onUnique error, query string, args ...any) (sql.Result, error) {
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	t.wrote = true
 	res, err := t.tx.ExecContext(t.ctx, query, args...)
-	return res, interpretError(err, onUnique)
+	return res, interpretError(err, sqlstmt.Describe(query))
 }
 
 // update runs an UPDATE and reports whether it changed a row.
-func (t *tx) update(onUnique error, query string, args ...any) (bool, error) {
-	res, err := t.exec(onUnique, query, args...)
+func (t *tx) update(query string, args ...any) (bool, error) {
+	res, err := t.exec(query, args...)
 	if err != nil {
 		return false, err
 	}
@@ -61,13 +62,13 @@ func (t *tx) casMissed(table, key string, v any) error {
 
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.tx.QueryRowContext(t.ctx, query, args...))
-	return v, interpretError(err, nil)
+	return v, interpretError(err, sqlstmt.Describe(query))
 }
 
 func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, interpretError(err, sqlstmt.Describe(query))
 	}
 	defer rows.Close()
 	var out []T
@@ -90,7 +91,7 @@ func scanMerchant(r row) (m posgate.Merchant, err error) {
 }
 
 func (t *tx) EnsureMerchant(name string, now time.Time) (posgate.Merchant, error) {
-	if _, err := t.exec(nil, `INSERT INTO merchants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, micros(now)); err != nil {
+	if _, err := t.exec(`INSERT INTO merchants (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, micros(now)); err != nil {
 		return posgate.Merchant{}, err
 	}
 	return one(t, scanMerchant, `SELECT `+merchantCols+` FROM merchants WHERE name = ?`, name)
@@ -101,7 +102,7 @@ func (t *tx) Merchant(id int64) (posgate.Merchant, error) {
 }
 
 func (t *tx) insertPrincipal(user string, kind posgate.PrincipalKind, merchantID int64, sealedSecret []byte, created time.Time) error {
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO principals (user, kind, merchant_id, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO principals (user, kind, merchant_id, sealed_secret, created_at) VALUES (?, ?, ?, ?, ?)`,
 		user, kind, merchantID, sealedSecret, micros(created))
 	return err
 }
@@ -110,7 +111,7 @@ func (t *tx) InsertTerminal(term posgate.Terminal, sealedSecret []byte) error {
 	if err := t.insertPrincipal(term.TID, posgate.KindTerminal, term.MerchantID, sealedSecret, term.CreatedAt); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminals (`+terminalCols+`) VALUES (`+placeholders(6)+`)`,
+	_, err := t.exec(`INSERT INTO terminals (`+terminalCols+`) VALUES (`+placeholders(6)+`)`,
 		term.TID, term.MerchantID, term.Timezone, term.Currency, term.CutoffMinutes, micros(term.CreatedAt))
 	return err
 }
@@ -119,7 +120,7 @@ func (t *tx) InsertCashier(c posgate.Cashier, sealedSecret []byte) error {
 	if err := t.insertPrincipal(c.UID, posgate.KindCashier, c.MerchantID, sealedSecret, c.CreatedAt); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO cashiers (`+cashierCols+`) VALUES (?, ?, ?, ?)`, c.UID, c.MerchantID, c.RefundAuthority, micros(c.CreatedAt))
+	_, err := t.exec(`INSERT INTO cashiers (`+cashierCols+`) VALUES (?, ?, ?, ?)`, c.UID, c.MerchantID, c.RefundAuthority, micros(c.CreatedAt))
 	return err
 }
 
@@ -158,7 +159,7 @@ func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
 }
 
 func (t *tx) InsertRequest(r posgate.RequestRecord) error {
-	_, err := t.exec(posgate.ErrDuplicateRequest, `INSERT INTO requests (user, request_id, method, fingerprint, trade_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO requests (user, request_id, method, fingerprint, trade_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, micros(r.CreatedAt))
 	return err
 }
@@ -185,13 +186,13 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
+	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
 	return err
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
 	args := append(orderArgs(o)[1:24:24], o.TradeID, o.Version)
-	changed, err := t.update(nil, `UPDATE orders SET merchant_id = ?, tid = ?, user = ?, order_id = ?, operation = ?, amount = ?,
+	changed, err := t.update(`UPDATE orders SET merchant_id = ?, tid = ?, user = ?, order_id = ?, operation = ?, amount = ?,
 		tip_amount = ?, currency = ?, description = ?, demo = ?, notify_url = ?, pay_method = ?, sub_pay_method = ?,
 		state = ?, transaction_id = ?, refunded_amount = ?, refund_count = ?, created_at = ?, updated_at = ?,
 		paid_at = ?, business_date = ?, cleared_at = ?, expires_at = ?, version = version + 1
@@ -212,7 +213,7 @@ func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {
 // holding the order from before would otherwise write cleared_at back to
 // NULL.
 func (t *tx) ClearOrders(tid, through string, now time.Time) (int, error) {
-	res, err := t.exec(nil, `UPDATE orders SET cleared_at = ?, version = version + 1
+	res, err := t.exec(`UPDATE orders SET cleared_at = ?, version = version + 1
 		WHERE tid = ? AND business_date <= ? AND state IN ('paid', 'authorized') AND cleared_at IS NULL`,
 		micros(now), tid, through)
 	if err != nil {
@@ -232,13 +233,13 @@ func scanReversal(r row) (rev posgate.Reversal, err error) {
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	_, err := t.exec(posgate.ErrReversalInFlight, `INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
+	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
 		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, micros(r.CreatedAt), nullMicros(r.FinishedAt))
 	return err
 }
 
 func (t *tx) UpdateReversal(r posgate.Reversal) error {
-	changed, err := t.update(posgate.ErrReversalInFlight, `UPDATE reversals SET trade_id = ?, tid = ?, request_id = ?, command_id = ?,
+	changed, err := t.update(`UPDATE reversals SET trade_id = ?, tid = ?, request_id = ?, command_id = ?,
 		state = ?, reason = ?, created_at = ?, finished_at = ? WHERE id = ?`,
 		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, micros(r.CreatedAt), nullMicros(r.FinishedAt), r.ID)
 	if err == nil && !changed {
@@ -265,7 +266,7 @@ func scanCommand(r row) (c posgate.Command, err error) {
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	_, err := t.exec(posgate.ErrTerminalBusy, `INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
+	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
 		c.ID, c.TID, c.Kind, c.TradeID, c.State, micros(c.CreatedAt), c.Outcome, c.TransactionID, c.Message, nullMicros(c.FinishedAt))
 	return err
 }
@@ -284,7 +285,7 @@ func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.
 }
 
 func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
-	changed, err := t.update(nil, `UPDATE commands SET state = ?, outcome = ?, transaction_id = ?, message = ?, finished_at = ?
+	changed, err := t.update(`UPDATE commands SET state = ?, outcome = ?, transaction_id = ?, message = ?, finished_at = ?
 		WHERE id = ? AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, nullMicros(c.FinishedAt), c.ID)
 	if err != nil || changed {
 		return changed, err
@@ -297,7 +298,7 @@ func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
 }
 
 func (t *tx) InsertEvent(e posgate.CommandEvent) error {
-	_, err := t.exec(nil, `INSERT INTO command_events (command_id, stage, message, at) VALUES (?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at) VALUES (?, ?, ?, ?)`,
 		e.CommandID, e.Stage, e.Message, micros(e.At))
 	return err
 }
@@ -309,9 +310,9 @@ func (t *tx) Events(commandID string) ([]posgate.CommandEvent, error) {
 }
 
 func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error {
-	if _, err := t.exec(nil, `DELETE FROM terminal_nonces WHERE tid = ? AND expires_at <= ?`, tid, micros(now)); err != nil {
+	if _, err := t.exec(`DELETE FROM terminal_nonces WHERE tid = ? AND expires_at <= ?`, tid, micros(now)); err != nil {
 		return err
 	}
-	_, err := t.exec(posgate.ErrDuplicate, `INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES (?, ?, ?)`, tid, nonce, micros(expires))
+	_, err := t.exec(`INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES (?, ?, ?)`, tid, nonce, micros(expires))
 	return err
 }
