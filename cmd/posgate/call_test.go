@@ -28,7 +28,7 @@ func TestCallRoundTrip(t *testing.T) {
 	db := filepath.Join(dir, "posgate.db")
 	env := []string{"POSGATE_ADMIN_TOKEN=secret-admin", "POSGATE_MASTER_KEY=" + strings.Repeat("22", 32)}
 	secret := strings.Repeat("ef", 32)
-	_, stderr, err := runBin(t, env, "terminals", "add", "--db", db, "--merchant", "Shop", "--tid", "T125119061", "--secret", secret)
+	_, stderr, err := runIn(t, env, "terminals", "add", "--db", db, "--merchant", "Shop", "--tid", "T125119061", "--secret", secret)
 	require.NoError(t, err, stderr)
 	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	base := m[1]
@@ -38,7 +38,7 @@ func TestCallRoundTrip(t *testing.T) {
 	callEnv := []string{"POSGATE_SECRET=" + secret, "POSGATE_SERVER=" + base}
 	call := func(args ...string) (envelope, string, error) {
 		t.Helper()
-		out, stderr, err := runBin(t, callEnv, append([]string{"call", "--user", "T125119061"}, args...)...)
+		out, stderr, err := runIn(t, callEnv, append([]string{"call", "--user", "T125119061"}, args...)...)
 		var e envelope
 		require.NoError(t, json.Unmarshal([]byte(out), &e), "stdout %q stderr %q", out, stderr)
 		require.Contains(t, out, "\n  \"status\": ", "indented JSON")
@@ -82,7 +82,7 @@ func TestCallDryRunAndSign(t *testing.T) {
 	// The POSReversal example of YabandPay's documentation.
 	wantToSign := "method=v3.POSReversal&request_id=a7z1lox4l6z6mdx1udgn5gtezasze1x0&tid=T125119061&time=1555498137&trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121&user=T125119061"
 	wantSign := protocol.Sign(secret, wantToSign)
-	out, stderr, err := runBin(t, nil, "call", "v3.POSReversal", "--dry-run", "--server", "http://127.0.0.1:1", "--user", "T125119061",
+	out, stderr, err := runIn(t, nil, "call", "v3.POSReversal", "--dry-run", "--server", "http://127.0.0.1:1", "--user", "T125119061",
 		"--secret", secret, "--time", "1555498137", "trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121", "request_id=a7z1lox4l6z6mdx1udgn5gtezasze1x0")
 	require.NoError(t, err, stderr)
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")

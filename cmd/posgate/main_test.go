@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -48,11 +49,28 @@ func runBin(t *testing.T, env []string, args ...string) (string, string, error) 
 	return out.String(), errb.String(), err
 }
 
+// runIn runs a posgate command in this process, as run does for main,
+// with env ("NAME=value") as its whole environment.
+func runIn(t *testing.T, env []string, args ...string) (string, string, error) {
+	t.Helper()
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	var out, errb bytes.Buffer
+	code := run(t.Context(), args, func(k string) string { return vars[k] }, strings.NewReader(""), &out, &errb)
+	if code != 0 {
+		return out.String(), errb.String(), fmt.Errorf("posgate %s: exit %d", strings.Join(args, " "), code)
+	}
+	return out.String(), errb.String(), nil
+}
+
 var secretLine = regexp.MustCompile(`^secret_key=([0-9a-f]{64})\n$`)
 
 func TestCredentialsCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "posgate.db")
-	out, stderr, err := runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T125119061")
+	out, stderr, err := runIn(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T125119061")
 	require.NoError(t, err, stderr)
 	m := secretLine.FindStringSubmatch(out)
 	require.NotNil(t, m, "output: %q", out)
@@ -63,37 +81,37 @@ func TestCredentialsCommands(t *testing.T) {
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 
 	known := strings.Repeat("ab", 32)
-	out, stderr, err = runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T2", "--secret", known, "--timezone", "America/New_York", "--currency", "USD")
+	out, stderr, err = runIn(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T2", "--secret", known, "--timezone", "America/New_York", "--currency", "USD")
 	require.NoError(t, err, stderr)
 	require.Equal(t, "secret_key="+known+"\n", out)
 
-	_, stderr, err = runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T2")
+	_, stderr, err = runIn(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T2")
 	require.Error(t, err, "a TID is added once")
 	require.Contains(t, stderr, "T2")
 
-	_, _, err = runBin(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T3", "--timezone", "Mars/Base")
+	_, _, err = runIn(t, nil, "terminals", "add", "--db", db, "--merchant", "Demo Shop", "--tid", "T3", "--timezone", "Mars/Base")
 	require.Error(t, err)
 
-	out, stderr, err = runBin(t, nil, "cashiers", "add", "--db", db, "--merchant", "Demo Shop", "--uid", "016683")
+	out, stderr, err = runIn(t, nil, "cashiers", "add", "--db", db, "--merchant", "Demo Shop", "--uid", "016683")
 	require.NoError(t, err, stderr)
 	require.Regexp(t, secretLine, out)
 
-	_, _, err = runBin(t, nil, "cashiers", "add", "--db", db, "--merchant", "Demo Shop", "--uid", "T2")
+	_, _, err = runIn(t, nil, "cashiers", "add", "--db", db, "--merchant", "Demo Shop", "--uid", "T2")
 	require.Error(t, err, "cashier UIDs and TIDs share one namespace")
 
-	out, stderr, err = runBin(t, []string{"POSGATE_DB=" + db}, "terminals", "list")
+	out, stderr, err = runIn(t, []string{"POSGATE_DB=" + db}, "terminals", "list")
 	require.NoError(t, err, stderr)
 	require.Contains(t, out, "T125119061")
 	require.Contains(t, out, "America/New_York")
 	require.NotContains(t, out, secret)
 	require.NotContains(t, out, known)
 
-	out, stderr, err = runBin(t, nil, "cashiers", "list", "--db", db)
+	out, stderr, err = runIn(t, nil, "cashiers", "list", "--db", db)
 	require.NoError(t, err, stderr)
 	require.Contains(t, out, "016683")
 	require.Contains(t, out, "Demo Shop")
 
-	out, stderr, err = runBin(t, nil, "batches", "close", "--db", db, "--tid", "T125119061")
+	out, stderr, err = runIn(t, nil, "batches", "close", "--db", db, "--tid", "T125119061")
 	require.NoError(t, err, stderr)
 	require.Equal(t, "cleared=0 tid=T125119061\n", out)
 
