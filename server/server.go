@@ -176,7 +176,9 @@ type App struct {
 // OpenApp assembles the application for an operator command: its
 // notifications are enqueued in the database and delivered by the gateway
 // serving it, and no terminal connects to it. Close it when done.
-func OpenApp(ctx context.Context, cfg Config) (*App, error) { return openApp(ctx, cfg.withDefaults(), false) }
+func OpenApp(ctx context.Context, cfg Config) (*App, error) {
+	return openApp(ctx, cfg.withDefaults(), false)
+}
 
 func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	sealer, err := OpenSealer(cfg.Getenv, cfg.DB)
