@@ -60,9 +60,10 @@ type Config struct {
 	Delays []time.Duration
 	// Workers bounds concurrent deliveries (default 100).
 	Workers int
-	// PerMerchant bounds one merchant's concurrent deliveries in this
-	// process (default a tenth of Workers, at least 1), so a slow or dead
-	// endpoint holds only its merchant's share of the workers.
+	// PerMerchant is one merchant's share of the workers in this process
+	// (default a tenth of Workers, at least 1): a slow or dead endpoint
+	// holds no more; a merchant whose last delivery succeeded quickly may
+	// borrow idle workers beyond it, leaving a share free (see shares).
 	PerMerchant int
 	// ShareWait is how long a delivery over its merchant's share waits
 	// before it is tried again, plus a random extra of up to as much

@@ -46,7 +46,7 @@ func newWorker(cfg Config) (*worker, error) {
 	if shareWait <= 0 {
 		shareWait = time.Second
 	}
-	w.shares = newShares(perMerchant, shareWait)
+	w.shares = newShares(perMerchant, w.workers, shareWait)
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -88,13 +88,15 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if !w.shares.acquire(n.MerchantID) {
 		return river.JobSnooze(w.shares.retryIn())
 	}
-	defer w.shares.release(n.MerchantID)
 	secret, err := w.secret(ctx, n.User)
 	if err != nil {
+		w.shares.release(n.MerchantID, false, 0)
 		return err
 	}
 	now := w.now().UTC()
+	began := time.Now()
 	sendErr := w.sender.Send(ctx, secret, n, now)
+	w.shares.release(n.MerchantID, sendErr == nil, time.Since(began))
 	n.Attempts++
 	if sendErr == nil {
 		n.DeliveredAt, n.LastError, n.NextAttempt = &now, "", time.Time{}
