@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -253,7 +254,8 @@ func TestRefundRules(t *testing.T) {
 			{"too many decimals", cashier, with(func(d map[string]string) { d["refund_amount"] = "1.005" }), protocol.CodeInvalidField, "refund_amount"},
 			{"zero", cashier, with(func(d map[string]string) { d["refund_amount"] = "0.00" }), protocol.CodeRefundNotAllowed, "above zero"},
 			{"over the amount", cashier, with(func(d map[string]string) { d["refund_amount"] = "12.51" }), protocol.CodeRefundNotAllowed, "remainder of 12.50 EUR"},
-			{"description too long", cashier, with(func(d map[string]string) { d["refund_description"] = string(make([]byte, 256)) }), protocol.CodeInvalidField, ""},
+			{"description too long", cashier, with(func(d map[string]string) { d["refund_description"] = strings.Repeat("x", 256) }), protocol.CodeInvalidField, "at most 255"},
+			{"description with ESC", cashier, with(func(d map[string]string) { d["refund_description"] = "ok\x1b[2J" }), protocol.CodeInvalidField, "control characters, got U+001B"},
 			{"relative notify_url", cashier, with(func(d map[string]string) { d["notify_url"] = "/notify" }), protocol.CodeInvalidField, "notify_url"},
 			{"missing description", cashier, with(func(d map[string]string) { delete(d, "refund_description") }), protocol.CodeMissingField, ""},
 			{"another merchant's order", other, refundData(paid.TradeID, "1.00"), protocol.CodeTradeNotFound, ""},

@@ -136,6 +136,12 @@ func TestInvalidSaleFields(t *testing.T) {
 		"currency lower case":       {"currency", "eur"},
 		"currency not the terminal": {"currency", "CNY"},
 		"description of 65":         {"description", "12345678901234567890123456789012345678901234567890123456789012345"},
+		"description with NUL":      {"description", "Coffee\x00"},
+		"description with ESC":      {"description", "\x1b[2JPAID"},
+		"description with tab":      {"description", "a\tb"},
+		"description with newline":  {"description", "a\nb"},
+		"description with DEL":      {"description", "a\x7fb"},
+		"description with C1 CSI":   {"description", "a\u009b2Jb"},
 		"notify_url relative":       {"notify_url", "/notify"},
 		"notify_url ftp":            {"notify_url", "ftp://x.example/n"},
 		"request_id with spaces":    {"request_id", "a b"},
@@ -146,8 +152,8 @@ func TestInvalidSaleFields(t *testing.T) {
 		require.Equal(t, protocol.CodeInvalidField, r.Code, "%s: %s", name, r.Message)
 	}
 	require.Equal(t, before, g.count())
-	r := call(t, till, "v3.POS", with(saleData("T1", "12.50"), "sub_pay_method", "POSPayment"))
-	require.True(t, r.Status, "POSPayment is accepted too: %s", r.Message)
+	r := call(t, till, "v3.POS", with(with(saleData("T1", "12.50"), "sub_pay_method", "POSPayment"), "description", "Café – table 4 ☕"))
+	require.True(t, r.Status, "POSPayment is accepted too, and printable Unicode: %s", r.Message)
 }
 
 func TestDuplicateRequestID(t *testing.T) {

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/url"
 	"regexp"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/posgate/posgate"
@@ -40,6 +42,23 @@ func checkText(name, v string, max int) error {
 	}
 	if n := utf8.RuneCountInString(v); n > max {
 		return invalid("%s must be at most %d characters, got %d", name, max, n)
+	}
+	return nil
+}
+
+// checkDisplayed checks text that reaches a screen (the terminal's, a
+// merchant's back office): control characters (C0, DEL, C1, tab and line
+// breaks included) are refused, not stripped, because NUL truncates in C
+// displays and ESC starts terminal escape sequences that can repaint or
+// hide what the customer sees; a silently altered text would be signed by
+// the caller but not be what posgate stores.
+func checkDisplayed(name, v string, max int) error {
+	if err := checkText(name, v, max); err != nil {
+		return err
+	}
+	if i := strings.IndexFunc(v, unicode.IsControl); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		return invalid("%s must not contain control characters, got %U at byte %d", name, r, i)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func (a *api) pos(ctx context.Context, c payment.Caller, r *protocol.Request) (a
 	}
 	for _, err := range []error{
 		checkCurrency(in.Currency),
-		checkText("description", in.Description, 64),
+		checkDisplayed("description", in.Description, 64),
 		checkText("demo", in.Demo, 255),
 		checkNotifyURL(in.NotifyURL),
 		checkRequestID(in.RequestID),

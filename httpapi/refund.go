@@ -19,7 +19,7 @@ func (a *api) createRefund(ctx context.Context, c payment.Caller, r *protocol.Re
 		Description: d["refund_description"], NotifyURL: d["notify_url"], RequestID: d["request_id"],
 		Fingerprint: fingerprint(r.Method, d),
 	}
-	checks := []error{checkTradeID(in.TradeID), checkCurrency(in.Currency), checkText("refund_description", in.Description, 255)}
+	checks := []error{checkTradeID(in.TradeID), checkCurrency(in.Currency), checkDisplayed("refund_description", in.Description, 255)}
 	if in.MRefundID != "" && !mRefundIDPattern.MatchString(in.MRefundID) {
 		checks = append(checks, invalid("m_refund_id must be 1-64 letters, digits or _ . : / -"))
 	}

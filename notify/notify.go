@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
@@ -62,14 +63,25 @@ type Config struct {
 	Delays []time.Duration
 	// Workers bounds concurrent deliveries (default 100).
 	Workers int
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// PerMerchant is one merchant's share of the workers in this process
+	// (default a tenth of Workers, at least 1): a slow or dead endpoint
+	// holds no more; a merchant whose last delivery succeeded quickly may
+	// borrow idle workers beyond it, leaving a share free (see shares).
+	PerMerchant int
+	// ShareWait is how long a delivery over its merchant's share waits
+	// before it is tried again, plus a random extra of up to as much
+	// (default 1 s). The wait is not an attempt: it never counts against
+	// the retry schedule.
+	ShareWait time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // Queue is River on the store's database. Its Enqueue is the store's
 // notification hook.
 type Queue[TTx any] struct {
 	client *river.Client[TTx]
+	shares *shares // nil when the queue only enqueues
 }
 
 // Open migrates River's tables and returns the queue. With cfg nil it can
@@ -102,6 +114,7 @@ func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Con
 		}
 	}
 	rc := &river.Config{Logger: log}
+	q := &Queue[TTx]{}
 	if cfg != nil {
 		w, err := newWorker(*cfg)
 		if err != nil {
@@ -109,6 +122,7 @@ func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Con
 		}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, w)
+		q.shares = w.shares
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{queueName: {MaxWorkers: w.workers}}
 		// The SQLite driver's listener polls every 50 ms; a short cooldown
@@ -129,7 +143,8 @@ func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Con
 	if err != nil {
 		return nil, fmt.Errorf("notify: %w", err)
 	}
-	return &Queue[TTx]{client: client}, nil
+	q.client = client
+	return q, nil
 }
 
 // Enqueue schedules a delivery of notification id in tx.
@@ -151,9 +166,25 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 	return err
 }
 
-// Runner is a Queue whatever its transaction type, as the gateway starts
-// and stops it.
+// Describe and Collect make the queue a Prometheus collector of its
+// deliveries per merchant (in flight, and deferred for being over their
+// merchant's share).
+func (q *Queue[TTx]) Describe(ch chan<- *prometheus.Desc) {
+	if q.shares != nil {
+		q.shares.Describe(ch)
+	}
+}
+
+func (q *Queue[TTx]) Collect(ch chan<- prometheus.Metric) {
+	if q.shares != nil {
+		q.shares.Collect(ch)
+	}
+}
+
+// Runner is a Queue whatever its transaction type, as the gateway starts,
+// stops and measures it.
 type Runner interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	prometheus.Collector
 }

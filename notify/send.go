@@ -75,37 +75,6 @@ func NewSender(allowPrivate bool) *Sender {
 	}}
 }
 
-var (
-	cgnat       = netip.MustParsePrefix("100.64.0.0/10")
-	thisNetwork = netip.MustParsePrefix("0.0.0.0/8")
-	awsIPv6     = netip.MustParseAddr("fd00:ec2::254")
-)
-
-// Refused says why a notification may not go to addr ("" when it may):
-// loopback, private (RFC 1918, ULA), link-local (which holds the cloud
-// metadata address 169.254.169.254), CGNAT, unspecified and multicast
-// addresses are refused.
-func Refused(addr netip.Addr) string {
-	addr = addr.Unmap()
-	switch {
-	case addr.IsLoopback():
-		return "a loopback address"
-	case addr == awsIPv6 || addr == netip.AddrFrom4([4]byte{169, 254, 169, 254}):
-		return "a cloud metadata address"
-	case addr.IsPrivate():
-		return "a private address"
-	case addr.IsLinkLocalUnicast(), addr.IsLinkLocalMulticast():
-		return "a link-local address"
-	case cgnat.Contains(addr):
-		return "a carrier-grade NAT address"
-	case addr.IsUnspecified(), thisNetwork.Contains(addr):
-		return "an unspecified address"
-	case addr.IsMulticast(), addr.IsInterfaceLocalMulticast():
-		return "a multicast address"
-	}
-	return ""
-}
-
 // Send makes one delivery attempt at time now. Any 2xx answer is success;
 // anything else, a redirect included, is an error fit for LastError: it
 // never quotes the URL (which may carry the merchant's token) nor the

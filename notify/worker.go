@@ -20,6 +20,7 @@ type worker struct {
 	sender  *Sender
 	delays  []time.Duration
 	workers int
+	shares  *shares
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -38,6 +39,14 @@ func newWorker(cfg Config) (*worker, error) {
 	if w.workers <= 0 {
 		w.workers = 100
 	}
+	perMerchant, shareWait := cfg.PerMerchant, cfg.ShareWait
+	if perMerchant <= 0 {
+		perMerchant = max(1, w.workers/10)
+	}
+	if shareWait <= 0 {
+		shareWait = time.Second
+	}
+	w.shares = newShares(perMerchant, w.workers, shareWait)
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -73,12 +82,21 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if n.DeliveredAt != nil {
 		return nil
 	}
+	// Over its merchant's share, the job goes back to the queue without
+	// using an attempt (River's snooze does not count one), and its
+	// worker is free for another merchant at once.
+	if !w.shares.acquire(n.MerchantID) {
+		return river.JobSnooze(w.shares.retryIn())
+	}
 	secret, err := w.secret(ctx, n.User)
 	if err != nil {
+		w.shares.release(n.MerchantID, false, 0)
 		return err
 	}
 	now := w.now().UTC()
+	began := time.Now()
 	sendErr := w.sender.Send(ctx, secret, n, now)
+	w.shares.release(n.MerchantID, sendErr == nil, time.Since(began))
 	n.Attempts++
 	if sendErr == nil {
 		n.DeliveredAt, n.LastError, n.NextAttempt = &now, "", time.Time{}

@@ -64,6 +64,9 @@ func Open(ctx context.Context, path string, outbox Outbox) (*Store, error) {
 	if strings.Contains(path, "?") {
 		return nil, fmt.Errorf("sqlite: path %q must not contain '?'", path)
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	// Pragmas go in the DSN so that a connection the pool replaces gets
 	// them too; busy_timeout comes first as the others may need the lock.
 	q := url.Values{

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -603,6 +604,13 @@ func (c *conn) next(wait time.Duration) ([]byte, error) {
 	}
 	if typ != websocket.MessageText {
 		return nil, protocolError("binary message")
+	}
+	// RFC 6455 requires text messages to be UTF-8; the JSON decoder would
+	// otherwise turn the bad bytes into U+FFFD and accept the frame.
+	if !utf8.Valid(b) {
+		e := protocolError("text message is not valid UTF-8")
+		e.code = termproto.CloseInvalidData
+		return nil, e
 	}
 	return b, nil
 }

@@ -510,6 +510,29 @@ func TestTerminalFrames(t *testing.T) {
 		})
 	}
 
+	t.Run("InvalidUTF8", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c, _ := b.connect(t, "T1")
+		writeRaw(t, c, []byte("{\"type\":\"heartbeat\",\"client\":\"\xff\xfe\"}"))
+		f := readFrame(t, c)
+		require.Equal(t, termproto.ErrorProtocol, f.Code)
+		require.Contains(t, f.Message, "UTF-8")
+		requireClosed(t, c, termproto.CloseInvalidData)
+		require.Equal(t, "T1", receive(t, b.fake.disconnected))
+	})
+
+	t.Run("InvalidUTF8Hello", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c := b.dial(t)
+		hello, err := termproto.Encode(b.hello("T1"))
+		require.NoError(t, err)
+		writeRaw(t, c, append(hello[:len(hello)-1], []byte(",\"client\":\"\xc0\xaf\"}")...))
+		require.Equal(t, termproto.ErrorProtocol, readFrame(t, c).Code)
+		requireClosed(t, c, termproto.CloseInvalidData)
+	})
+
 	t.Run("TooLarge", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, termlink.Config{})

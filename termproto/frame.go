@@ -153,6 +153,11 @@ const (
 // with ErrorInternal.
 const CloseInternal = 1011
 
+// CloseInvalidData is the standard WebSocket close code 1007 (RFC 6455
+// section 7.4.1): a text message that is not valid UTF-8. The cloud sends
+// it after an ErrorProtocol frame.
+const CloseInvalidData = 1007
+
 // Encode marshals a frame without HTML escaping (which would grow '<', '>'
 // and '&' to six bytes each) and refuses one Decode would reject for size.
 func Encode(f Frame) ([]byte, error) {

@@ -32,7 +32,9 @@ func TestCallRoundTrip(t *testing.T) {
 	require.NoError(t, err, stderr)
 	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db)
 	base := m[1]
-	started(t, regexp.MustCompile(`screen=idle tid=T125119061`), nil, "terminal", "--server", base, "--tid", "T125119061", "--secret", secret, "--headless")
+	// The terminal's secret from the environment: it authenticates and
+	// shows its idle screen.
+	started(t, regexp.MustCompile(`screen=idle tid=T125119061`), []string{"POSGATE_SECRET=" + secret}, "terminal", "--server", base, "--tid", "T125119061", "--headless")
 
 	// The secret from the environment, as the help recommends.
 	callEnv := []string{"POSGATE_SECRET=" + secret, "POSGATE_SERVER=" + base}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"time"
@@ -19,8 +20,20 @@ func terminalCmd(e *env) *cobra.Command {
 		Short: "Run a simulated POS terminal connected to a gateway (full-screen, or --headless)",
 		Long: `Run a simulated POS terminal. It connects to the gateway, shows sales and
 reversals the way a real terminal does, and answers them through a built-in
-acquirer simulator whose magic amounts force each outcome (docs/simulator.md).`,
+acquirer simulator whose magic amounts force each outcome (docs/simulator.md).
+
+The terminal's secret_key comes from --secret or, when that is not given,
+from the environment variable POSGATE_SECRET, which other users cannot see
+in ps.`,
 		RunE: func(c *cobra.Command, _ []string) error {
+			// Read here rather than as the flag's default, which --help
+			// would print.
+			if cfg.Secret == "" {
+				cfg.Secret = e.getenv("POSGATE_SECRET")
+			}
+			if cfg.Secret == "" {
+				return errors.New("--secret (or POSGATE_SECRET) is required")
+			}
 			if headless {
 				cfg.Logger = e.logger("text", logLevel)
 				cfg.AutoTap = true
@@ -41,7 +54,7 @@ acquirer simulator whose magic amounts force each outcome (docs/simulator.md).`,
 	f := c.Flags()
 	f.StringVar(&cfg.Server, "server", e.envOr("POSGATE_SERVER", "http://127.0.0.1:8080"), "gateway base URL (http:// or https://)")
 	f.StringVar(&cfg.TID, "tid", "", "terminal id")
-	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex)")
+	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex); prefer the env POSGATE_SECRET, which other users cannot see in ps")
 	f.StringVar(&cfg.JournalPath, "journal", "", "journal file: commands and results survive a crash; none runs twice, each result is reported after restart")
 	f.BoolVar(&headless, "headless", false, "no UI: print one line per screen change and tap cards automatically")
 	f.DurationVar(&cfg.CardDelay, "card-delay", 300*time.Millisecond, "with --headless, how long the customer takes to tap the card")
@@ -52,6 +65,5 @@ acquirer simulator whose magic amounts force each outcome (docs/simulator.md).`,
 	f.StringVar(&logLevel, "log-level", "warn", "with --headless, the log level on stderr")
 	f.StringVar(&logFile, "log-file", "", "without --headless, write logs to this file (they are discarded otherwise)")
 	c.MarkFlagRequired("tid")
-	c.MarkFlagRequired("secret")
 	return c
 }
