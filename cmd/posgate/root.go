@@ -16,7 +16,7 @@ func rootCmd(e *env) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCmd(e), demoCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e),
-		notificationsCmd(e), refundsCmd(e), callCmd(e), signCmd(e), benchCmd(e))
+		notificationsCmd(e), refundsCmd(e), callCmd(e), signCmd(e), benchCmd(e), versionCmd(e))
 	return root
 }
 
