@@ -124,7 +124,13 @@ func TestCredentialsCommands(t *testing.T) {
 // its output (stdout or stderr) that matches re, and the process.
 func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	return startedBin(t, bin, re, env, args...)
+}
+
+// startedBin is started with another build of the binary.
+func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	var all bytes.Buffer

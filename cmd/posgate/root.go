@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 
@@ -14,9 +15,13 @@ func rootCmd(e *env) *cobra.Command {
 		Short:         "A self-hostable cloud gateway for POS terminals, speaking the YabandPay v3 POS protocol",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Before any command opens a database or a port, so a mistyped value
+		// stops the start instead of leaving a gateway logging at a level
+		// nobody chose.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return checkLogFlags(c) },
 	}
 	root.AddCommand(serveCmd(e), demoCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e),
-		notificationsCmd(e), refundsCmd(e), callCmd(e), signCmd(e), benchCmd(e))
+		notificationsCmd(e), refundsCmd(e), callCmd(e), signCmd(e), benchCmd(e), versionCmd(e))
 	return root
 }
 
@@ -35,12 +40,34 @@ func dbFlagDefault(e *env, c *cobra.Command, p *string, def string) {
 	c.Flags().StringVar(p, "db", e.envOr("POSGATE_DB", def), "database: a SQLite file path or a postgres:// URL (env POSGATE_DB)")
 }
 
-// logger writes structured logs to stderr.
-func (e *env) logger(format, level string) *slog.Logger {
+// checkLogFlags refuses a --log-level or --log-format that the command has
+// and that logger would not understand.
+func checkLogFlags(c *cobra.Command) error {
+	if f := c.Flags().Lookup("log-level"); f != nil {
+		if _, err := parseLogLevel(f.Value.String()); err != nil {
+			return err
+		}
+	}
+	if f := c.Flags().Lookup("log-format"); f != nil {
+		if v := f.Value.String(); !strings.EqualFold(v, "text") && !strings.EqualFold(v, "json") {
+			return fmt.Errorf("--log-format %q (or POSGATE_LOG_FORMAT): want text or json", v)
+		}
+	}
+	return nil
+}
+
+func parseLogLevel(level string) (slog.Level, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
+		return lv, fmt.Errorf("--log-level %q (or POSGATE_LOG_LEVEL): want debug, info, warn or error", level)
 	}
+	return lv, nil
+}
+
+// logger writes structured logs to stderr. Its flags were checked before
+// the command ran (checkLogFlags).
+func (e *env) logger(format, level string) *slog.Logger {
+	lv, _ := parseLogLevel(level)
 	opts := &slog.HandlerOptions{Level: lv}
 	if strings.EqualFold(format, "json") {
 		return slog.New(slog.NewJSONHandler(e.stderr, opts))
