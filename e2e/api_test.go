@@ -95,14 +95,11 @@ func TestBadInputsAnswerWithTheirCodeAndChangeNothing(t *testing.T) {
 		"v3.POSCancel":        rev,
 		"v3.CancelPayment":    {"trade_id": rev["trade_id"]},
 		"v3.QueryOrder":       {"trade_id": rev["trade_id"]},
-		"v3.CreateRefund":     {"trade_id": rev["trade_id"], "refund_amount": "1.00", "refund_currency": "EUR", "refund_description": "x"},
+		"v3.CreateRefund":     {"trade_id": rev["trade_id"], "refund_amount": "1.00", "refund_currency": "EUR", "refund_description": "x", "request_id": rev["request_id"]},
 		"v3.QueryRefundOrder": {"refund_id": "x"},
 	}
 	for method, data := range required {
 		for field := range data {
-			if field == "request_id" && method != "v3.POS" && method != "v3.POSReversal" && method != "v3.POSCancel" {
-				continue
-			}
 			cases = append(cases, tc{fmt.Sprintf("%s without %s", method, field), signed("T125119061", secret, method, now, without(data, field)), protocol.CodeMissingField})
 		}
 	}

@@ -178,6 +178,10 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 
 // failureData is the order a refusal still shows, or null.
 func failureData(err error) any {
+	var dupRefund *payment.DuplicateRefundError
+	if errors.As(err, &dupRefund) {
+		return payment.ViewRefund(dupRefund.Refund, dupRefund.Order)
+	}
 	var dup *payment.DuplicateError
 	if errors.As(err, &dup) && dup.Order != nil {
 		return payment.ViewOrder(*dup.Order)
