@@ -177,3 +177,22 @@ func TestHealthAndMetrics(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	require.Contains(t, string(b), `posgate_requests_total{code="-1005",method="unknown"} 1`)
 }
+
+// TestCashierCallingATerminalMethod: a cashier that names itself as tid
+// is refused as a tid that is not a terminal, not as an internal error.
+func TestCashierCallingATerminalMethod(t *testing.T) {
+	g := start(t)
+	secret := g.addCashier("Shop A", "C1")
+	now := g.Clock.Now().Unix()
+	before := g.count()
+	for method, data := range map[string]map[string]string{
+		"v3.POS":         saleData("C1", "12.50"),
+		"v3.POSCancel":   {"tid": "C1", "trade_id": "4a49ffb3-a30f-ba92-9422-1969afb6f121", "request_id": "r1"},
+		"v3.POSReversal": {"tid": "C1", "trade_id": "4a49ffb3-a30f-ba92-9422-1969afb6f121", "request_id": "r2"},
+	} {
+		_, env, _ := rawCall(t, g.URL, signed("C1", secret, method, now, data))
+		require.Equal(t, protocol.CodeTIDMismatch, env.Code, "%s: %s", method, env.Message)
+		require.Contains(t, env.Message, "terminal method")
+	}
+	require.Equal(t, before, g.count())
+}

@@ -243,6 +243,11 @@ func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protoco
 	if m.pos && req.Data["tid"] != req.User {
 		return nil, protocol.Errorf(protocol.CodeTIDMismatch, "tid does not match user")
 	}
+	// A cashier passes the check above by naming itself as tid; its tid
+	// names no terminal, so it is the same refusal, said plainly.
+	if m.pos && c.Kind != posgate.KindTerminal {
+		return nil, protocol.Errorf(protocol.CodeTIDMismatch, "%s is a terminal method: user and tid must be the terminal's TID, not a cashier's UID", req.Method)
+	}
 	if m.handle == nil {
 		return nil, protocol.Errorf(protocol.CodeUnknownMethod, "Method %s is not available on this server yet", req.Method)
 	}
