@@ -41,6 +41,9 @@ type Config struct {
 	Logger           *slog.Logger
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
+	// WriteTimeout bounds writing a /Payments answer once it is ready
+	// (default 30 s).
+	WriteTimeout time.Duration
 }
 
 // Terminals is what the operator API shows of the live terminal link.
@@ -73,6 +76,9 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
 	}
 	a := &api{
 		cfg: cfg, svc: svc, terms: terms, log: cfg.Logger,
@@ -164,6 +170,12 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		a.log.Error("encode response", "response_id", rid, "err", merr)
 		body = []byte(`{"status":false,"code":"-5000","data":null,"message":"Internal error","response_id":"` + rid + `"}`)
 	}
+	// The server's write deadline runs from the request's header, but a
+	// sale waits up to --display-wait and a reversal up to --reversal-wait
+	// for the terminal before there is anything to write: the bound is on
+	// writing the answer, so it starts now. (The read deadline needs no
+	// care: net/http lifts it once the body is read.)
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 	w.WriteHeader(status)
 	w.Write(body)
 	label := methodName

@@ -64,6 +64,8 @@ type Config struct {
 	NotifyDelays []time.Duration
 	// Routes are mounted beside the API's own (the demo's receiver).
 	Routes map[string]http.Handler
+	// HTTP bounds connections (server/http.go).
+	HTTP HTTPLimits
 }
 
 // Gateway is an assembled, not yet serving, gateway.
@@ -76,6 +78,7 @@ type Gateway struct {
 
 	outbox    notify.Runner
 	log       *slog.Logger
+	limits    HTTPLimits
 	closeOnce sync.Once
 }
 
@@ -208,12 +211,14 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
+	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
+		WriteTimeout: cfg.HTTP.WriteTimeout,
 	}, svc, linkStatus{hub}, routes)
-	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, outbox: outbox, log: cfg.Logger}, nil
+	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, outbox: outbox, log: cfg.Logger, limits: cfg.HTTP}, nil
 }
 
 // AttachOutbox makes st enqueue a River job for each notification it
@@ -258,11 +263,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 		<-bgDone
 		return errors.Join(fmt.Errorf("start notification delivery: %w", err), g.Close())
 	}
-	srv := &http.Server{
-		Handler:           g.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
-	}
+	srv := g.httpServer()
+	ln = limitConns(ln, g.limits.MaxConns)
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

@@ -46,6 +46,7 @@ func (g *gatewayFlags) config(e *env) server.Config {
 
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
+	var lim limitFlags
 	var addr, certFile, keyFile, cpuProfile string
 	c := &cobra.Command{
 		Use:   "serve",
@@ -53,6 +54,9 @@ func serveCmd(e *env) *cobra.Command {
 		RunE: func(c *cobra.Command, _ []string) error {
 			if (certFile == "") != (keyFile == "") {
 				return fmt.Errorf("--tls-cert and --tls-key go together")
+			}
+			if err := lim.check(c); err != nil {
+				return err
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -66,6 +70,7 @@ func serveCmd(e *env) *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			cfg := g.config(e)
+			cfg.HTTP = lim.http
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -84,6 +89,7 @@ func serveCmd(e *env) *cobra.Command {
 		},
 	}
 	g.register(e, c, "posgate.db")
+	lim.register(e, c)
 	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")

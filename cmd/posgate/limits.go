@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/posgate/posgate/server"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// limitFlags are serve's bounds on what clients may hold and send. Each
+// flag's default may be set by its POSGATE_* variable; a malformed one is
+// reported when serve runs.
+type limitFlags struct {
+	http    server.HTTPLimits
+	envErrs []error
+}
+
+func (l *limitFlags) register(e *env, c *cobra.Command) {
+	f := c.Flags()
+	l.duration(e, f, &l.http.ReadHeaderTimeout, "read-header-timeout", "POSGATE_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's header")
+	l.duration(e, f, &l.http.ReadTimeout, "read-timeout", "POSGATE_READ_TIMEOUT", 30*time.Second, "how long a client may take to send a whole request, header and body")
+	l.duration(e, f, &l.http.WriteTimeout, "write-timeout", "POSGATE_WRITE_TIMEOUT", 30*time.Second, "how long writing an answer may take (for /Payments, from when it is ready)")
+	l.duration(e, f, &l.http.IdleTimeout, "idle-timeout", "POSGATE_IDLE_TIMEOUT", 60*time.Second, "how long a keep-alive connection may wait for its next request")
+	l.integer(e, f, &l.http.MaxHeaderBytes, "max-header-bytes", "POSGATE_MAX_HEADER_BYTES", 32<<10, "largest request header accepted")
+	l.integer(e, f, &l.http.MaxConns, "max-conns", "POSGATE_MAX_CONNS", 10000, "connections served at once, terminals included; more wait to be accepted")
+}
+
+func (l *limitFlags) duration(e *env, f *pflag.FlagSet, p *time.Duration, name, envName string, def time.Duration, usage string) {
+	f.DurationVar(p, name, def, usage+" (env "+envName+")")
+	l.fromEnv(e, f, name, envName)
+}
+
+func (l *limitFlags) integer(e *env, f *pflag.FlagSet, p *int, name, envName string, def int, usage string) {
+	f.IntVar(p, name, def, usage+" (env "+envName+")")
+	l.fromEnv(e, f, name, envName)
+}
+
+func (l *limitFlags) fromEnv(e *env, f *pflag.FlagSet, name, envName string) {
+	if v := e.getenv(envName); v != "" {
+		if err := f.Set(name, v); err != nil {
+			l.envErrs = append(l.envErrs, fmt.Errorf("%s=%q: %w", envName, v, err))
+		}
+	}
+}
+
+// check refuses malformed variables and bounds that would switch a limit
+// off: zero would silently mean the default.
+func (l *limitFlags) check(c *cobra.Command) error {
+	if len(l.envErrs) > 0 {
+		return l.envErrs[0]
+	}
+	for _, name := range []string{"read-header-timeout", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes", "max-conns"} {
+		if v := c.Flags().Lookup(name).Value.String(); v == "0" || v == "0s" || v[0] == '-' {
+			return fmt.Errorf("--%s must be above zero", name)
+		}
+	}
+	return nil
+}
