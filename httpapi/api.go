@@ -58,6 +58,7 @@ type api struct {
 	terms Terminals
 	log   *slog.Logger
 
+	unknown  unknownUsers
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -217,8 +218,15 @@ func (a *api) authenticate(ctx context.Context, req *protocol.Request) (method, 
 	if req.Sign == "" || req.User == "" || req.Method == "" || req.Time == "" {
 		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeMissingField, "Required field is missing: user, sign, method and time must not be empty")
 	}
+	now := time.Now()
+	if a.unknown.known(req.User, now) {
+		protocol.Verify(dummySecret, req.StringToSign(), req.Sign)
+		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeAuthFailed, "Authentication failed")
+	}
 	c, err := a.svc.Authenticate(ctx, req.User)
 	if errors.Is(err, posgate.ErrNotFound) {
+		a.unknown.add(req.User, now)
+		protocol.Verify(dummySecret, req.StringToSign(), req.Sign)
 		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeAuthFailed, "Authentication failed")
 	}
 	if err != nil {
