@@ -196,3 +196,21 @@ func TestCashierCallingATerminalMethod(t *testing.T) {
 	}
 	require.Equal(t, before, g.count())
 }
+
+func TestMetricsBehindTheAdminTokenWhenAsked(t *testing.T) {
+	g := start(t, func(c *server.Config) { c.MetricsAuth = true })
+	get := func(token string) int {
+		req, err := http.NewRequest("GET", g.URL+"/metrics", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get(""))
+	require.Equal(t, http.StatusUnauthorized, get("wrong"))
+	require.Equal(t, http.StatusOK, get("test-admin-token"))
+}

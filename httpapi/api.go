@@ -41,6 +41,9 @@ type Config struct {
 	Logger           *slog.Logger
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
+	// MetricsAuth puts /metrics behind the admin token: its counters
+	// show a business's volume.
+	MetricsAuth bool
 	// WriteTimeout bounds writing a /Payments answer once it is ready
 	// (default 30 s).
 	WriteTimeout time.Duration
@@ -98,7 +101,11 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	var metrics http.Handler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	if cfg.MetricsAuth {
+		metrics = a.adminRaw(metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
 	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
 	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))

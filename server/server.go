@@ -66,6 +66,8 @@ type Config struct {
 	Routes map[string]http.Handler
 	// HTTP bounds connections (server/http.go).
 	HTTP HTTPLimits
+	// MetricsAuth puts /metrics behind the admin token.
+	MetricsAuth bool
 }
 
 // Gateway is an assembled, not yet serving, gateway.
@@ -216,7 +218,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
-		WriteTimeout: cfg.HTTP.WriteTimeout,
+		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 	}, svc, linkStatus{hub}, routes)
 	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, outbox: outbox, log: cfg.Logger, limits: cfg.HTTP}, nil
 }

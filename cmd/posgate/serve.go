@@ -48,6 +48,7 @@ func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
 	var lim limitFlags
 	var addr, certFile, keyFile, cpuProfile string
+	var metricsAuth bool
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
@@ -71,6 +72,7 @@ func serveCmd(e *env) *cobra.Command {
 			}
 			cfg := g.config(e)
 			cfg.HTTP = lim.http
+			cfg.MetricsAuth = metricsAuth
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -94,6 +96,7 @@ func serveCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
 	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
+	c.Flags().BoolVar(&metricsAuth, "metrics-auth", e.getenv("POSGATE_METRICS_AUTH") == "true", "serve /metrics only with the admin bearer token (env POSGATE_METRICS_AUTH=true)")
 	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
 	return c
 }
