@@ -41,6 +41,8 @@ type Config struct {
 	Logger           *slog.Logger
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
+	// RateLimits bounds /Payments per user and per source address.
+	RateLimits RateLimits
 	// MetricsAuth puts /metrics behind the admin token: its counters
 	// show a business's volume.
 	MetricsAuth bool
@@ -62,6 +64,7 @@ type api struct {
 	log   *slog.Logger
 
 	unknown  unknownUsers
+	limits   *limiters
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -85,7 +88,7 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		cfg.WriteTimeout = 30 * time.Second
 	}
 	a := &api{
-		cfg: cfg, svc: svc, terms: terms, log: cfg.Logger,
+		cfg: cfg, svc: svc, terms: terms, log: cfg.Logger, limits: newLimiters(cfg.RateLimits.withDefaults()),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posgate_requests_total", Help: "POST /Payments answers by method and code.",
 		}, []string{"method", "code"}),
@@ -136,7 +139,14 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	status := http.StatusOK
 	var methodName, user string
+	addr, now := sourceAddr(r), time.Now()
 	data, err := func() (any, error) {
+		if d, spent := a.limits.authFail.exhausted(addr, now); spent {
+			return nil, limited(w, d, "too many failed authentications from this address")
+		}
+		if d, ok := a.limits.addr.take(addr, now); !ok {
+			return nil, limited(w, d, "too many requests from this address")
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))
 		if err != nil {
 			var tooBig *http.MaxBytesError
@@ -152,8 +162,15 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		}
 		user = req.User
 		m, c, err := a.authenticate(r.Context(), req)
+		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeAuthFailed {
+			a.limits.authFail.take(addr, now)
+		}
 		if err != nil {
 			return nil, err
+		}
+		if d, ok := a.limits.user.take(req.User, now); !ok {
+			return nil, limited(w, d, "too many requests from user "+req.User)
 		}
 		methodName = req.Method
 		return a.call(r.Context(), m, c, req)

@@ -199,7 +199,7 @@ func TestFailureAnswersAreTypedErrors(t *testing.T) {
 // TestOneSentinelPerCode: every code posgate answers with, but success,
 // has its sentinel, and no two sentinels share a code.
 func TestOneSentinelPerCode(t *testing.T) {
-	all := []*Error{ErrAuthFailed, ErrTimeWindow, ErrUnknownMethod, ErrBadEnvelope, ErrMissingField,
+	all := []*Error{ErrAuthFailed, ErrTimeWindow, ErrUnknownMethod, ErrBadEnvelope, ErrRateLimited, ErrMissingField,
 		ErrDuplicateRequest, ErrInvalidField, ErrTIDMismatch, ErrCancelWindow, ErrCleared, ErrTradeNotFound,
 		ErrNotCancellable, ErrAlreadyCancelled, ErrExpired, ErrTerminalOffline, ErrTerminalBusy,
 		ErrTerminalTimeout, ErrTerminalDeclined, ErrRefundNotAllowed, ErrInternal}

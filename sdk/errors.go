@@ -63,6 +63,7 @@ var (
 	ErrTimeWindow       = sentinel(protocol.CodeTimeWindow)       // -1003: time outside the window; check the till's clock
 	ErrUnknownMethod    = sentinel(protocol.CodeUnknownMethod)    // -1004
 	ErrBadEnvelope      = sentinel(protocol.CodeBadEnvelope)      // -1005
+	ErrRateLimited      = sentinel(protocol.CodeRateLimited)      // -1006: over a rate limit; the answer's Retry-After header says when to try again
 	ErrMissingField     = sentinel(protocol.CodeMissingField)     // -3001
 	ErrDuplicateRequest = sentinel(protocol.CodeDuplicateRequest) // -3002: request_id already used; Order() (Refund() for v3.CreateRefund) has the state of an exact repeat
 	ErrInvalidField     = sentinel(protocol.CodeInvalidField)     // -3003

@@ -68,6 +68,8 @@ type Config struct {
 	HTTP HTTPLimits
 	// MetricsAuth puts /metrics behind the admin token.
 	MetricsAuth bool
+	// RateLimits bounds /Payments per user and per source address.
+	RateLimits httpapi.RateLimits
 }
 
 // Gateway is an assembled, not yet serving, gateway.
@@ -219,6 +221,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
+		RateLimits: cfg.RateLimits,
 	}, svc, linkStatus{hub}, routes)
 	return &Gateway{Store: st, Sealer: sealer, Service: svc, Hub: hub, Handler: h, outbox: outbox, log: cfg.Logger, limits: cfg.HTTP}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/server"
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
@@ -26,6 +27,7 @@ func TestLimitFlags(t *testing.T) {
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
 		IdleTimeout: 60 * time.Second, MaxHeaderBytes: 32 << 10, MaxConns: 10000,
 	}, l.http, "the documented defaults")
+	require.Equal(t, httpapi.RateLimits{PerUser: 50, PerUserBurst: 100, PerAddr: 200, PerAddrBurst: 400, AuthFailures: 1, AuthFailuresBurst: 10}, l.rates)
 
 	l, err = parseLimits(t, map[string]string{"POSGATE_IDLE_TIMEOUT": "5s", "POSGATE_MAX_CONNS": "50"}, "--max-conns", "70", "--read-timeout", "7s")
 	require.NoError(t, err)
@@ -37,6 +39,11 @@ func TestLimitFlags(t *testing.T) {
 	require.ErrorContains(t, err, "POSGATE_WRITE_TIMEOUT")
 	_, err = parseLimits(t, nil, "--max-header-bytes", "0")
 	require.ErrorContains(t, err, "--max-header-bytes must be above zero")
+	l, err = parseLimits(t, map[string]string{"POSGATE_RATE_USER": "2.5"})
+	require.NoError(t, err)
+	require.Equal(t, 2.5, l.rates.PerUser)
+	_, err = parseLimits(t, nil, "--rate-auth-failures", "0")
+	require.ErrorContains(t, err, "--rate-auth-failures must be above zero")
 	_, err = parseLimits(t, nil, "--idle-timeout", "-1s")
 	require.ErrorContains(t, err, "--idle-timeout must be above zero")
 }

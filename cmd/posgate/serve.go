@@ -71,7 +71,7 @@ func serveCmd(e *env) *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			cfg := g.config(e)
-			cfg.HTTP = lim.http
+			cfg.HTTP, cfg.RateLimits = lim.http, lim.rates
 			cfg.MetricsAuth = metricsAuth
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
