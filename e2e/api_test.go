@@ -95,14 +95,11 @@ func TestBadInputsAnswerWithTheirCodeAndChangeNothing(t *testing.T) {
 		"v3.POSCancel":        rev,
 		"v3.CancelPayment":    {"trade_id": rev["trade_id"]},
 		"v3.QueryOrder":       {"trade_id": rev["trade_id"]},
-		"v3.CreateRefund":     {"trade_id": rev["trade_id"], "refund_amount": "1.00", "refund_currency": "EUR", "refund_description": "x"},
+		"v3.CreateRefund":     {"trade_id": rev["trade_id"], "refund_amount": "1.00", "refund_currency": "EUR", "refund_description": "x", "request_id": rev["request_id"]},
 		"v3.QueryRefundOrder": {"refund_id": "x"},
 	}
 	for method, data := range required {
 		for field := range data {
-			if field == "request_id" && method != "v3.POS" && method != "v3.POSReversal" && method != "v3.POSCancel" {
-				continue
-			}
 			cases = append(cases, tc{fmt.Sprintf("%s without %s", method, field), signed("T125119061", secret, method, now, without(data, field)), protocol.CodeMissingField})
 		}
 	}
@@ -179,4 +176,41 @@ func TestHealthAndMetrics(t *testing.T) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	require.Contains(t, string(b), `posgate_requests_total{code="-1005",method="unknown"} 1`)
+}
+
+// TestCashierCallingATerminalMethod: a cashier that names itself as tid
+// is refused as a tid that is not a terminal, not as an internal error.
+func TestCashierCallingATerminalMethod(t *testing.T) {
+	g := start(t)
+	secret := g.addCashier("Shop A", "C1")
+	now := g.Clock.Now().Unix()
+	before := g.count()
+	for method, data := range map[string]map[string]string{
+		"v3.POS":         saleData("C1", "12.50"),
+		"v3.POSCancel":   {"tid": "C1", "trade_id": "4a49ffb3-a30f-ba92-9422-1969afb6f121", "request_id": "r1"},
+		"v3.POSReversal": {"tid": "C1", "trade_id": "4a49ffb3-a30f-ba92-9422-1969afb6f121", "request_id": "r2"},
+	} {
+		_, env, _ := rawCall(t, g.URL, signed("C1", secret, method, now, data))
+		require.Equal(t, protocol.CodeTIDMismatch, env.Code, "%s: %s", method, env.Message)
+		require.Contains(t, env.Message, "terminal method")
+	}
+	require.Equal(t, before, g.count())
+}
+
+func TestMetricsBehindTheAdminTokenWhenAsked(t *testing.T) {
+	g := start(t, func(c *server.Config) { c.MetricsAuth = true })
+	get := func(token string) int {
+		req, err := http.NewRequest("GET", g.URL+"/metrics", nil)
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusUnauthorized, get(""))
+	require.Equal(t, http.StatusUnauthorized, get("wrong"))
+	require.Equal(t, http.StatusOK, get("test-admin-token"))
 }

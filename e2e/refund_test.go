@@ -376,3 +376,40 @@ func TestRefundThenReversal(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rs, 1)
 }
+
+// TestReplayedRefundIsAnsweredOnce posts one signed refund five times, as
+// an attacker replaying it within the time window (or a till retrying)
+// would: one refund is made, and every repeat is answered with it.
+func TestReplayedRefundIsAnsweredOnce(t *testing.T) {
+	g := start(t)
+	secret := g.addTerminal("Shop A", "T1", "")
+	g.connect("T1", secret)
+	sale := paidSale(t, g, g.client("T1", secret), "T1")
+	cashierSecret := g.addCashier("Shop A", "C1")
+	body := signed("C1", cashierSecret, "v3.CreateRefund", g.Clock.Now().Unix(), refundData(sale.TradeID, "5.00"))
+
+	_, first, _ := rawCall(t, g.URL, body)
+	require.True(t, first.Status, "%s %s", first.Code, first.Message)
+	var made sdk.Refund
+	require.NoError(t, json.Unmarshal(mustJSON(t, first.Data), &made))
+	for range 4 {
+		_, again, _ := rawCall(t, g.URL, body)
+		require.False(t, again.Status)
+		require.Equal(t, protocol.CodeDuplicateRequest, again.Code)
+		var shown sdk.Refund
+		require.NoError(t, json.Unmarshal(mustJSON(t, again.Data), &shown), "a repeat shows the first refund")
+		require.Equal(t, made.RefundID, shown.RefundID)
+		require.Equal(t, "refunded", shown.State)
+	}
+	require.Equal(t, 1, g.countRefunds())
+	require.Equal(t, "5.00", queryOrder(t, g.client("C1", cashierSecret), sale.TradeID).RefundedAmount)
+
+	refusedRefund(t, g.client("C1", cashierSecret), protocol.CodeMissingField, without(refundData(sale.TradeID, "5.00"), "request_id"))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
+}

@@ -41,6 +41,14 @@ type Config struct {
 	Logger           *slog.Logger
 	// Registry receives the API's metrics and is served on /metrics.
 	Registry *prometheus.Registry
+	// RateLimits bounds /Payments per user and per source address.
+	RateLimits RateLimits
+	// MetricsAuth puts /metrics behind the admin token: its counters
+	// show a business's volume.
+	MetricsAuth bool
+	// WriteTimeout bounds writing a /Payments answer once it is ready
+	// (default 30 s).
+	WriteTimeout time.Duration
 }
 
 // Terminals is what the operator API shows of the live terminal link.
@@ -55,6 +63,8 @@ type api struct {
 	terms Terminals
 	log   *slog.Logger
 
+	unknown  unknownUsers
+	limits   *limiters
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 }
@@ -74,8 +84,11 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
 	a := &api{
-		cfg: cfg, svc: svc, terms: terms, log: cfg.Logger,
+		cfg: cfg, svc: svc, terms: terms, log: cfg.Logger, limits: newLimiters(cfg.RateLimits.withDefaults()),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "posgate_requests_total", Help: "POST /Payments answers by method and code.",
 		}, []string{"method", "code"}),
@@ -91,7 +104,11 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	var metrics http.Handler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
+	if cfg.MetricsAuth {
+		metrics = a.adminRaw(metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
 	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
 	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))
@@ -122,7 +139,14 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	status := http.StatusOK
 	var methodName, user string
+	addr, now := sourceAddr(r), time.Now()
 	data, err := func() (any, error) {
+		if d, spent := a.limits.authFail.exhausted(addr, now); spent {
+			return nil, limited(w, d, "too many failed authentications from this address")
+		}
+		if d, ok := a.limits.addr.take(addr, now); !ok {
+			return nil, limited(w, d, "too many requests from this address")
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))
 		if err != nil {
 			var tooBig *http.MaxBytesError
@@ -138,8 +162,15 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		}
 		user = req.User
 		m, c, err := a.authenticate(r.Context(), req)
+		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code == protocol.CodeAuthFailed {
+			a.limits.authFail.take(addr, now)
+		}
 		if err != nil {
 			return nil, err
+		}
+		if d, ok := a.limits.user.take(req.User, now); !ok {
+			return nil, limited(w, d, "too many requests from user "+req.User)
 		}
 		methodName = req.Method
 		return a.call(r.Context(), m, c, req)
@@ -164,6 +195,12 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		a.log.Error("encode response", "response_id", rid, "err", merr)
 		body = []byte(`{"status":false,"code":"-5000","data":null,"message":"Internal error","response_id":"` + rid + `"}`)
 	}
+	// The server's write deadline runs from the request's header, but a
+	// sale waits up to --display-wait and a reversal up to --reversal-wait
+	// for the terminal before there is anything to write: the bound is on
+	// writing the answer, so it starts now. (The read deadline needs no
+	// care: net/http lifts it once the body is read.)
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 	w.WriteHeader(status)
 	w.Write(body)
 	label := methodName
@@ -178,6 +215,10 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 
 // failureData is the order a refusal still shows, or null.
 func failureData(err error) any {
+	var dupRefund *payment.DuplicateRefundError
+	if errors.As(err, &dupRefund) {
+		return viewRefund(dupRefund.Refund, dupRefund.Order)
+	}
 	var dup *payment.DuplicateError
 	if errors.As(err, &dup) && dup.Order != nil {
 		return viewOrder(*dup.Order)
@@ -201,8 +242,15 @@ func (a *api) authenticate(ctx context.Context, req *protocol.Request) (method, 
 	if req.Sign == "" || req.User == "" || req.Method == "" || req.Time == "" {
 		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeMissingField, "Required field is missing: user, sign, method and time must not be empty")
 	}
+	now := time.Now()
+	if a.unknown.known(req.User, now) {
+		protocol.Verify(dummySecret, req.StringToSign(), req.Sign)
+		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeAuthFailed, "Authentication failed")
+	}
 	c, err := a.svc.Authenticate(ctx, req.User)
 	if errors.Is(err, posgate.ErrNotFound) {
+		a.unknown.add(req.User, now)
+		protocol.Verify(dummySecret, req.StringToSign(), req.Sign)
 		return method{}, payment.Caller{}, protocol.Errorf(protocol.CodeAuthFailed, "Authentication failed")
 	}
 	if err != nil {
@@ -238,6 +286,11 @@ func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protoco
 	}
 	if m.pos && req.Data["tid"] != req.User {
 		return nil, protocol.Errorf(protocol.CodeTIDMismatch, "tid does not match user")
+	}
+	// A cashier passes the check above by naming itself as tid; its tid
+	// names no terminal, so it is the same refusal, said plainly.
+	if m.pos && c.Kind != posgate.KindTerminal {
+		return nil, protocol.Errorf(protocol.CodeTIDMismatch, "%s is a terminal method: user and tid must be the terminal's TID, not a cashier's UID", req.Method)
 	}
 	if m.handle == nil {
 		return nil, protocol.Errorf(protocol.CodeUnknownMethod, "Method %s is not available on this server yet", req.Method)

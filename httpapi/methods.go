@@ -29,7 +29,7 @@ var methods = map[string]method{
 	"v3.POSReversal":      {required: []string{"tid", "trade_id", "request_id"}, pos: true, handle: (*api).posReversal},
 	"v3.CancelPayment":    {required: []string{"trade_id"}, handle: (*api).cancelPayment},
 	"v3.QueryOrder":       {required: []string{"trade_id"}, handle: (*api).queryOrder},
-	"v3.CreateRefund":     {required: []string{"trade_id", "refund_amount", "refund_currency", "refund_description"}, handle: (*api).createRefund},
+	"v3.CreateRefund":     {required: []string{"trade_id", "refund_amount", "refund_currency", "refund_description", "request_id"}, handle: (*api).createRefund},
 	"v3.QueryRefundOrder": {required: []string{"refund_id"}, handle: (*api).queryRefundOrder},
 }
 

@@ -26,9 +26,7 @@ func (a *api) createRefund(ctx context.Context, c payment.Caller, r *protocol.Re
 	if in.NotifyURL != "" {
 		checks = append(checks, checkNotifyURL(in.NotifyURL))
 	}
-	if in.RequestID != "" {
-		checks = append(checks, checkRequestID(in.RequestID))
-	}
+	checks = append(checks, checkRequestID(in.RequestID))
 	for _, err := range checks {
 		if err != nil {
 			return nil, err

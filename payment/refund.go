@@ -18,7 +18,7 @@ type RefundInput struct {
 	Currency    string
 	Description string
 	NotifyURL   string // optional
-	RequestID   string // optional
+	RequestID   string // required: a refund moves money, so a retry must never make a second one
 	Fingerprint string
 }
 
@@ -42,10 +42,8 @@ func (s *Service) CreateRefund(ctx context.Context, c Caller, in RefundInput) (p
 	var o posgate.Order
 	err := s.refundTx(ctx, func(tx posgate.Tx) error {
 		now := s.now()
-		if in.RequestID != "" {
-			if err := checkDuplicate(tx, c.User, in.RequestID, in.Fingerprint); err != nil {
-				return err
-			}
+		if err := checkDuplicate(tx, c.User, in.RequestID, in.Fingerprint); err != nil {
+			return refundRepeat(tx, c, in.RequestID, err)
 		}
 		var err error
 		if o, err = refundableOrder(tx, c, in.TradeID); err != nil {
@@ -78,10 +76,8 @@ func (s *Service) CreateRefund(ctx context.Context, c Caller, in RefundInput) (p
 			Amount: amount, Currency: o.Currency, Description: in.Description, NotifyURL: in.NotifyURL,
 			RequestID: in.RequestID, State: state, CreatedAt: now, UpdatedAt: now,
 		}
-		if in.RequestID != "" {
-			if err := tx.InsertRequest(posgate.RequestRecord{User: c.User, RequestID: in.RequestID, Method: "v3.CreateRefund", Fingerprint: in.Fingerprint, TradeID: o.TradeID, CreatedAt: now}); err != nil {
-				return err
-			}
+		if err := tx.InsertRequest(posgate.RequestRecord{User: c.User, RequestID: in.RequestID, Method: "v3.CreateRefund", Fingerprint: in.Fingerprint, TradeID: o.TradeID, CreatedAt: now}); err != nil {
+			return err
 		}
 		if err := tx.InsertRefund(r); err != nil {
 			if errors.Is(err, posgate.ErrDuplicate) {
@@ -105,6 +101,38 @@ func (s *Service) CreateRefund(ctx context.Context, c Caller, in RefundInput) (p
 		return r, o, err
 	}
 	return s.processRefund(ctx, r, o)
+}
+
+// DuplicateRefundError answers an exact repeat of a v3.CreateRefund: the
+// refund the first request made, as it is now, so a till that lost the
+// first answer learns its outcome instead of refunding twice.
+type DuplicateRefundError struct {
+	Refund posgate.Refund
+	Order  posgate.Order
+}
+
+func (e *DuplicateRefundError) Error() string { return "duplicate request_id" }
+func (e *DuplicateRefundError) Unwrap() error { return posgate.ErrDuplicateRequest }
+
+// refundRepeat turns checkDuplicate's answer to an exact repeat into the
+// refund that request made. The request record names only the order, so
+// the refund is found among the order's by its user and request_id.
+func refundRepeat(tx posgate.Tx, c Caller, requestID string, err error) error {
+	var dup *DuplicateError
+	if !errors.As(err, &dup) || dup.Order == nil {
+		return err
+	}
+	refunds, rerr := tx.RefundsForOrder(dup.Order.TradeID)
+	if rerr != nil {
+		return rerr
+	}
+	for _, r := range refunds {
+		if r.User == c.User && r.RequestID == requestID {
+			return &DuplicateRefundError{Refund: r, Order: *dup.Order}
+		}
+	}
+	// The request and its refund commit in one transaction.
+	return fmt.Errorf("request_id %s of %s is recorded without its refund", requestID, c.User)
 }
 
 // ApproveRefund is an operator's approval of a refund waiting for it

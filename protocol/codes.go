@@ -11,6 +11,7 @@ const (
 	CodeTimeWindow       Code = "-1003"
 	CodeUnknownMethod    Code = "-1004"
 	CodeBadEnvelope      Code = "-1005"
+	CodeRateLimited      Code = "-1006"
 	CodeMissingField     Code = "-3001"
 	CodeDuplicateRequest Code = "-3002"
 	CodeInvalidField     Code = "-3003"
@@ -36,6 +37,7 @@ var codeMessages = map[Code]string{
 	CodeTimeWindow:       "Request time is outside the allowed window",
 	CodeUnknownMethod:    "Unknown method",
 	CodeBadEnvelope:      "Body is not a valid request envelope",
+	CodeRateLimited:      "Too many requests; retry after the seconds in the Retry-After header",
 	CodeMissingField:     "Required field is missing",
 	CodeDuplicateRequest: "duplicate request_id",
 	CodeInvalidField:     "Invalid field value",

@@ -184,12 +184,22 @@ func TestFailureAnswersAreTypedErrors(t *testing.T) {
 	if _, ok := (&Error{Code: protocol.CodeTradeNotFound, Data: json.RawMessage("null")}).Order(); ok {
 		t.Error("null data is no order")
 	}
+	dup := &Error{Code: protocol.CodeDuplicateRequest, Data: json.RawMessage(`{"refund_id":"r-1","trade_id":"t-1","state":"refunded"}`)}
+	if r, ok := dup.Refund(); !ok || r.RefundID != "r-1" || r.State != "refunded" {
+		t.Errorf("Refund() = %+v, %v", r, ok)
+	}
+	if _, ok := dup.Order(); ok {
+		t.Error("a refund is no order")
+	}
+	if _, ok := e.Refund(); ok {
+		t.Error("an order is no refund")
+	}
 }
 
 // TestOneSentinelPerCode: every code posgate answers with, but success,
 // has its sentinel, and no two sentinels share a code.
 func TestOneSentinelPerCode(t *testing.T) {
-	all := []*Error{ErrAuthFailed, ErrTimeWindow, ErrUnknownMethod, ErrBadEnvelope, ErrMissingField,
+	all := []*Error{ErrAuthFailed, ErrTimeWindow, ErrUnknownMethod, ErrBadEnvelope, ErrRateLimited, ErrMissingField,
 		ErrDuplicateRequest, ErrInvalidField, ErrTIDMismatch, ErrCancelWindow, ErrCleared, ErrTradeNotFound,
 		ErrNotCancellable, ErrAlreadyCancelled, ErrExpired, ErrTerminalOffline, ErrTerminalBusy,
 		ErrTerminalTimeout, ErrTerminalDeclined, ErrRefundNotAllowed, ErrInternal}

@@ -38,7 +38,21 @@ func (e *Error) Order() (*Order, bool) {
 	if len(e.Data) == 0 || json.Unmarshal(e.Data, &o) != nil || o.TradeID == "" {
 		return nil, false
 	}
+	// A refund names its order's trade_id too; it is no order.
+	if _, ok := e.Refund(); ok {
+		return nil, false
+	}
 	return &o, true
+}
+
+// Refund decodes the refund a failure answer carries: -3002 on an exact
+// repeat of a v3.CreateRefund, the refund the first request made.
+func (e *Error) Refund() (*Refund, bool) {
+	var r Refund
+	if len(e.Data) == 0 || json.Unmarshal(e.Data, &r) != nil || r.RefundID == "" {
+		return nil, false
+	}
+	return &r, true
 }
 
 func sentinel(c protocol.Code) *Error { return &Error{Code: c, Message: c.Message()} }
@@ -49,8 +63,9 @@ var (
 	ErrTimeWindow       = sentinel(protocol.CodeTimeWindow)       // -1003: time outside the window; check the till's clock
 	ErrUnknownMethod    = sentinel(protocol.CodeUnknownMethod)    // -1004
 	ErrBadEnvelope      = sentinel(protocol.CodeBadEnvelope)      // -1005
+	ErrRateLimited      = sentinel(protocol.CodeRateLimited)      // -1006: over a rate limit; the answer's Retry-After header says when to try again
 	ErrMissingField     = sentinel(protocol.CodeMissingField)     // -3001
-	ErrDuplicateRequest = sentinel(protocol.CodeDuplicateRequest) // -3002: request_id already used; Order() has the state of an exact repeat
+	ErrDuplicateRequest = sentinel(protocol.CodeDuplicateRequest) // -3002: request_id already used; Order() (Refund() for v3.CreateRefund) has the state of an exact repeat
 	ErrInvalidField     = sentinel(protocol.CodeInvalidField)     // -3003
 	ErrTIDMismatch      = sentinel(protocol.CodeTIDMismatch)      // -3004
 	ErrCancelWindow     = sentinel(protocol.CodeCancelWindow)     // -4111: not the terminal's business day any more

@@ -64,6 +64,12 @@ type Config struct {
 	NotifyDelays []time.Duration
 	// Routes are mounted beside the API's own (the demo's receiver).
 	Routes map[string]http.Handler
+	// HTTP bounds connections (server/http.go).
+	HTTP HTTPLimits
+	// MetricsAuth puts /metrics behind the admin token.
+	MetricsAuth bool
+	// RateLimits bounds /Payments per user and per source address.
+	RateLimits httpapi.RateLimits
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -256,6 +262,8 @@ func (a *App) Close() error {
 type Gateway struct {
 	*App
 	Handler http.Handler
+
+	limits HTTPLimits
 }
 
 // Open assembles a gateway that serves terminals and the API and delivers
@@ -274,12 +282,15 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
+	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector())
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
+		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
+		RateLimits: cfg.RateLimits,
 	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h}, nil
+	return &Gateway{App: app, Handler: h, limits: cfg.HTTP}, nil
 }
 
 // linkStatus adapts the hub to what the operator API shows.
@@ -301,11 +312,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 		<-bgDone
 		return errors.Join(fmt.Errorf("start notification delivery: %w", err), g.Close())
 	}
-	srv := &http.Server{
-		Handler:           g.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(g.log.Handler(), slog.LevelWarn),
-	}
+	srv := g.httpServer()
+	ln = limitConns(ln, g.limits.MaxConns)
 	errc := make(chan error, 1)
 	go func() {
 		if certFile != "" {

@@ -46,13 +46,18 @@ func (g *gatewayFlags) config(e *env) server.Config {
 
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
+	var lim limitFlags
 	var addr, certFile, keyFile, cpuProfile string
+	var metricsAuth bool
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
 		RunE: func(c *cobra.Command, _ []string) error {
 			if (certFile == "") != (keyFile == "") {
 				return fmt.Errorf("--tls-cert and --tls-key go together")
+			}
+			if err := lim.check(c); err != nil {
+				return err
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -66,6 +71,8 @@ func serveCmd(e *env) *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			cfg := g.config(e)
+			cfg.HTTP, cfg.RateLimits = lim.http, lim.rates
+			cfg.MetricsAuth = metricsAuth
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -84,10 +91,12 @@ func serveCmd(e *env) *cobra.Command {
 		},
 	}
 	g.register(e, c, "posgate.db")
+	lim.register(e, c)
 	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
 	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
+	c.Flags().BoolVar(&metricsAuth, "metrics-auth", e.getenv("POSGATE_METRICS_AUTH") == "true", "serve /metrics only with the admin bearer token (env POSGATE_METRICS_AUTH=true)")
 	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
 	return c
 }
