@@ -13,9 +13,12 @@ const (
 
 // CommandState: a command is in flight from its creation until its one
 // final result is applied (done) or the cloud gives up on it (abandoned).
+// A command the cloud makes on its own (the reversal of a late approval)
+// is queued until its terminal has no other command in flight.
 type CommandState string
 
 const (
+	CommandQueued    CommandState = "queued"
 	CommandInFlight  CommandState = "in_flight"
 	CommandDone      CommandState = "done"
 	CommandAbandoned CommandState = "abandoned"

@@ -66,9 +66,31 @@ type Order struct {
 	ClearedAt *time.Time
 	// ExpiresAt is when a still-unpaid order expires.
 	ExpiresAt time.Time
+	// Reconciliation is set when the terminal approved the order after the
+	// merchant was told it failed, expired or was cancelled: the approval
+	// is reversed on the terminal automatically (docs/api.md, "Late
+	// approvals").
+	Reconciliation Reconciliation
 	// Version increments on every update; updates compare and set it.
 	Version int64
 }
+
+// Reconciliation is what happened to an approval that came too late.
+type Reconciliation string
+
+const (
+	// LateApprovalReversing: the terminal approved after the order was
+	// settled as not paid; a reversal of that approval is on its way to
+	// the terminal.
+	LateApprovalReversing Reconciliation = "late_approval_reversing"
+	// LateApprovalReversed: the terminal confirmed the reversal; the
+	// customer's money is returned.
+	LateApprovalReversed Reconciliation = "late_approval_reversed"
+	// LateApprovalNotReversed: the terminal declined the reversal; the
+	// customer was charged for an order the merchant was told failed, and
+	// an operator must refund it.
+	LateApprovalNotReversed Reconciliation = "late_approval_not_reversed"
+)
 
 // RequestRecord remembers an accepted request_id for ever, scoped to the
 // user, with a fingerprint of the method and data so an exact repeat can

@@ -11,6 +11,14 @@ const (
 	ReversalDeclined ReversalState = "declined"
 )
 
+// ReversalOrigin says who asked for a reversal.
+type ReversalOrigin string
+
+const (
+	ReversalByAPI          ReversalOrigin = "api"           // v3.POSReversal
+	ReversalOfLateApproval ReversalOrigin = "late_approval" // the gateway, for an approval that came too late
+)
+
 // Reversal is one attempt to reverse an order on its terminal. The store
 // allows at most one in flight or approved per order.
 type Reversal struct {
@@ -20,6 +28,7 @@ type Reversal struct {
 	RequestID  string
 	CommandID  string
 	State      ReversalState
+	Origin     ReversalOrigin
 	Reason     string // terminal's message when declined
 	CreatedAt  time.Time
 	FinishedAt *time.Time

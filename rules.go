@@ -139,6 +139,41 @@ func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, now t
 	return o, true
 }
 
+// LateApproval is the order after its terminal approved it once the
+// merchant had been told it was not paid (the cloud expired it, or a
+// silent cancel abandoned its command): the order keeps its state, records
+// the approval's transaction id and is marked for the reversal that gives
+// the money back. changed is false when the order is not in such a state
+// or its late approval was handled already.
+func LateApproval(o Order, transactionID string, now time.Time) (next Order, changed bool) {
+	if o.Reconciliation != "" {
+		return o, false
+	}
+	switch o.State {
+	case StateExpired, StateCancelled, StateFailed, StateDeclined:
+	default:
+		return o, false
+	}
+	o.Reconciliation = LateApprovalReversing
+	o.TransactionID = transactionID
+	o.UpdatedAt = now
+	return o, true
+}
+
+// LateReversalOutcome is the order after the terminal's result for the
+// reversal of a late approval.
+func LateReversalOutcome(o Order, out Outcome, now time.Time) (next Order, changed bool) {
+	if o.Reconciliation != LateApprovalReversing {
+		return o, false
+	}
+	o.Reconciliation = LateApprovalNotReversed
+	if out == OutcomeApproved {
+		o.Reconciliation = LateApprovalReversed
+	}
+	o.UpdatedAt = now
+	return o, true
+}
+
 // ReversalOutcome is the order after the terminal's final result for a
 // reversal: approved cancels it, anything else leaves it as it was.
 func ReversalOutcome(o Order, out Outcome, now time.Time) (next Order, changed bool) {

@@ -87,6 +87,11 @@ type Tx interface {
 	// FinishCommand moves an in-flight command to c.State (done or
 	// abandoned) with c's result fields; false when it was not in flight.
 	FinishCommand(c Command) (bool, error)
+	// NextQueuedCommand returns the terminal's oldest queued command.
+	NextQueuedCommand(tid string) (Command, error)
+	// StartCommand moves a queued command to in flight; false when it was
+	// not queued, ErrTerminalBusy when its terminal has one in flight.
+	StartCommand(id string) (bool, error)
 	InsertEvent(e CommandEvent) error
 	Events(commandID string) ([]CommandEvent, error)
 

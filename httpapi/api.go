@@ -73,7 +73,7 @@ type api struct {
 // mounted beside the API's own.
 func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]http.Handler) http.Handler {
 	if cfg.TimeWindow <= 0 {
-		cfg.TimeWindow = 300 * time.Second
+		cfg.TimeWindow = protocol.DefaultTimeWindow
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -29,16 +29,19 @@ type RateLimits struct {
 	AuthFailures, AuthFailuresBurst float64
 }
 
+// DefaultRateLimits are the limits a zero field of RateLimits takes.
+var DefaultRateLimits = RateLimits{
+	PerUser: 50, PerUserBurst: 100, PerAddr: 200, PerAddrBurst: 400, AuthFailures: 1, AuthFailuresBurst: 10,
+}
+
 func (l RateLimits) withDefaults() RateLimits {
-	for _, d := range []struct {
-		p   *float64
-		def float64
-	}{
-		{&l.PerUser, 50}, {&l.PerUserBurst, 100}, {&l.PerAddr, 200}, {&l.PerAddrBurst, 400},
-		{&l.AuthFailures, 1}, {&l.AuthFailuresBurst, 10},
+	d := DefaultRateLimits
+	for _, f := range []struct{ p, def *float64 }{
+		{&l.PerUser, &d.PerUser}, {&l.PerUserBurst, &d.PerUserBurst}, {&l.PerAddr, &d.PerAddr},
+		{&l.PerAddrBurst, &d.PerAddrBurst}, {&l.AuthFailures, &d.AuthFailures}, {&l.AuthFailuresBurst, &d.AuthFailuresBurst},
 	} {
-		if *d.p <= 0 {
-			*d.p = d.def
+		if *f.p <= 0 {
+			*f.p = *f.def
 		}
 	}
 	return l

@@ -14,20 +14,21 @@ import (
 func viewOrder(o posgate.Order) protocol.Order {
 	cur, _ := posgate.LookupCurrency(o.Currency)
 	d := protocol.Order{
-		Type:          "payment",
-		User:          o.User,
-		Amount:        posgate.FormatAmount(o.Amount, cur),
-		Currency:      o.Currency,
-		TradeID:       o.TradeID,
-		Description:   o.Description,
-		OrderID:       o.OrderID,
-		CreateDate:    unix(o.CreatedAt),
-		Demo:          o.Demo,
-		TransactionID: o.TransactionID,
-		State:         string(o.State),
-		TipAmount:     posgate.FormatAmount(o.TipAmount, cur),
-		PayMethod:     o.PayMethod,
-		SubPayMethod:  o.SubPayMethod,
+		Type:           "payment",
+		User:           o.User,
+		Amount:         posgate.FormatAmount(o.Amount, cur),
+		Currency:       o.Currency,
+		TradeID:        o.TradeID,
+		Description:    o.Description,
+		OrderID:        o.OrderID,
+		CreateDate:     unix(o.CreatedAt),
+		Demo:           o.Demo,
+		TransactionID:  o.TransactionID,
+		State:          string(o.State),
+		TipAmount:      posgate.FormatAmount(o.TipAmount, cur),
+		PayMethod:      o.PayMethod,
+		SubPayMethod:   o.SubPayMethod,
+		Reconciliation: string(o.Reconciliation),
 	}
 	if o.PaidAt != nil {
 		d.PaidTime = unix(*o.PaidAt)
@@ -60,6 +61,7 @@ func viewTransaction(o posgate.Order, merchant posgate.Merchant) protocol.Transa
 		TransactionID:      o.TransactionID,
 		RefundedAmount:     posgate.FormatAmount(o.RefundedAmount, cur),
 		Cleared:            o.ClearedAt != nil,
+		Reconciliation:     string(o.Reconciliation),
 	}
 	if o.PaidAt != nil {
 		t.PaidTime = unix(*o.PaidAt)
@@ -92,10 +94,19 @@ func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 // notification.
 type Payloads struct{}
 
-func (Payloads) Order(o posgate.Order) map[string]string { return viewOrder(o).Fields() }
+// Order's sequence is the order's version: every change of an order
+// advances it, in the transaction that queues the notification.
+func (Payloads) Order(o posgate.Order) map[string]string {
+	f := viewOrder(o).Fields()
+	f[protocol.NotificationSequence] = strconv.FormatInt(o.Version+1, 10)
+	return f
+}
 
+// Refund's sequence is the refund's version, as Order's.
 func (Payloads) Refund(r posgate.Refund, o posgate.Order) map[string]string {
-	return viewRefund(r, o).Fields(r.User)
+	f := viewRefund(r, o).Fields(r.User)
+	f[protocol.NotificationSequence] = strconv.FormatInt(r.Version+1, 10)
+	return f
 }
 
 // fingerprint identifies a request's method and data, so an exact repeat

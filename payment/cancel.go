@@ -50,6 +50,7 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 	})
 	if err == nil && abort != nil {
 		s.sendAbort(ctx, abort.TID, abort.ID, posgate.AbortCancelled)
+		s.forward(ctx, abort.TID)
 	}
 	return o, err
 }

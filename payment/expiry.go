@@ -7,11 +7,14 @@ import (
 	"github.com/posgate/posgate"
 )
 
-// expireDue handles orders whose card-acquisition time is over: the
-// terminal is told to close its screen and its answer decides (a card
-// tapped at the last moment still pays); when it does not answer within
-// AbortWait, or is offline, the order expires here and its command is
-// abandoned.
+// expireDue handles orders whose card-acquisition time is over. Their
+// command may have reached the terminal, which journals what it did and
+// reports it whenever it can, so the terminal's answer decides: an online
+// terminal is told to close its screen (a card tapped at the last moment
+// still pays), an offline one is waited for. Only when ReconcileAfter has
+// passed since the card time ended without any answer does the order
+// expire here, its command abandoned; an approval that still comes after
+// that is reversed (lateResult).
 func (s *Service) expireDue(ctx context.Context) error {
 	now := s.now()
 	var due []posgate.Order
@@ -24,12 +27,13 @@ func (s *Service) expireDue(ctx context.Context) error {
 	}
 	s.forgetAborts(due)
 	for _, o := range due {
-		s.mu.Lock()
-		sent, aborting := s.aborted[o.TradeID]
-		s.mu.Unlock()
-		online := s.link.Online(o.TID)
-		if online && (!aborting || now.Sub(sent) < s.cfg.AbortWait) {
-			if !aborting {
+		if now.Before(o.ExpiresAt.Add(s.cfg.ReconcileAfter)) {
+			s.mu.Lock()
+			_, aborting := s.aborted[o.TradeID]
+			s.mu.Unlock()
+			// Once per order and node; Connected sends it again after a
+			// reconnect.
+			if !aborting && s.link.Online(o.TID) {
 				s.mu.Lock()
 				s.aborted[o.TradeID] = now
 				s.mu.Unlock()
@@ -74,7 +78,9 @@ func (s *Service) abortSale(ctx context.Context, o posgate.Order) {
 
 func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 	now := s.now()
+	var tid string // the terminal whose command was abandoned
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+		tid = ""
 		o, err := tx.Order(tradeID)
 		if err != nil {
 			return err
@@ -84,10 +90,11 @@ func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 		}
 		cmd, err := tx.CommandForTrade(tradeID, commandKind(o.Operation))
 		if err == nil && cmd.State == posgate.CommandInFlight {
-			cmd.State, cmd.Outcome, cmd.Message, cmd.FinishedAt = posgate.CommandAbandoned, posgate.OutcomeExpired, "expired in the cloud: the terminal did not answer", &now
+			cmd.State, cmd.Outcome, cmd.Message, cmd.FinishedAt = posgate.CommandAbandoned, posgate.OutcomeExpired, "expired in the cloud: the terminal did not answer before the reconciliation deadline", &now
 			if _, err := tx.FinishCommand(cmd); err != nil {
 				return err
 			}
+			tid = cmd.TID
 		} else if err != nil && !errors.Is(err, posgate.ErrNotFound) {
 			return err
 		}
@@ -99,5 +106,12 @@ func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 	s.mu.Lock()
 	delete(s.aborted, tradeID)
 	s.mu.Unlock()
-	return err
+	if err != nil {
+		return err
+	}
+	s.log.Info("order expired: no answer from its terminal before the reconciliation deadline", "trade_id", tradeID)
+	if tid != "" {
+		s.forward(ctx, tid)
+	}
+	return nil
 }

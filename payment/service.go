@@ -53,6 +53,9 @@ const (
 	DefaultDisplayWait  = 15 * time.Second
 	DefaultReversalWait = 60 * time.Second
 	DefaultAbortWait    = 10 * time.Second
+	// DefaultReconcileAfter is how long after its card time an order whose
+	// terminal has not answered still waits for that answer.
+	DefaultReconcileAfter = 10 * time.Minute
 	// DefaultMaxProgress bounds the progress events stored per command.
 	DefaultMaxProgress = 64
 )
@@ -71,6 +74,10 @@ type Config struct {
 	// AbortWait bounds how long a cancel or an expiry waits for the
 	// terminal to confirm that it closed its payment screen.
 	AbortWait time.Duration
+	// ReconcileAfter is how long after its card time an order whose
+	// terminal has not answered waits for that answer before it expires
+	// (the terminal journals its outcome and reports it on reconnect).
+	ReconcileAfter time.Duration
 	// MaxProgress bounds the progress events stored per command; a
 	// terminal that reports more has the rest dropped.
 	MaxProgress int
@@ -91,6 +98,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AbortWait <= 0 {
 		c.AbortWait = DefaultAbortWait
+	}
+	if c.ReconcileAfter <= 0 {
+		c.ReconcileAfter = DefaultReconcileAfter
 	}
 	if c.MaxProgress <= 0 {
 		c.MaxProgress = DefaultMaxProgress
@@ -120,6 +130,7 @@ type Service struct {
 	aborted map[string]time.Time // trade id -> when an expiry abort was sent
 
 	locs     sync.Map // time zone name -> *time.Location
+	late     lateCounts
 	progress chan progressReport
 }
 

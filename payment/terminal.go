@@ -27,7 +27,8 @@ func (s *Service) UseNonce(ctx context.Context, tid, nonce string, expires time.
 
 // Connected implements termlink.Handler: the command in flight is sent
 // again (the terminal's journal makes a repeat harmless), and an order
-// that expired or was cancelled meanwhile gets its abort.
+// whose card time ended meanwhile gets its abort; with none in flight, a
+// queued command starts.
 func (s *Service) Connected(ctx context.Context, tid string) {
 	var cmd posgate.Command
 	var o posgate.Order
@@ -40,6 +41,7 @@ func (s *Service) Connected(ctx context.Context, tid string) {
 		return err
 	})
 	if errors.Is(err, posgate.ErrNotFound) {
+		s.forward(ctx, tid)
 		return
 	}
 	if err != nil {
@@ -175,9 +177,10 @@ func (s *Service) writeProgress(ctx context.Context) {
 func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) error {
 	now := s.now()
 	var applied posgate.Command
-	var fresh bool
+	var fresh, late bool
+	var reconciled posgate.Reconciliation
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
-		applied, fresh = posgate.Command{}, false
+		applied, fresh, late, reconciled = posgate.Command{}, false, false, ""
 		cmd, err := tx.Command(r.CommandID)
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
 			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
@@ -190,8 +193,8 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 			return err
 		}
 		if cmd.State == posgate.CommandAbandoned {
-			s.log.Warn("late result for an abandoned command", "tid", tid, "command_id", cmd.ID, "trade_id", cmd.TradeID, "outcome", r.Outcome)
-			return nil
+			late, err = s.lateResult(tx, cmd, r, now)
+			return err
 		}
 		cmd.State = posgate.CommandDone
 		cmd.Outcome = r.Outcome
@@ -202,7 +205,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		if err != nil || !ok {
 			return err
 		}
-		if err := s.applyOutcome(tx, cmd, now); err != nil {
+		if reconciled, err = s.applyOutcome(tx, cmd, now); err != nil {
 			return err
 		}
 		applied, fresh = cmd, true
@@ -221,13 +224,27 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 			w.doneOnce.Do(func() { close(w.done) })
 		}
 	}
+	if late {
+		s.late.add(posgate.LateApprovalReversing)
+	}
+	if reconciled != "" {
+		s.late.add(reconciled)
+		s.log.Warn("late approval reversal finished", "trade_id", applied.TradeID, "outcome", applied.Outcome, "reconciliation", reconciled)
+	}
+	if fresh || late {
+		// The terminal has just finished a command: a queued one may go.
+		s.forward(ctx, tid)
+	}
 	return nil
 }
 
-func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) error {
+// applyOutcome moves the command's order (and reversal) by its result;
+// reconciled is set when the result finished the reversal of a late
+// approval.
+func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) (reconciled posgate.Reconciliation, err error) {
 	o, err := tx.Order(cmd.TradeID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var next posgate.Order
 	var changed bool
@@ -235,7 +252,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 	case posgate.CommandReversal:
 		rev, err := tx.ReversalByCommand(cmd.ID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		rev.State = posgate.ReversalDeclined
 		if cmd.Outcome == posgate.OutcomeApproved {
@@ -244,7 +261,12 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		rev.Reason = cmd.Message
 		rev.FinishedAt = &now
 		if err := tx.UpdateReversal(rev); err != nil {
-			return err
+			return "", err
+		}
+		if rev.Origin == posgate.ReversalOfLateApproval {
+			next, changed = posgate.LateReversalOutcome(o, cmd.Outcome, now)
+			reconciled = next.Reconciliation
+			break
 		}
 		next, changed = posgate.ReversalOutcome(o, cmd.Outcome, now)
 	default:
@@ -252,10 +274,10 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 	}
 	if !changed {
 		if cmd.Kind != posgate.CommandReversal {
-			s.log.Warn("late sale result: order already left processing", "trade_id", o.TradeID, "state", o.State, "outcome", cmd.Outcome)
+			s.log.Warn("sale result for an order that already left processing", "trade_id", o.TradeID, "state", o.State, "outcome", cmd.Outcome)
 		}
-		return nil
+		return "", nil
 	}
 	_, err = s.saveOrder(tx, next)
-	return err
+	return reconciled, err
 }

@@ -187,18 +187,18 @@ func (t *tx) InsertRequest(r posgate.RequestRecord) error {
 // orderCols starts with the key; the rest is what UpdateOrder writes.
 const orderCols = `trade_id, merchant_id, tid, "user", order_id, operation, amount, tip_amount, currency,
 	description, demo, notify_url, pay_method, sub_pay_method, state, transaction_id, refunded_amount,
-	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, version`
+	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, reconciliation, version`
 
 func orderArgs(o posgate.Order) []any {
 	return []any{o.TradeID, o.MerchantID, o.TID, o.User, o.OrderID, o.Operation, o.Amount, o.TipAmount, o.Currency,
 		o.Description, o.Demo, o.NotifyURL, o.PayMethod, o.SubPayMethod, o.State, o.TransactionID, o.RefundedAmount,
-		o.RefundCount, o.CreatedAt, o.UpdatedAt, o.PaidAt, o.BusinessDate, o.ClearedAt, o.ExpiresAt, o.Version}
+		o.RefundCount, o.CreatedAt, o.UpdatedAt, o.PaidAt, o.BusinessDate, o.ClearedAt, o.ExpiresAt, o.Reconciliation, o.Version}
 }
 
 func scanOrder(r row) (o posgate.Order, err error) {
 	return o, r.Scan(&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
 		&o.Description, &o.Demo, &o.NotifyURL, &o.PayMethod, &o.SubPayMethod, &o.State, &o.TransactionID, &o.RefundedAmount,
-		&o.RefundCount, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt, &o.BusinessDate, &o.ClearedAt, &o.ExpiresAt, &o.Version)
+		&o.RefundCount, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt, &o.BusinessDate, &o.ClearedAt, &o.ExpiresAt, &o.Reconciliation, &o.Version)
 }
 
 func (t *tx) Order(tradeID string) (posgate.Order, error) {
@@ -206,17 +206,17 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
+	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(26)+`)`, orderArgs(o)...)
 	return err
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
-	// $1 is the key, $25 the version compared.
+	// $1 is the key, $26 the version compared.
 	n, err := t.exec(`UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
 		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
 		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
-		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, version = version + 1
-		WHERE trade_id = $1 AND version = $25`, orderArgs(o)...)
+		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, reconciliation = $25, version = version + 1
+		WHERE trade_id = $1 AND version = $26`, orderArgs(o)...)
 	if err != nil || n > 0 {
 		return err
 	}
@@ -239,18 +239,18 @@ func (t *tx) ClearOrders(tid, through string, now time.Time) (int, error) {
 	return int(n), err
 }
 
-const reversalCols = `id, trade_id, tid, request_id, command_id, state, reason, created_at, finished_at`
+const reversalCols = `id, trade_id, tid, request_id, command_id, state, origin, reason, created_at, finished_at`
 
 func scanReversal(r row) (rev posgate.Reversal, err error) {
-	return rev, r.Scan(&rev.ID, &rev.TradeID, &rev.TID, &rev.RequestID, &rev.CommandID, &rev.State, &rev.Reason,
+	return rev, r.Scan(&rev.ID, &rev.TradeID, &rev.TID, &rev.RequestID, &rev.CommandID, &rev.State, &rev.Origin, &rev.Reason,
 		&rev.CreatedAt, &rev.FinishedAt)
 }
 
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
-		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt)
+	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
+		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Origin, r.Reason, r.CreatedAt, r.FinishedAt)
 	return err
 }
 
@@ -307,6 +307,23 @@ func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
 		return n > 0, err
 	}
 	found, err := t.exists("commands", "id", c.ID)
+	if err == nil && !found {
+		err = posgate.ErrNotFound
+	}
+	return false, err
+}
+
+func (t *tx) NextQueuedCommand(tid string) (posgate.Command, error) {
+	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE tid = $1 AND state = 'queued'
+		ORDER BY created_at, seq LIMIT 1`, tid)
+}
+
+func (t *tx) StartCommand(id string) (bool, error) {
+	n, err := t.exec(`UPDATE commands SET state = 'in_flight' WHERE id = $1 AND state = 'queued'`, id)
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	found, err := t.exists("commands", "id", id)
 	if err == nil && !found {
 		err = posgate.ErrNotFound
 	}

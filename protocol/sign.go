@@ -10,7 +10,12 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"time"
 )
+
+// DefaultTimeWindow is how far a signed request's (or terminal hello's)
+// time may be from the server's clock, either way, unless configured.
+const DefaultTimeWindow = 300 * time.Second
 
 // StringToSign joins fields as key=value pairs sorted by key in byte order,
 // separated by '&', values raw (not URL-encoded), as the YabandPay PHP SDK

@@ -26,6 +26,10 @@ type Order struct {
 	PayMethod     string `json:"pay_method,omitempty"`
 	SubPayMethod  string `json:"sub_pay_method,omitempty"`
 	PaidTime      string `json:"paid_time,omitempty"`
+	// Reconciliation is set when the terminal approved the order after it
+	// was settled as not paid: late_approval_reversing, then
+	// late_approval_reversed or late_approval_not_reversed.
+	Reconciliation string `json:"reconciliation,omitempty"`
 }
 
 // Fields is the flat field set an order's notification carries and signs.
@@ -36,7 +40,8 @@ func (d Order) Fields() map[string]string {
 		"createDate": d.CreateDate, "demo": d.Demo, "transaction_id": d.TransactionID,
 		"state": d.State,
 	}
-	for k, v := range map[string]string{"tip_amount": d.TipAmount, "pay_method": d.PayMethod, "sub_pay_method": d.SubPayMethod, "paid_time": d.PaidTime} {
+	for k, v := range map[string]string{"tip_amount": d.TipAmount, "pay_method": d.PayMethod, "sub_pay_method": d.SubPayMethod,
+		"paid_time": d.PaidTime, "reconciliation": d.Reconciliation} {
 		if v != "" {
 			m[k] = v
 		}
@@ -69,6 +74,8 @@ type Transaction struct {
 	PaidTime           string `json:"paid_time"`
 	RefundedAmount     string `json:"refunded_amount"`
 	Cleared            bool   `json:"cleared"`
+	// Reconciliation: as Order's.
+	Reconciliation string `json:"reconciliation,omitempty"`
 }
 
 // Refund is a refund as v3.CreateRefund and v3.QueryRefundOrder answer it:
@@ -95,6 +102,13 @@ type Refund struct {
 	AcquirerReference        string         `json:"acquirer_reference,omitempty"`
 	Message                  string         `json:"message,omitempty"` // why a refund failed
 }
+
+// NotificationSequence names the field every notification carries: a
+// number that grows with each change of its order (of its refund, for a
+// refund notification), so a receiver can drop a delivery older than one
+// it has applied (deliveries run in parallel and are retried, so they can
+// arrive out of order).
+const NotificationSequence = "sequence"
 
 // Fields is the flat field set of a refund's notification (type refund,
 // user the signer), absent values as empty strings.

@@ -31,23 +31,28 @@ type HTTPLimits struct {
 	MaxConns int
 }
 
+// DefaultHTTPLimits are the bounds a zero field of HTTPLimits takes.
+var DefaultHTTPLimits = HTTPLimits{
+	ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+	MaxHeaderBytes: 32 << 10, MaxConns: 10000,
+}
+
 func (l HTTPLimits) withDefaults() HTTPLimits {
-	for _, d := range []struct {
-		p   *time.Duration
-		def time.Duration
-	}{
-		{&l.ReadHeaderTimeout, 10 * time.Second}, {&l.ReadTimeout, 30 * time.Second},
-		{&l.WriteTimeout, 30 * time.Second}, {&l.IdleTimeout, 60 * time.Second},
+	d := DefaultHTTPLimits
+	for _, f := range []struct{ p, def *time.Duration }{
+		{&l.ReadHeaderTimeout, &d.ReadHeaderTimeout}, {&l.ReadTimeout, &d.ReadTimeout},
+		{&l.WriteTimeout, &d.WriteTimeout}, {&l.IdleTimeout, &d.IdleTimeout},
 	} {
-		if *d.p <= 0 {
-			*d.p = d.def
+		if *f.p <= 0 {
+			*f.p = *f.def
 		}
 	}
 	if l.MaxHeaderBytes <= 0 {
-		l.MaxHeaderBytes = 32 << 10
+		l.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	if l.MaxConns <= 0 {
-		l.MaxConns = 10000
+		l.MaxConns = d.MaxConns
 	}
 	return l
 }

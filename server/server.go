@@ -48,7 +48,8 @@ type Config struct {
 	SaleTimeout       time.Duration // card acquisition timeout (120 s)
 	DisplayWait       time.Duration // v3.POS wait for the amount on screen (15 s)
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
-	AbortWait         time.Duration // cancel/expiry wait for the terminal (10 s)
+	AbortWait         time.Duration // cancel wait for the terminal (10 s)
+	ReconcileAfter    time.Duration // wait for an unanswering terminal's report after the card time (10 min)
 	// Acquirer makes refunds; nil is the simulated acquirer.
 	Acquirer acquirer.Acquirer
 	Now      func() time.Time
@@ -211,7 +212,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	})
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
-		AbortWait: cfg.AbortWait, Now: cfg.Now, Logger: cfg.Logger,
+		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, Now: cfg.Now, Logger: cfg.Logger,
 	}, payment.Deps{Store: st, Credentials: creds, Link: hub, Payloads: httpapi.Payloads{}, Acquirer: cfg.Acquirer})
 	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, log: cfg.Logger}
 	if deliver {

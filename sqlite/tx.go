@@ -167,18 +167,18 @@ func (t *tx) InsertRequest(r posgate.RequestRecord) error {
 // orderCols starts with the key; the rest is what UpdateOrder writes.
 const orderCols = `trade_id, merchant_id, tid, user, order_id, operation, amount, tip_amount, currency,
 	description, demo, notify_url, pay_method, sub_pay_method, state, transaction_id, refunded_amount,
-	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, version`
+	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, reconciliation, version`
 
 func orderArgs(o posgate.Order) []any {
 	return []any{o.TradeID, o.MerchantID, o.TID, o.User, o.OrderID, o.Operation, o.Amount, o.TipAmount, o.Currency,
 		o.Description, o.Demo, o.NotifyURL, o.PayMethod, o.SubPayMethod, o.State, o.TransactionID, o.RefundedAmount,
-		o.RefundCount, micros(o.CreatedAt), micros(o.UpdatedAt), nullMicros(o.PaidAt), o.BusinessDate, nullMicros(o.ClearedAt), micros(o.ExpiresAt), o.Version}
+		o.RefundCount, micros(o.CreatedAt), micros(o.UpdatedAt), nullMicros(o.PaidAt), o.BusinessDate, nullMicros(o.ClearedAt), micros(o.ExpiresAt), o.Reconciliation, o.Version}
 }
 
 func scanOrder(r row) (o posgate.Order, err error) {
 	return o, r.Scan(&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
 		&o.Description, &o.Demo, &o.NotifyURL, &o.PayMethod, &o.SubPayMethod, &o.State, &o.TransactionID, &o.RefundedAmount,
-		&o.RefundCount, timeDest{&o.CreatedAt}, timeDest{&o.UpdatedAt}, nullTimeDest{&o.PaidAt}, &o.BusinessDate, nullTimeDest{&o.ClearedAt}, timeDest{&o.ExpiresAt}, &o.Version)
+		&o.RefundCount, timeDest{&o.CreatedAt}, timeDest{&o.UpdatedAt}, nullTimeDest{&o.PaidAt}, &o.BusinessDate, nullTimeDest{&o.ClearedAt}, timeDest{&o.ExpiresAt}, &o.Reconciliation, &o.Version)
 }
 
 func (t *tx) Order(tradeID string) (posgate.Order, error) {
@@ -186,16 +186,16 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(25)+`)`, orderArgs(o)...)
+	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(26)+`)`, orderArgs(o)...)
 	return err
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
-	args := append(orderArgs(o)[1:24:24], o.TradeID, o.Version)
+	args := append(orderArgs(o)[1:25:25], o.TradeID, o.Version)
 	changed, err := t.update(`UPDATE orders SET merchant_id = ?, tid = ?, user = ?, order_id = ?, operation = ?, amount = ?,
 		tip_amount = ?, currency = ?, description = ?, demo = ?, notify_url = ?, pay_method = ?, sub_pay_method = ?,
 		state = ?, transaction_id = ?, refunded_amount = ?, refund_count = ?, created_at = ?, updated_at = ?,
-		paid_at = ?, business_date = ?, cleared_at = ?, expires_at = ?, version = version + 1
+		paid_at = ?, business_date = ?, cleared_at = ?, expires_at = ?, reconciliation = ?, version = version + 1
 		WHERE trade_id = ? AND version = ?`, args...)
 	if err != nil || changed {
 		return err
@@ -223,18 +223,18 @@ func (t *tx) ClearOrders(tid, through string, now time.Time) (int, error) {
 	return int(n), err
 }
 
-const reversalCols = `id, trade_id, tid, request_id, command_id, state, reason, created_at, finished_at`
+const reversalCols = `id, trade_id, tid, request_id, command_id, state, origin, reason, created_at, finished_at`
 
 func scanReversal(r row) (rev posgate.Reversal, err error) {
-	return rev, r.Scan(&rev.ID, &rev.TradeID, &rev.TID, &rev.RequestID, &rev.CommandID, &rev.State, &rev.Reason,
+	return rev, r.Scan(&rev.ID, &rev.TradeID, &rev.TID, &rev.RequestID, &rev.CommandID, &rev.State, &rev.Origin, &rev.Reason,
 		timeDest{&rev.CreatedAt}, nullTimeDest{&rev.FinishedAt})
 }
 
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(9)+`)`,
-		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, micros(r.CreatedAt), nullMicros(r.FinishedAt))
+	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
+		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Origin, r.Reason, micros(r.CreatedAt), nullMicros(r.FinishedAt))
 	return err
 }
 
@@ -291,6 +291,23 @@ func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
 		return changed, err
 	}
 	found, err := t.exists("commands", "id", c.ID)
+	if err == nil && !found {
+		err = posgate.ErrNotFound
+	}
+	return false, err
+}
+
+func (t *tx) NextQueuedCommand(tid string) (posgate.Command, error) {
+	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE tid = ? AND state = 'queued'
+		ORDER BY created_at, rowid LIMIT 1`, tid)
+}
+
+func (t *tx) StartCommand(id string) (bool, error) {
+	changed, err := t.update(`UPDATE commands SET state = 'in_flight' WHERE id = ? AND state = 'queued'`, id)
+	if err != nil || changed {
+		return changed, err
+	}
+	found, err := t.exists("commands", "id", id)
 	if err == nil && !found {
 		err = posgate.ErrNotFound
 	}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 		{"Reversals", testReversals},
 		{"Commands", testCommands},
 		{"CommandForTrade", testCommandForTrade},
+		{"QueuedCommands", testQueuedCommands},
 		{"Events", testEvents},
 		{"Nonces", testNonces},
 		{"Notifications", testNotifications},
@@ -262,7 +263,7 @@ func testOrderRoundTrip(t *testing.T, s posgate.Store) {
 		RefundedAmount: 100, RefundCount: 1,
 		CreatedAt: t0.In(amsterdam), UpdatedAt: t0.Add(time.Second).In(amsterdam), PaidAt: ptr(t0.Add(2 * time.Second).In(amsterdam)),
 		BusinessDate: "2025-03-30", ClearedAt: ptr(t0.Add(3 * time.Second).In(amsterdam)), ExpiresAt: t0.Add(4 * time.Second).In(amsterdam),
-		Version: 7,
+		Reconciliation: posgate.LateApprovalReversing, Version: 7,
 	}
 	bare := order(mid, "T2", "tr-bare")
 	bare.PaidAt = nil
@@ -746,4 +747,51 @@ func testConcurrentRefunds(t *testing.T, s posgate.Store) {
 	require.Equal(t, int64(fits*refund), o.RefundedAmount)
 	require.Equal(t, fits, o.RefundCount)
 	require.Equal(t, int64(fits), o.Version)
+}
+
+// testQueuedCommands: a queued command waits outside the one-in-flight
+// rule and starts once, when its terminal is free.
+func testQueuedCommands(t *testing.T, s posgate.Store) {
+	mid := seed(t, s)
+	insertOrders(t, s, order(mid, "T1", "tr-1"), order(mid, "T1", "tr-2"))
+	busy := command("cmd-busy", "T1", "tr-1", posgate.CommandSale, t0)
+	q1 := command("cmd-q1", "T1", "tr-2", posgate.CommandReversal, t0.Add(time.Second))
+	q1.State = posgate.CommandQueued
+	q2 := command("cmd-q2", "T1", "tr-1", posgate.CommandReversal, t0.Add(2*time.Second))
+	q2.State = posgate.CommandQueued
+	do(t, s, func(tx posgate.Tx) error {
+		for _, c := range []posgate.Command{busy, q2, q1} {
+			if err := tx.InsertCommand(c); err != nil {
+				return err
+			}
+		}
+		return tx.InsertReversal(posgate.Reversal{ID: "rv-1", TradeID: "tr-2", TID: "T1", CommandID: "cmd-q1",
+			State: posgate.ReversalInFlight, Origin: posgate.ReversalOfLateApproval, CreatedAt: t0})
+	})
+	rev, err := get(t, s, func(tx posgate.Tx) (posgate.Reversal, error) { return tx.ReversalByCommand("cmd-q1") })
+	require.NoError(t, err)
+	require.Equal(t, posgate.ReversalOfLateApproval, rev.Origin)
+
+	next, err := get(t, s, func(tx posgate.Tx) (posgate.Command, error) { return tx.NextQueuedCommand("T1") })
+	require.NoError(t, err)
+	require.Equal(t, q1, next, "oldest first")
+	_, err = get(t, s, func(tx posgate.Tx) (posgate.Command, error) { return tx.NextQueuedCommand("T2") })
+	require.ErrorIs(t, err, posgate.ErrNotFound)
+
+	err = try(t, s, func(tx posgate.Tx) error { _, err := tx.StartCommand("cmd-q1"); return err })
+	require.ErrorIs(t, err, posgate.ErrTerminalBusy, "one command in flight per terminal, queued ones included")
+
+	busy.State, busy.Outcome, busy.FinishedAt = posgate.CommandDone, posgate.OutcomeApproved, ptr(t0)
+	do(t, s, func(tx posgate.Tx) error { _, err := tx.FinishCommand(busy); return err })
+	started, err := get(t, s, func(tx posgate.Tx) (bool, error) { return tx.StartCommand("cmd-q1") })
+	require.NoError(t, err)
+	require.True(t, started)
+	again, err := get(t, s, func(tx posgate.Tx) (bool, error) { return tx.StartCommand("cmd-q1") })
+	require.NoError(t, err)
+	require.False(t, again, "a command starts once")
+	inFlight, err := get(t, s, func(tx posgate.Tx) (posgate.Command, error) { return tx.InFlightCommand("T1") })
+	require.NoError(t, err)
+	require.Equal(t, "cmd-q1", inFlight.ID)
+	_, err = get(t, s, func(tx posgate.Tx) (bool, error) { return tx.StartCommand("cmd-missing") })
+	require.ErrorIs(t, err, posgate.ErrNotFound)
 }

@@ -139,13 +139,17 @@ func (e *endErr) Error() string { return e.why }
 // errTimedOut means the deadline timer fired and is closing the connection.
 var errTimedOut = errors.New("no frame in time")
 
+// DefaultHeartbeatInterval is how often terminals heartbeat unless told
+// otherwise.
+const DefaultHeartbeatInterval = 10 * time.Second
+
 // New returns a Hub with no terminal connected.
 func New(cfg Config) *Hub {
 	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = 10 * time.Second
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	if cfg.TimeWindow <= 0 {
-		cfg.TimeWindow = 300 * time.Second
+		cfg.TimeWindow = protocol.DefaultTimeWindow
 	}
 	if cfg.HelloTimeout <= 0 {
 		cfg.HelloTimeout = 10 * time.Second

@@ -21,18 +21,19 @@ type limitFlags struct {
 
 func (l *limitFlags) register(e *env, c *cobra.Command) {
 	f := c.Flags()
-	l.duration(e, f, &l.http.ReadHeaderTimeout, "read-header-timeout", "POSGATE_READ_HEADER_TIMEOUT", 10*time.Second, "how long a client may take to send a request's header")
-	l.duration(e, f, &l.http.ReadTimeout, "read-timeout", "POSGATE_READ_TIMEOUT", 30*time.Second, "how long a client may take to send a whole request, header and body")
-	l.duration(e, f, &l.http.WriteTimeout, "write-timeout", "POSGATE_WRITE_TIMEOUT", 30*time.Second, "how long writing an answer may take (for /Payments, from when it is ready)")
-	l.duration(e, f, &l.http.IdleTimeout, "idle-timeout", "POSGATE_IDLE_TIMEOUT", 60*time.Second, "how long a keep-alive connection may wait for its next request")
-	l.integer(e, f, &l.http.MaxHeaderBytes, "max-header-bytes", "POSGATE_MAX_HEADER_BYTES", 32<<10, "largest request header accepted")
-	l.integer(e, f, &l.http.MaxConns, "max-conns", "POSGATE_MAX_CONNS", 10000, "connections served at once, terminals included; more wait to be accepted")
-	l.float(e, f, &l.rates.PerUser, "rate-user", "POSGATE_RATE_USER", 50, "/Payments requests a second per authenticated user, on average")
-	l.float(e, f, &l.rates.PerUserBurst, "rate-user-burst", "POSGATE_RATE_USER_BURST", 100, "/Payments requests per user at once")
-	l.float(e, f, &l.rates.PerAddr, "rate-addr", "POSGATE_RATE_ADDR", 200, "/Payments requests a second per source address, on average")
-	l.float(e, f, &l.rates.PerAddrBurst, "rate-addr-burst", "POSGATE_RATE_ADDR_BURST", 400, "/Payments requests per source address at once")
-	l.float(e, f, &l.rates.AuthFailures, "rate-auth-failures", "POSGATE_RATE_AUTH_FAILURES", 1, "failed authentications a second per source address, on average; beyond, the address is refused")
-	l.float(e, f, &l.rates.AuthFailuresBurst, "rate-auth-failures-burst", "POSGATE_RATE_AUTH_FAILURES_BURST", 10, "failed authentications per source address at once")
+	h, r := server.DefaultHTTPLimits, httpapi.DefaultRateLimits
+	l.duration(e, f, &l.http.ReadHeaderTimeout, "read-header-timeout", "POSGATE_READ_HEADER_TIMEOUT", h.ReadHeaderTimeout, "how long a client may take to send a request's header")
+	l.duration(e, f, &l.http.ReadTimeout, "read-timeout", "POSGATE_READ_TIMEOUT", h.ReadTimeout, "how long a client may take to send a whole request, header and body")
+	l.duration(e, f, &l.http.WriteTimeout, "write-timeout", "POSGATE_WRITE_TIMEOUT", h.WriteTimeout, "how long writing an answer may take (for /Payments, from when it is ready)")
+	l.duration(e, f, &l.http.IdleTimeout, "idle-timeout", "POSGATE_IDLE_TIMEOUT", h.IdleTimeout, "how long a keep-alive connection may wait for its next request")
+	l.integer(e, f, &l.http.MaxHeaderBytes, "max-header-bytes", "POSGATE_MAX_HEADER_BYTES", h.MaxHeaderBytes, "largest request header accepted")
+	l.integer(e, f, &l.http.MaxConns, "max-conns", "POSGATE_MAX_CONNS", h.MaxConns, "connections served at once, terminals included; more wait to be accepted")
+	l.float(e, f, &l.rates.PerUser, "rate-user", "POSGATE_RATE_USER", r.PerUser, "/Payments requests a second per authenticated user, on average")
+	l.float(e, f, &l.rates.PerUserBurst, "rate-user-burst", "POSGATE_RATE_USER_BURST", r.PerUserBurst, "/Payments requests per user at once")
+	l.float(e, f, &l.rates.PerAddr, "rate-addr", "POSGATE_RATE_ADDR", r.PerAddr, "/Payments requests a second per source address, on average")
+	l.float(e, f, &l.rates.PerAddrBurst, "rate-addr-burst", "POSGATE_RATE_ADDR_BURST", r.PerAddrBurst, "/Payments requests per source address at once")
+	l.float(e, f, &l.rates.AuthFailures, "rate-auth-failures", "POSGATE_RATE_AUTH_FAILURES", r.AuthFailures, "failed authentications a second per source address, on average; beyond, the address is refused")
+	l.float(e, f, &l.rates.AuthFailuresBurst, "rate-auth-failures-burst", "POSGATE_RATE_AUTH_FAILURES_BURST", r.AuthFailuresBurst, "failed authentications per source address at once")
 }
 
 func (l *limitFlags) float(e *env, f *pflag.FlagSet, p *float64, name, envName string, def float64, usage string) {

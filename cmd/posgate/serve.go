@@ -8,7 +8,10 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/server"
+	"github.com/posgate/posgate/termlink"
 	"github.com/spf13/cobra"
 )
 
@@ -17,6 +20,7 @@ type gatewayFlags struct {
 	db                                     string
 	timeWindow, heartbeat                  time.Duration
 	saleTimeout, reversalWait, displayWait time.Duration
+	reconcileAfter                         time.Duration
 	logFormat, logLevel                    string
 	allowPrivateNotify                     bool
 }
@@ -24,11 +28,12 @@ type gatewayFlags struct {
 func (g *gatewayFlags) register(e *env, c *cobra.Command, defaultDB string) {
 	dbFlagDefault(e, c, &g.db, defaultDB)
 	f := c.Flags()
-	f.DurationVar(&g.timeWindow, "time-window", 300*time.Second, "how far a request's time may be from the server clock")
-	f.DurationVar(&g.heartbeat, "heartbeat", 10*time.Second, "terminal heartbeat interval; a silent terminal is dropped after two")
-	f.DurationVar(&g.saleTimeout, "sale-timeout", 120*time.Second, "how long an order waits for the card before it expires")
-	f.DurationVar(&g.displayWait, "display-wait", 15*time.Second, "how long v3.POS waits for the terminal to show the amount")
-	f.DurationVar(&g.reversalWait, "reversal-wait", 60*time.Second, "how long v3.POSReversal waits for the terminal's result before answering -4203")
+	f.DurationVar(&g.timeWindow, "time-window", protocol.DefaultTimeWindow, "how far a request's time may be from the server clock")
+	f.DurationVar(&g.heartbeat, "heartbeat", termlink.DefaultHeartbeatInterval, "terminal heartbeat interval; a silent terminal is dropped after two")
+	f.DurationVar(&g.saleTimeout, "sale-timeout", payment.DefaultSaleTimeout, "how long an order waits for the card; then the terminal is told to stop and its answer decides")
+	f.DurationVar(&g.displayWait, "display-wait", payment.DefaultDisplayWait, "how long v3.POS waits for the terminal to show the amount")
+	f.DurationVar(&g.reversalWait, "reversal-wait", payment.DefaultReversalWait, "how long v3.POSReversal waits for the terminal's result before answering -4203")
+	f.DurationVar(&g.reconcileAfter, "reconcile-after", payment.DefaultReconcileAfter, "how long after its card time an order still waits for an unanswering terminal's report before it expires (a later approval is reversed)")
 	f.StringVar(&g.logFormat, "log-format", e.envOr("POSGATE_LOG_FORMAT", "text"), "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", e.envOr("POSGATE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 }
@@ -36,7 +41,7 @@ func (g *gatewayFlags) register(e *env, c *cobra.Command, defaultDB string) {
 func (g *gatewayFlags) config(e *env) server.Config {
 	return server.Config{
 		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat,
-		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait,
+		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait, ReconcileAfter: g.reconcileAfter,
 		Logger: e.logger(g.logFormat, g.logLevel), Getenv: e.getenv, AllowPrivateNotify: g.allowPrivateNotify,
 		AdminOut: func(token string) {
 			fmt.Fprintf(e.stdout, "admin_token=%s\n(generated on first start and shown only now; its hash is kept beside the database. Set %s to choose your own.)\n", token, server.EnvAdminToken)
