@@ -113,6 +113,9 @@ type Tx interface {
 	// RefundsForOrder lists the order's refunds, oldest first.
 	RefundsForOrder(tradeID string) ([]Refund, error)
 	RefundByMerchantRef(merchantID int64, mRefundID string) (Refund, error)
+	// StaleRefunds lists refunds in state last updated at or before
+	// before, oldest first, at most limit.
+	StaleRefunds(state RefundState, before time.Time, limit int) ([]Refund, error)
 
 	// Notification outbox. InsertNotification also schedules its delivery
 	// in the same transaction, so the delivery is due if and only if the

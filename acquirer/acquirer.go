@@ -5,7 +5,7 @@ package acquirer
 
 import (
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"strings"
 	"time"
@@ -92,15 +92,13 @@ func (s Simulated) Refund(ctx context.Context, r Request) (Result, error) {
 			return Result{}, ctx.Err()
 		}
 	}
-	return Result{Outcome: Refunded, Reference: reference()}, nil
+	return Result{Outcome: Refunded, Reference: reference(r.RefundID)}, nil
 }
 
 // reference looks like an acquirer reference number: "SIM" and 20 hex
-// digits, upper case.
-func reference() string {
-	b := make([]byte, 10)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return "SIM" + strings.ToUpper(hex.EncodeToString(b))
+// digits, upper case. It follows from the refund id, the idempotency key:
+// asked again, the simulated acquirer names the same refund.
+func reference(refundID string) string {
+	h := sha256.Sum256([]byte(refundID))
+	return "SIM" + strings.ToUpper(hex.EncodeToString(h[:10]))
 }

@@ -6,13 +6,15 @@ import (
 )
 
 // Run does the service's background work until ctx ends: recording
-// progress, expiring orders, clearing batches at their cutoff.
+// progress, expiring orders, clearing batches at their cutoff, finishing
+// stuck refunds. Each transition is a compare-and-set, so gateways sharing
+// a database may all run it and each change still happens once.
 func (s *Service) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { s.writeProgress(ctx); close(done) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastClear := time.Time{}
+	clear, refunds := runEvery{every: 30 * time.Second}, runEvery{every: 30 * time.Second}
 	for {
 		select {
 		case <-ctx.Done():
@@ -22,10 +24,15 @@ func (s *Service) Run(ctx context.Context) {
 			if err := s.expireDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("expire orders", "err", err)
 			}
-			if now := s.now(); now.Sub(lastClear) >= 30*time.Second {
-				lastClear = now
+			now := s.now()
+			if clear.due(now) {
 				if err := s.clearDue(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error("clear batches", "err", err)
+				}
+			}
+			if refunds.due(now) {
+				if err := s.recoverRefunds(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("recover stuck refunds", "err", err)
 				}
 			}
 		}

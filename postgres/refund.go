@@ -1,6 +1,10 @@
 package postgres
 
-import "github.com/posgate/posgate"
+import (
+	"time"
+
+	"github.com/posgate/posgate"
+)
 
 // refundCols starts with the key; the rest is what UpdateRefund writes.
 const refundCols = `refund_id, trade_id, merchant_id, "user", m_refund_id, amount, currency, description, notify_url,
@@ -41,6 +45,11 @@ func (t *tx) UpdateRefund(r posgate.Refund) error {
 
 func (t *tx) RefundsForOrder(tradeID string) ([]posgate.Refund, error) {
 	return list(t, scanRefund, `SELECT `+refundCols+` FROM refunds WHERE trade_id = $1 ORDER BY created_at, seq`, tradeID)
+}
+
+func (t *tx) StaleRefunds(state posgate.RefundState, before time.Time, limit int) ([]posgate.Refund, error) {
+	return list(t, scanRefund, `SELECT `+refundCols+` FROM refunds WHERE state = $1 AND updated_at <= $2
+		ORDER BY updated_at, seq LIMIT $3`, state, before, limit)
 }
 
 func (t *tx) RefundByMerchantRef(merchantID int64, mRefundID string) (posgate.Refund, error) {

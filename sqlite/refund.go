@@ -1,6 +1,10 @@
 package sqlite
 
-import "github.com/posgate/posgate"
+import (
+	"time"
+
+	"github.com/posgate/posgate"
+)
 
 // refundCols starts with the key; the rest is what UpdateRefund writes,
 // version last.
@@ -43,6 +47,11 @@ func (t *tx) UpdateRefund(r posgate.Refund) error {
 // RefundsForOrder breaks ties of equal creation times by insertion order.
 func (t *tx) RefundsForOrder(tradeID string) ([]posgate.Refund, error) {
 	return list(t, scanRefund, `SELECT `+refundCols+` FROM refunds WHERE trade_id = ? ORDER BY created_at, rowid`, tradeID)
+}
+
+func (t *tx) StaleRefunds(state posgate.RefundState, before time.Time, limit int) ([]posgate.Refund, error) {
+	return list(t, scanRefund, `SELECT `+refundCols+` FROM refunds WHERE state = ? AND updated_at <= ?
+		ORDER BY updated_at, rowid LIMIT ?`, state, micros(before), limit)
 }
 
 func (t *tx) RefundByMerchantRef(merchantID int64, mRefundID string) (posgate.Refund, error) {

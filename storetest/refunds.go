@@ -14,6 +14,7 @@ import (
 
 // refundTests are the store behaviours of refunds.
 var refundTests = []storeTest{
+	{"StaleRefunds", testStaleRefunds},
 	{"RefundRoundTrip", testRefundRoundTrip},
 	{"UpdateRefund", testUpdateRefund},
 	{"MerchantRefundRef", testMerchantRefundRef},
@@ -235,4 +236,34 @@ func testConcurrentRefundRows(t *testing.T, s posgate.Store) {
 	o := readOrder(t, s, "tr-1")
 	require.Equal(t, int64(fits*amount), o.RefundedAmount)
 	require.Equal(t, fits, o.RefundCount)
+}
+
+func testStaleRefunds(t *testing.T, s posgate.Store) {
+	mid := seed(t, s)
+	insertOrders(t, s, order(mid, "T1", "tr-1"))
+	old, fresh, done := refund(mid, "tr-1", "rf-old", 100), refund(mid, "tr-1", "rf-fresh", 100), refund(mid, "tr-1", "rf-done", 100)
+	fresh.UpdatedAt = t0.Add(time.Minute)
+	done.State = posgate.RefundRefunded
+	do(t, s, func(tx posgate.Tx) error {
+		for _, r := range []posgate.Refund{fresh, done, old} {
+			if err := tx.InsertRefund(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	ids := func(before time.Time, limit int) []string {
+		rs, err := get(t, s, func(tx posgate.Tx) ([]posgate.Refund, error) {
+			return tx.StaleRefunds(posgate.RefundProcessing, before, limit)
+		})
+		require.NoError(t, err)
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.RefundID)
+		}
+		return out
+	}
+	require.Equal(t, []string{"rf-old"}, ids(t0, 10), "only refunds in the state, updated at or before")
+	require.Equal(t, []string{"rf-old", "rf-fresh"}, ids(t0.Add(time.Hour), 10), "oldest first")
+	require.Equal(t, []string{"rf-old"}, ids(t0.Add(time.Hour), 1))
 }

@@ -1,0 +1,72 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/posgate/posgate"
+)
+
+// refundStaleAfter is how long a refund may stay in refund processing
+// before it counts as stuck: longer than any acquirer call
+// (acquirerTimeout), so a refund still being made is never taken.
+const refundStaleAfter = 2 * acquirerTimeout
+
+// recoverRefunds finishes refunds left in refund processing by a crash
+// between the acquirer call and the transaction that records its answer.
+// The acquirer is asked again with the same refund id, its idempotency key
+// (acquirer.Request), so a refund made before the crash is not made twice;
+// the answer is recorded with compare-and-set, once. Each refund is
+// claimed first (its UpdatedAt moved to now, compare-and-set on its
+// version), so of several gateways sharing the database one retries it.
+func (s *Service) recoverRefunds(ctx context.Context) error {
+	now := s.now()
+	var stuck []posgate.Refund
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
+		var err error
+		stuck, err = tx.StaleRefunds(posgate.RefundProcessing, now.Add(-refundStaleAfter), 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range stuck {
+		var o posgate.Order
+		err := s.store.InTx(ctx, func(tx posgate.Tx) error {
+			claimed := r
+			claimed.UpdatedAt = now
+			if err := tx.UpdateRefund(claimed); err != nil {
+				return err
+			}
+			var err error
+			o, err = tx.Order(r.TradeID)
+			return err
+		})
+		if errors.Is(err, posgate.ErrConflict) {
+			continue // another gateway claimed it, or it moved on
+		}
+		if err != nil {
+			return err
+		}
+		s.log.Warn("refund stuck in processing: asking the acquirer again with its idempotency key", "refund_id", r.RefundID, "trade_id", r.TradeID, "since", r.UpdatedAt)
+		if _, _, err := s.processRefund(ctx, r, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runEvery runs fn when every has passed since its last run.
+type runEvery struct {
+	every time.Duration
+	last  time.Time
+}
+
+func (r *runEvery) due(now time.Time) bool {
+	if now.Sub(r.last) < r.every {
+		return false
+	}
+	r.last = now
+	return true
+}
