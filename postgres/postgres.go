@@ -57,6 +57,9 @@ const (
 	codeForeignKeyViolation  = "23503"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	codeAdminShutdown        = "57P01" // the backend was terminated
+	codeCrashShutdown        = "57P02"
+	codeCannotConnectNow     = "57P03"
 )
 
 // migrationLock is the first key of the advisory lock that migrations
@@ -127,10 +130,24 @@ func (s *Store) Close() error {
 
 // InTx runs fn in a REPEATABLE READ transaction, running it again (at
 // most maxAttempts times in all) when the transaction hits a serialization
-// failure or a deadlock. Once the transaction has begun, ctx no longer
-// cancels it: returning early could report a failure for writes that then
-// commit, as the SQLite store's InTx also avoids.
+// failure, a deadlock or a dead connection before its commit. Once the
+// transaction has begun, ctx no longer cancels it: returning early could
+// report a failure for writes that then commit, as the SQLite store's
+// InTx also avoids.
 func (s *Store) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	return s.attempts(ctx, fn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+}
+
+// Read runs fn in a READ ONLY transaction: one snapshot, run again only
+// when its connection turns out dead, since a read-only transaction never
+// fails to serialize here.
+func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
+	return s.attempts(ctx, fn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+}
+
+// attempts runs the transaction until it ends in a way a new run cannot
+// avoid, maxAttempts times at most.
+func (s *Store) attempts(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.TxOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -145,49 +162,94 @@ func (s *Store) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error {
 				return ctx.Err()
 			}
 		}
-		if err = s.run(ctx, fn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}); !retryable(err) {
+		if err = s.run(ctx, fn, opts); !retryable(err) {
 			return err
 		}
 	}
 	return err
 }
 
-// Read runs fn in a READ ONLY transaction: one snapshot, no retries
-// needed, since a read-only transaction never fails to serialize here.
-func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return s.run(ctx, fn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
-}
-
 // run makes one attempt at the transaction.
 func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.TxOptions) error {
 	pgTx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
-		return err
+		return markLost(err)
 	}
 	ctx = context.WithoutCancel(ctx)
 	defer pgTx.Rollback(ctx) // a no-op once committed
 	t := &tx{ctx: ctx, tx: pgTx, store: s}
 	err = fn(t)
-	// fn may have turned a serialization failure into an error of its
-	// own, or ignored it; the transaction is void either way.
+	// fn may have turned a serialization failure or a lost connection into
+	// an error of its own, or ignored it; the transaction is void either
+	// way.
 	if t.doomed != nil {
 		return t.doomed
 	}
 	if err != nil {
 		return err
 	}
-	return pgTx.Commit(ctx)
+	if err := pgTx.Commit(ctx); connectionLost(err) {
+		return commitError{err}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // retryable reports whether err ended the transaction in a way that a new
-// run of it may avoid.
+// run of it may avoid: a serialization failure or deadlock, or a
+// connection that died before the transaction committed (a server
+// restart, a failover, an operator terminating backends: the pool then
+// holds dead connections, and the next one works). A failure of the
+// commit itself is never retried here: whether it committed is unknown,
+// and the callers' compare-and-set makes their own retry safe.
 func retryable(err error) bool {
+	if errors.As(err, new(commitError)) {
+		return false
+	}
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeSerializationFailure, codeDeadlockDetected, codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+			return true
+		}
+		return false
+	}
+	return errors.As(err, new(lostError))
 }
+
+// lostError is a driver error that is the connection failing rather than
+// the server answering. Only the driver's errors are marked: fn's own
+// errors end the transaction for good.
+type lostError struct{ err error }
+
+func (e lostError) Error() string { return e.err.Error() }
+func (e lostError) Unwrap() error { return e.err }
+
+// markLost wraps err in lostError when it is the connection failing.
+func markLost(err error) error {
+	if connectionLost(err) {
+		return lostError{err}
+	}
+	return err
+}
+
+// connectionLost reports whether err, from the driver, is the connection
+// failing rather than the server answering.
+func connectionLost(err error) bool {
+	if err == nil || errors.Is(err, pgx.ErrNoRows) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	return !errors.As(err, &pe)
+}
+
+// commitError is a commit whose connection failed: never retried, since
+// the transaction may have committed.
+type commitError struct{ err error }
+
+func (e commitError) Error() string { return "commit: " + e.err.Error() }
+func (e commitError) Unwrap() error { return e.err }
 
 // constraintErrors maps each constraint, by its name, to what its
 // violation means. The SQLite store's table maps the same constraints.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -145,4 +146,44 @@ func TestConcurrentOpen(t *testing.T) {
 	var merchants int
 	require.NoError(t, s.Pool().QueryRow(t.Context(), `SELECT count(*) FROM merchants`).Scan(&merchants))
 	require.Equal(t, 1, merchants)
+}
+
+// TestDeadConnectionsRetried terminates every connection of the store's
+// pool, as a server restart or an operator would: the transactions that
+// follow run again on new connections instead of failing.
+func TestDeadConnectionsRetried(t *testing.T) {
+	t.Parallel()
+	name := "posgate_dead_" + strings.ReplaceAll(t.Name(), "/", "_")
+	dsn := schemaDSN(t) + "&application_name=" + name
+	s, err := postgres.Open(t.Context(), dsn, nil)
+	require.NoError(t, err)
+	defer s.Close()
+	ensure := func(i int) error {
+		return s.InTx(t.Context(), func(tx posgate.Tx) error {
+			_, err := tx.EnsureMerchant(fmt.Sprint("m", i), time.Now())
+			return err
+		})
+	}
+	// Fill the pool with open connections.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() { require.NoError(t, ensure(i)) })
+	}
+	wg.Wait()
+
+	admin, err := pgx.Connect(t.Context(), os.Getenv(EnvTestDSN))
+	require.NoError(t, err)
+	defer admin.Close(t.Context())
+	var killed int
+	require.NoError(t, admin.QueryRow(t.Context(),
+		`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, name).Scan(&killed))
+	require.Positive(t, killed)
+
+	for i := range 8 {
+		require.NoError(t, ensure(100+i), "a write after the connections died")
+	}
+	require.NoError(t, s.Read(t.Context(), func(tx posgate.Tx) error {
+		_, err := tx.Terminals()
+		return err
+	}), "a read after the connections died")
 }

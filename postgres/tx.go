@@ -30,7 +30,7 @@ type row interface{ Scan(dest ...any) error }
 // check records a failure that voids the transaction and translates err,
 // the outcome of query.
 func (t *tx) check(err error, query string) error {
-	if t.doomed == nil && retryable(err) {
+	if err = markLost(err); t.doomed == nil && retryable(err) {
 		t.doomed = err
 	}
 	if err == nil {
