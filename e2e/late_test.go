@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -89,7 +91,11 @@ func TestApprovalAfterTheDeadlineIsReversed(t *testing.T) {
 	require.NotEmpty(t, reversed.TransactionID, "the late approval's reference is kept for reconciliation")
 	require.Equal(t, 0, second.Executed("sale"), "the approval came from the journal")
 	require.Equal(t, 1, second.Executed("reversal"))
-	require.Equal(t, int64(1), g.G.Service.LateApprovals()["late_approval_reversed"])
+	resp, err := http.Get(g.URL + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(metrics), `posgate_late_approvals_total{reconciliation="late_approval_reversed"} 1`)
 
 	// The terminal is free again.
 	r = call(t, till, "v3.POS", saleData("T1", "3.00"))

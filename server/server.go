@@ -286,6 +286,13 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector())
+	for _, r := range []posgate.Reconciliation{posgate.LateApprovalReversing, posgate.LateApprovalReversed, posgate.LateApprovalNotReversed} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "posgate_late_approvals_total",
+			Help:        "Approvals that came after their order was settled as not paid, by what became of them (reversing: a reversal was queued; reversed; not_reversed: an operator must refund).",
+			ConstLabels: prometheus.Labels{"reconciliation": string(r)},
+		}, func() float64 { return float64(app.Service.LateApprovals()[r]) }))
+	}
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
