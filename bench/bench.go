@@ -70,12 +70,11 @@ type Report struct {
 	ServerRSSBytes  int64              `json:"server_rss_bytes"`
 	// NotificationsReceived counts what the benchmark's merchant endpoint
 	// got: posgate notifies every state change, the baseline nothing.
-	NotificationsReceived int64                `json:"notifications_received"`
-	Baseline              *BaselineReport      `json:"baseline,omitempty"`
-	RatioVsBaseline       float64              `json:"ratio_vs_baseline,omitempty"`
-	Idle                  *IdleReport          `json:"idle,omitempty"`
-	Notes                 []string             `json:"notes,omitempty"`
-	perMethodSamples      map[string][]float64 // merged samples, not printed
+	NotificationsReceived int64           `json:"notifications_received"`
+	Baseline              *BaselineReport `json:"baseline,omitempty"`
+	RatioVsBaseline       float64         `json:"ratio_vs_baseline,omitempty"`
+	Idle                  *IdleReport     `json:"idle,omitempty"`
+	Notes                 []string        `json:"notes,omitempty"`
 }
 
 // BaselineReport is the baseline's share of a run.

@@ -242,7 +242,7 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	out, stderr, err = runBin(t, env, "notifications", "replay", "--db", db, id[1])
 	require.NoError(t, err, stderr)
 	require.Contains(t, out, id[1])
-	_, stderr, err = runBin(t, env, "notifications", "replay", "--db", db, "00000000-0000-0000-0000-000000000000")
+	_, _, err = runBin(t, env, "notifications", "replay", "--db", db, "00000000-0000-0000-0000-000000000000")
 	require.Error(t, err, "an unknown id is refused")
 
 	require.NoError(t, serve.Process.Signal(syscall.SIGTERM))

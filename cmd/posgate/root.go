@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -74,5 +73,3 @@ func (e *env) logger(format, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, opts))
 }
-
-var errNotBuilt = errors.New("this command is not built yet")
