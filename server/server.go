@@ -296,8 +296,10 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 // linkStatus adapts the hub to what the operator API shows.
 type linkStatus struct{ hub *termlink.Hub }
 
-func (l linkStatus) Online(tid string) bool        { return l.hub.Online(tid) }
-func (l linkStatus) LastSeen(tid string) time.Time { return l.hub.Status(tid).LastSeen }
+func (l linkStatus) Link(tid string) httpapi.LinkStatus {
+	s := l.hub.Status(tid)
+	return httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+}
 
 // Serve runs the gateway on ln until ctx ends, then shuts down cleanly:
 // terminals are told to reconnect, in-flight API calls get up to ten
