@@ -22,6 +22,7 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/acquirer"
+	"github.com/posgate/posgate/console"
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/payment"
@@ -264,6 +265,7 @@ type Gateway struct {
 	Handler http.Handler
 
 	limits HTTPLimits
+	feed   *console.Feed
 }
 
 // Open assembles a gateway that serves terminals and the API and delivers
@@ -278,7 +280,13 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes := map[string]http.Handler{"GET " + termproto.Path: app.Hub.Endpoint(app.Service)}
+	feed := console.NewFeed()
+	_, simulated := cfg.Acquirer.(acquirer.Simulated)
+	routes := map[string]http.Handler{
+		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(app.Service)),
+		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
+			console.Deps{Service: app.Service, Link: app.Hub, Feed: feed}),
+	}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
@@ -290,7 +298,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits,
 	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h, limits: cfg.HTTP}, nil
+	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
 }
 
 // linkStatus adapts the hub to what the operator API shows.
@@ -332,6 +340,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	g.Hub.Shutdown(shutdown)
+	// The console's event streams would hold their connections until the
+	// shutdown timeout.
+	g.feed.Close()
 	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
 		err = serr
 	}
