@@ -104,4 +104,3 @@ func (s sessions) checkLogin(r *http.Request, token string) bool {
 	c, err := r.Cookie(loginCookie)
 	return err == nil && hmac.Equal([]byte(token), []byte(s.mac("login", c.Value)))
 }
-
