@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/posgate/posgate"
@@ -176,7 +177,7 @@ func (c *console) fail(w http.ResponseWriter, what string, err error) {
 func next(r *http.Request) string {
 	n := r.FormValue("next")
 	u, err := url.Parse(n)
-	if err != nil || n == "" || u.IsAbs() || u.Host != "" || len(n) < 9 || n[:9] != "/console/" {
+	if err != nil || u.IsAbs() || u.Host != "" || !strings.HasPrefix(n, "/console/") {
 		return "/console/"
 	}
 	return n

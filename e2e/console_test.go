@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -121,7 +123,10 @@ func TestConsoleTerminalStream(t *testing.T) {
 	secret := g.addTerminal("Shop A", "T1", "")
 	op := consoleClient(t)
 	consoleLogin(t, g, op)
-	req, err := http.NewRequestWithContext(t.Context(), "GET", g.URL+"/console/events", nil)
+	// Bounds the read below should the event never come.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", g.URL+"/console/events", nil)
 	require.NoError(t, err)
 	resp, err := op.Do(req)
 	require.NoError(t, err)
