@@ -132,4 +132,16 @@ type Tx interface {
 	// UpdateNotification records a delivery attempt: Attempts,
 	// DeliveredAt, LastError and NextAttempt.
 	UpdateNotification(n Notification) error
+
+	// Operator reads: an order's history and the console's lists. The
+	// ForTrade lists are oldest first.
+	RequestsForTrade(tradeID string) ([]RequestRecord, error)
+	CommandsForTrade(tradeID string) ([]Command, error)
+	ReversalsForTrade(tradeID string) ([]Reversal, error)
+	// NotificationsForTrade includes those of the order's refunds.
+	NotificationsForTrade(tradeID string) ([]Notification, error)
+	// Orders lists the orders f selects, newest first.
+	Orders(f OrderFilter) ([]Order, error)
+	// RefundsInState lists refunds in state, oldest first, at most limit.
+	RefundsInState(state RefundState, limit int) ([]Refund, error)
 }

@@ -9,15 +9,26 @@ import (
 	"github.com/posgate/posgate/payment"
 )
 
+// LinkStatus is a terminal's connection as the live link knows it.
+type LinkStatus struct {
+	Online       bool
+	LastSeen     time.Time // the last frame; zero if never seen since start
+	OfflineSince time.Time // when the last connection ended; zero while online
+	Client       string    // the software named in the terminal's hello
+}
+
 type terminalView struct {
-	TID        string       `json:"tid"`
-	MerchantID int64        `json:"merchant_id"`
-	Online     bool         `json:"online"`
-	LastSeen   *time.Time   `json:"last_seen"`
-	Timezone   string       `json:"timezone"`
-	Currency   string       `json:"currency"`
-	CutoffMin  int          `json:"batch_cutoff_minutes"`
-	InFlight   *commandView `json:"command_in_flight"`
+	TID          string       `json:"tid"`
+	MerchantID   int64        `json:"merchant_id"`
+	Online       bool         `json:"online"`
+	LastSeenAt   *time.Time   `json:"last_seen_at"`
+	OfflineSince *time.Time   `json:"offline_since"`
+	Client       string       `json:"client"`
+	Timezone     string       `json:"timezone"`
+	Currency     string       `json:"currency"`
+	CutoffMin    int          `json:"batch_cutoff_minutes"`
+	InFlight     *commandView `json:"command_in_flight"`
+	Screen       *screenView  `json:"screen"`
 }
 
 type commandView struct {
@@ -27,17 +38,36 @@ type commandView struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// screenView is the last stage the terminal reported for its command in
+// flight: what its screen shows.
+type screenView struct {
+	Stage   string    `json:"stage"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
 func (a *api) viewTerminal(t payment.TerminalState) terminalView {
+	l := a.terms.Link(t.TID)
 	v := terminalView{
-		TID: t.TID, MerchantID: t.MerchantID, Online: a.terms.Online(t.TID),
+		TID: t.TID, MerchantID: t.MerchantID, Online: l.Online, LastSeenAt: optTime(l.LastSeen), Client: l.Client,
 		Timezone: t.Timezone, Currency: t.Currency, CutoffMin: t.CutoffMinutes,
 	}
-	if ls := a.terms.LastSeen(t.TID); !ls.IsZero() {
-		ls = ls.UTC()
-		v.LastSeen = &ls
+	if !l.Online {
+		v.OfflineSince = optTime(l.OfflineSince)
 	}
 	if c := t.InFlight; c != nil {
 		v.InFlight = &commandView{ID: c.ID, Kind: string(c.Kind), TradeID: c.TradeID, CreatedAt: c.CreatedAt}
+	}
+	if e := t.Screen; e != nil {
+		v.Screen = &screenView{Stage: string(e.Stage), Message: e.Message, At: e.At}
 	}
 	return v
 }

@@ -53,8 +53,7 @@ type Config struct {
 
 // Terminals is what the operator API shows of the live terminal link.
 type Terminals interface {
-	Online(tid string) bool
-	LastSeen(tid string) time.Time
+	Link(tid string) LinkStatus
 }
 
 type api struct {
@@ -111,6 +110,8 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
 	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
+	mux.Handle("GET /admin/v1/orders", a.admin(a.listOrders))
+	mux.Handle("GET /admin/v1/orders/{trade_id}", a.admin(a.getOrder))
 	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))
 	mux.Handle("POST /admin/v1/notifications/{id}/replay", a.admin(a.replayNotification))
 	// Profiles for operators, behind the same token: /admin/v1/debug/pprof/.

@@ -128,10 +128,12 @@ func AddCashier(ctx context.Context, st posgate.Store, sealer *vault.Sealer, in 
 	return secret, nil
 }
 
-// TerminalState is a terminal with the command it has in flight, if any.
+// TerminalState is a terminal with the command it has in flight, if any,
+// and the last stage it reported for it: what its screen shows.
 type TerminalState struct {
 	posgate.Terminal
 	InFlight *posgate.Command
+	Screen   *posgate.CommandEvent
 }
 
 // Terminals lists every terminal (tid empty) or one (posgate.ErrNotFound
@@ -158,6 +160,13 @@ func (s *Service) Terminals(ctx context.Context, tid string) ([]TerminalState, e
 			c, err := tx.InFlightCommand(t.TID)
 			if err == nil {
 				ts.InFlight = &c
+				evs, err := tx.Events(c.ID)
+				if err != nil {
+					return err
+				}
+				if len(evs) > 0 {
+					ts.Screen = &evs[len(evs)-1]
+				}
 			} else if !errors.Is(err, posgate.ErrNotFound) {
 				return err
 			}

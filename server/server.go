@@ -22,6 +22,7 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/acquirer"
+	"github.com/posgate/posgate/console"
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/payment"
@@ -265,6 +266,7 @@ type Gateway struct {
 	Handler http.Handler
 
 	limits HTTPLimits
+	feed   *console.Feed
 }
 
 // Open assembles a gateway that serves terminals and the API and delivers
@@ -279,7 +281,13 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes := map[string]http.Handler{"GET " + termproto.Path: app.Hub.Endpoint(app.Service)}
+	feed := console.NewFeed()
+	_, simulated := cfg.Acquirer.(acquirer.Simulated)
+	routes := map[string]http.Handler{
+		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(app.Service)),
+		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
+			console.Deps{Service: app.Service, Link: app.Hub, Feed: feed}),
+	}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
@@ -298,14 +306,16 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits,
 	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h, limits: cfg.HTTP}, nil
+	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
 }
 
 // linkStatus adapts the hub to what the operator API shows.
 type linkStatus struct{ hub *termlink.Hub }
 
-func (l linkStatus) Online(tid string) bool        { return l.hub.Online(tid) }
-func (l linkStatus) LastSeen(tid string) time.Time { return l.hub.Status(tid).LastSeen }
+func (l linkStatus) Link(tid string) httpapi.LinkStatus {
+	s := l.hub.Status(tid)
+	return httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+}
 
 // Serve runs the gateway on ln until ctx ends, then shuts down cleanly:
 // terminals are told to reconnect, in-flight API calls get up to ten
@@ -338,6 +348,9 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	g.Hub.Shutdown(shutdown)
+	// The console's event streams would hold their connections until the
+	// shutdown timeout.
+	g.feed.Close()
 	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
 		err = serr
 	}

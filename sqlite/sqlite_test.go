@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,8 +132,9 @@ func TestReopen(t *testing.T) {
 	files, err := filepath.Glob("migration/*.sql")
 	require.NoError(t, err)
 	want := make([]int, len(files))
-	for i := range want {
-		want[i] = i + 1
+	for i, f := range files {
+		want[i], err = strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		require.NoError(t, err, f)
 	}
 	require.Equal(t, want, versions, "each embedded migration applied once, in order")
 	var n int

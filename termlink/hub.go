@@ -79,6 +79,11 @@ type Status struct {
 	// offline.
 	ConnectedAt time.Time
 	RemoteAddr  string
+	// OfflineSince is when the last connection ended; zero while online
+	// and before the first connection since start.
+	OfflineSince time.Time
+	// Client is the software the terminal named in its latest hello.
+	Client string
 }
 
 // writeTimeout bounds every write: a terminal that cannot take a small
@@ -106,6 +111,9 @@ type terminal struct {
 	// calls that follow one step, so a stale Disconnected can never land
 	// after the Connected of a newer connection.
 	events sync.Mutex
+	// Guarded by Hub.mu, like the registry they describe.
+	client       string
+	offlineSince time.Time
 }
 
 type conn struct {
@@ -118,6 +126,7 @@ type conn struct {
 	authed atomic.Bool // publishes tid, term and connectedAt to other goroutines
 
 	tid         string
+	client      string
 	term        *terminal
 	connectedAt time.Time
 	// welcomed is closed once the welcome is written: the connection is
@@ -368,7 +377,7 @@ func (h *Hub) authenticate(ctx context.Context, c *conn, b []byte) error {
 	if err != nil {
 		return internalError("use nonce: " + err.Error())
 	}
-	c.tid = f.TID
+	c.tid, c.client = f.TID, f.Client
 	return nil
 }
 
@@ -393,6 +402,7 @@ func (h *Hub) register(ctx context.Context, c *conn, now time.Time, welcome term
 	old := h.live[c.tid]
 	h.live[c.tid] = c
 	c.term, c.connectedAt = t, now
+	t.client, t.offlineSince = c.client, time.Time{}
 	t.lastSeen.Store(now.UnixNano())
 	c.authed.Store(true)
 	h.mu.Unlock()
@@ -426,6 +436,7 @@ func (h *Hub) drop(c *conn, why string) {
 	live := h.live[c.tid] == c
 	if live {
 		delete(h.live, c.tid)
+		c.term.offlineSince = h.cfg.Now()
 	}
 	h.mu.Unlock()
 	if !live {
@@ -529,7 +540,7 @@ func (h *Hub) Status(tid string) Status {
 func (h *Hub) status(tid string) Status {
 	s := Status{TID: tid}
 	if t := h.seen[tid]; t != nil {
-		s.LastSeen = time.Unix(0, t.lastSeen.Load())
+		s.LastSeen, s.OfflineSince, s.Client = time.Unix(0, t.lastSeen.Load()), t.offlineSince, t.client
 	}
 	if c := h.live[tid]; c != nil {
 		s.Online, s.ConnectedAt, s.RemoteAddr = true, c.connectedAt, c.remote

@@ -318,6 +318,32 @@ func TestConnect(t *testing.T) {
 		requireClosed(t, c, termproto.CloseTimeout)
 	})
 
+	t.Run("OfflineSinceAndClient", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, termlink.Config{})
+		c := b.dial(t)
+		hello := b.hello("T1")
+		hello.Client = "acme-pos/4.2"
+		writeFrame(t, c, hello)
+		require.Equal(t, termproto.TypeWelcome, readFrame(t, c).Type)
+		require.Equal(t, "T1", receive(t, b.fake.connected))
+		st := b.hub.Status("T1")
+		require.Equal(t, "acme-pos/4.2", st.Client)
+		require.True(t, st.OfflineSince.IsZero(), "online")
+
+		b.clock.Advance(time.Minute)
+		require.NoError(t, c.Close(websocket.StatusNormalClosure, ""))
+		require.Equal(t, "T1", receive(t, b.fake.disconnected))
+		st = b.hub.Status("T1")
+		require.True(t, st.OfflineSince.Equal(b.clock.Now()))
+		require.Equal(t, "acme-pos/4.2", st.Client, "kept while offline")
+
+		b.connect(t, "T1")
+		st = b.hub.Status("T1")
+		require.True(t, st.OfflineSince.IsZero(), "online again")
+		require.Empty(t, st.Client, "the newest hello named no software")
+	})
+
 	t.Run("PeerCloses", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t, termlink.Config{})

@@ -186,7 +186,7 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	var term struct {
 		TID      string `json:"tid"`
 		Online   bool   `json:"online"`
-		LastSeen string `json:"last_seen"`
+		LastSeen string `json:"last_seen_at"`
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&term))
 	resp.Body.Close()

@@ -20,7 +20,7 @@ func rootCmd(e *env) *cobra.Command {
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return checkLogFlags(c) },
 	}
 	root.AddCommand(serveCmd(e), demoCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e),
-		notificationsCmd(e), refundsCmd(e), callCmd(e), signCmd(e), benchCmd(e), versionCmd(e))
+		notificationsCmd(e), refundsCmd(e), ordersCmd(e), callCmd(e), signCmd(e), benchCmd(e), versionCmd(e))
 	return root
 }
 
