@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
-	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +24,6 @@ import (
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/protocol"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Config holds the API's settings.
@@ -97,30 +95,7 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		}, []string{"method", "code"}),
 	}
 	cfg.Registry.MustRegister(a.requests, a.latency)
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /Payments", a.payments)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"status":"ok"}`+"\n")
-	})
-	var metrics http.Handler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})
-	if cfg.MetricsAuth {
-		metrics = a.adminRaw(metrics)
-	}
-	mux.Handle("GET /metrics", metrics)
-	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
-	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
-	mux.Handle("GET /admin/v1/orders", a.admin(a.listOrders))
-	mux.Handle("GET /admin/v1/orders/{trade_id}", a.admin(a.getOrder))
-	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))
-	mux.Handle("POST /admin/v1/notifications/{id}/replay", a.admin(a.replayNotification))
-	// Profiles for operators, behind the same token: /admin/v1/debug/pprof/.
-	mux.Handle("GET /admin/v1/debug/pprof/", a.adminRaw(http.StripPrefix("/admin/v1", http.HandlerFunc(pprof.Index))))
-	mux.Handle("GET /admin/v1/debug/pprof/profile", a.adminRaw(http.HandlerFunc(pprof.Profile)))
-	for pattern, h := range extra {
-		mux.Handle(pattern, h)
-	}
-	return mux
+	return a.routes(extra)
 }
 
 // newResponseID is a timestamp and ten random digits, the shape of

@@ -1,0 +1,40 @@
+package httpapi
+
+import (
+	"io"
+	"net/http"
+	"net/http/pprof"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes is every route the gateway serves: the API's own, and extra,
+// which the server mounts beside them (the terminal endpoint
+// termproto.Path, the operator console under /console/, the demo's
+// receiver).
+func (a *api) routes(extra map[string]http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /Payments", a.payments)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	var metrics http.Handler = promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{})
+	if a.cfg.MetricsAuth {
+		metrics = a.adminRaw(metrics)
+	}
+	mux.Handle("GET /metrics", metrics)
+	mux.Handle("GET /admin/v1/terminals", a.admin(a.listTerminals))
+	mux.Handle("GET /admin/v1/terminals/{tid}", a.admin(a.getTerminal))
+	mux.Handle("GET /admin/v1/orders", a.admin(a.listOrders))
+	mux.Handle("GET /admin/v1/orders/{trade_id}", a.admin(a.getOrder))
+	mux.Handle("GET /admin/v1/notifications", a.admin(a.listNotifications))
+	mux.Handle("POST /admin/v1/notifications/{id}/replay", a.admin(a.replayNotification))
+	// Profiles for operators, behind the same token: /admin/v1/debug/pprof/.
+	mux.Handle("GET /admin/v1/debug/pprof/", a.adminRaw(http.StripPrefix("/admin/v1", http.HandlerFunc(pprof.Index))))
+	mux.Handle("GET /admin/v1/debug/pprof/profile", a.adminRaw(http.HandlerFunc(pprof.Profile)))
+	for pattern, h := range extra {
+		mux.Handle(pattern, h)
+	}
+	return mux
+}
