@@ -55,9 +55,9 @@ type Capture struct {
 
 // CheckAuthorisation decides whether the pre-authorisation o can still be
 // changed (captured or decremented) now, in the order the contract checks
-// reversals: cancelled, expired, then its state. inFlight names another
-// operation on it that must finish first ("" when none).
-func CheckAuthorisation(o Order, inFlight string, now time.Time) error {
+// reversals: cancelled, expired, then its state. busy says why another
+// operation on it must finish first ("" when none).
+func CheckAuthorisation(o Order, busy string, now time.Time) error {
 	switch o.State {
 	case StateCancelled:
 		return Refuse(ErrAlreadyCancelled, "The transaction has been cancelled")
@@ -75,8 +75,8 @@ func CheckAuthorisation(o Order, inFlight string, now time.Time) error {
 	if !now.Before(AuthorisationExpiry(o)) {
 		return Refuse(ErrExpired, "The transaction has been Expired: a pre-authorisation must be captured within 30 days")
 	}
-	if inFlight != "" {
-		return Refuse(ErrCaptureNotAllowed, "Capture not allowed: "+inFlight+" of this authorisation is in flight")
+	if busy != "" {
+		return Refuse(ErrCaptureNotAllowed, "Capture not allowed: "+busy)
 	}
 	return nil
 }
@@ -84,8 +84,8 @@ func CheckAuthorisation(o Order, inFlight string, now time.Time) error {
 // CheckCapture decides whether amount (minor units, in currency) may be
 // captured from o now: at most the authorised amount, in its currency, not
 // below the currency's minimum nor the tip the amount includes.
-func CheckCapture(o Order, amount int64, currency, inFlight string, now time.Time) error {
-	if err := CheckAuthorisation(o, inFlight, now); err != nil {
+func CheckCapture(o Order, amount int64, currency, busy string, now time.Time) error {
+	if err := CheckAuthorisation(o, busy, now); err != nil {
 		return err
 	}
 	cur, err := orderCurrency(o, currency)
@@ -102,8 +102,8 @@ func CheckCapture(o Order, amount int64, currency, inFlight string, now time.Tim
 // by reduction now: what remains must stay at or above the currency's
 // minimum (so never zero; v3.CancelPayment releases an authorisation
 // whole) and the tip it includes.
-func CheckDecrement(o Order, reduction int64, currency, inFlight string, now time.Time) error {
-	if err := CheckAuthorisation(o, inFlight, now); err != nil {
+func CheckDecrement(o Order, reduction int64, currency, busy string, now time.Time) error {
+	if err := CheckAuthorisation(o, busy, now); err != nil {
 		return err
 	}
 	cur, err := orderCurrency(o, currency)

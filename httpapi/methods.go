@@ -31,6 +31,8 @@ var methods = map[string]method{
 	"v3.QueryOrder":       {required: []string{"trade_id"}, handle: (*api).queryOrder},
 	"v3.CreateRefund":     {required: []string{"trade_id", "refund_amount", "refund_currency", "refund_description", "request_id"}, handle: (*api).createRefund},
 	"v3.QueryRefundOrder": {required: []string{"refund_id"}, handle: (*api).queryRefundOrder},
+	"v3.Capture":          {required: authChangeFields, handle: (*api).capture},
+	"v3.PreauthDecrement": {required: authChangeFields, handle: (*api).preauthDecrement},
 }
 
 func (a *api) pos(ctx context.Context, c payment.Caller, r *protocol.Request) (any, error) {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 		{"ConcurrentRefunds", testConcurrentRefunds},
 	}
 	tests = append(tests, refundTests...)
+	tests = append(tests, captureTests...)
 	tests = append(tests, notificationTests...)
 	tests = append(tests, readTests...)
 	for _, tc := range tests {
