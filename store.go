@@ -131,6 +131,14 @@ type Tx interface {
 	// run because another process has it.
 	ClaimJob(name string, now, next time.Time) (bool, error)
 
+	// Exports, a page at a time: the merchant's paid orders with
+	// PaidAt in [from, to), and its refunded refunds with RefundedAt in
+	// [from, to), ordered by that time and then id, starting after the
+	// cursor (zero time: from the start), at most limit. A non-empty tid
+	// keeps the orders made on that terminal (and their refunds).
+	PaidOrdersBetween(merchantID int64, tid string, from, to time.Time, after ExportCursor, limit int) ([]Order, error)
+	RefundsBetween(merchantID int64, tid string, from, to time.Time, after ExportCursor, limit int) ([]Refund, error)
+
 	// Notification outbox. InsertNotification also schedules its delivery
 	// in the same transaction, so the delivery is due if and only if the
 	// transaction commits; a store opened without an outbox refuses it

@@ -33,6 +33,8 @@ var methods = map[string]method{
 	"v3.QueryRefundOrder": {required: []string{"refund_id"}, handle: (*api).queryRefundOrder},
 	"v3.Capture":          {required: authChangeFields, handle: (*api).capture},
 	"v3.PreauthDecrement": {required: authChangeFields, handle: (*api).preauthDecrement},
+	"v3.TimePayOrder":     {required: []string{"start_time", "end_time"}, handle: (*api).timePayOrder},
+	"v3.TimeRefundOrder":  {required: []string{"start_time", "end_time"}, handle: (*api).timeRefundOrder},
 }
 
 func (a *api) pos(ctx context.Context, c payment.Caller, r *protocol.Request) (any, error) {

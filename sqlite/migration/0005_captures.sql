@@ -33,3 +33,8 @@ CREATE TABLE jobs (
 	name     TEXT NOT NULL PRIMARY KEY,
 	next_run INTEGER NOT NULL
 ) STRICT;
+
+-- Exports (v3.TimePayOrder, v3.TimeRefundOrder) page through a merchant's
+-- successful payments by paid time and its refunds by refund time.
+CREATE INDEX orders_merchant_paid ON orders (merchant_id, paid_at, trade_id) WHERE state = 'paid';
+CREATE INDEX refunds_merchant_refunded ON refunds (merchant_id, refunded_at, refund_id) WHERE state = 'refunded';
