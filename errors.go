@@ -21,7 +21,20 @@ var (
 	ErrTerminalDeclined = errors.New("declined or aborted on the terminal")
 	ErrRefundNotAllowed = errors.New("refund not allowed")
 	ErrReversalInFlight = errors.New("another reversal of this order is in flight")
-	ErrInvalid          = errors.New("invalid value")
+	// ErrCaptureNotAllowed: a capture or decrement of a pre-authorisation
+	// that its rules refuse (not authorized, amount, currency, already
+	// captured).
+	ErrCaptureNotAllowed = errors.New("capture not allowed")
+	// ErrAlreadyCaptured: the order already has a capture that moved or
+	// may have moved money (the store's one-capture-per-order index).
+	ErrAlreadyCaptured = errors.New("the authorisation has been captured already")
+	// ErrAcquirerDeclined: the acquirer refused a cloud-side operation;
+	// nothing moved.
+	ErrAcquirerDeclined = errors.New("declined by the acquirer")
+	// ErrAcquirerUnknown: the acquirer did not say whether it did what it
+	// was asked; support must look before anything else happens.
+	ErrAcquirerUnknown = errors.New("the acquirer's outcome is unknown")
+	ErrInvalid         = errors.New("invalid value")
 	// ErrNoOutbox: the store was opened without a notification outbox, so
 	// it cannot store a notification it could never deliver.
 	ErrNoOutbox = errors.New("the store has no notification outbox")

@@ -22,7 +22,7 @@ func CheckRefund(o Order, amount int64, currency string, now time.Time) error {
 	if o.State != StatePaid {
 		hint := ""
 		if o.State == StateAuthorized {
-			hint = "; a pre-authorisation is released with v3.CancelPayment"
+			hint = "; capture a pre-authorisation with v3.Capture, or release it with v3.CancelPayment"
 		}
 		return Refuse(ErrRefundNotAllowed, fmt.Sprintf("Refund not allowed: the transaction is %s, only paid orders can be refunded%s", o.State, hint))
 	}

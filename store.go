@@ -32,6 +32,8 @@ type Store interface {
 //     (InsertCommand returns ErrTerminalBusy);
 //   - a request_id once per user (InsertRequest returns ErrDuplicateRequest);
 //   - an order's refunded amount never above its amount;
+//   - at most one capture per order that is not failed
+//     (InsertCapture returns ErrAlreadyCaptured);
 //   - a command's result applied once (FinishCommand reports false when
 //     the command was no longer in flight).
 //
@@ -116,6 +118,34 @@ type Tx interface {
 	// StaleRefunds lists refunds in state last updated at or before
 	// before, oldest first, at most limit.
 	StaleRefunds(state RefundState, before time.Time, limit int) ([]Refund, error)
+
+	// Captures. The order's change is the caller's (UpdateOrder in the
+	// same transaction); every capture writes its order, so a capture
+	// and a concurrent decrement, reversal or expiry of the same order
+	// cannot both commit on stale reads.
+	InsertCapture(c Capture) error
+	// FinishCapture moves a capture in processing to c.State with c's
+	// result fields; false when it was not in processing.
+	FinishCapture(c Capture) (bool, error)
+	// ActiveCapture returns the order's capture that is not failed.
+	ActiveCapture(tradeID string) (Capture, error)
+	// StaleAuthorisations lists authorized orders approved at or before
+	// approvedBefore that have no capture other than failed ones, oldest
+	// first, at most limit.
+	StaleAuthorisations(approvedBefore time.Time, limit int) ([]Order, error)
+	// ClaimJob is a scheduled job's compare-and-set: when the job named
+	// is due at now (or has never run), it becomes due at next and
+	// ClaimJob reports true; otherwise false, and the caller skips this
+	// run because another process has it.
+	ClaimJob(name string, now, next time.Time) (bool, error)
+
+	// Exports, a page at a time: the merchant's paid orders with
+	// PaidAt in [from, to), and its refunded refunds with RefundedAt in
+	// [from, to), ordered by that time and then id, starting after the
+	// cursor (zero time: from the start), at most limit. A non-empty tid
+	// keeps the orders made on that terminal (and their refunds).
+	PaidOrdersBetween(merchantID int64, tid string, from, to time.Time, after ExportCursor, limit int) ([]Order, error)
+	RefundsBetween(merchantID int64, tid string, from, to time.Time, after ExportCursor, limit int) ([]Refund, error)
 
 	// Notification outbox. InsertNotification also schedules its delivery
 	// in the same transaction, so the delivery is due if and only if the

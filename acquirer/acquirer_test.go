@@ -41,3 +41,30 @@ func TestSimulatedSlowHonoursContext(t *testing.T) {
 	_, err := acquirer.Simulated{SlowDelay: time.Hour}.Refund(ctx, acquirer.Request{Amount: acquirer.AmountSlow})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+func TestSimulatedCaptureAndDecrementMagicAmounts(t *testing.T) {
+	a := acquirer.Simulated{SlowDelay: time.Millisecond}
+	ctx := context.Background()
+	for name, op := range map[string]func(context.Context, acquirer.AuthRequest) (acquirer.Result, error){
+		"capture": a.Capture, "decrement": a.Decrement,
+	} {
+		for _, tc := range []struct {
+			amount  int64
+			outcome acquirer.Outcome
+		}{
+			{100, acquirer.Approved},
+			{acquirer.AmountFailed, acquirer.Failed},
+			{acquirer.AmountUnknown, acquirer.Unknown},
+			{acquirer.AmountSlow, acquirer.Approved},
+		} {
+			res, err := op(ctx, acquirer.AuthRequest{ID: "cp", Amount: tc.amount, Currency: "EUR"})
+			require.NoError(t, err, name, tc.amount)
+			require.Equal(t, tc.outcome, res.Outcome, name, tc.amount)
+			if tc.outcome == acquirer.Approved {
+				require.Regexp(t, `^SIM[0-9A-F]{20}$`, res.Reference)
+			} else {
+				require.NotEmpty(t, res.Message)
+			}
+		}
+	}
+}

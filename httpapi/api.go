@@ -151,6 +151,13 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		methodName = req.Method
 		return a.call(r.Context(), m, c, req)
 	}()
+	if exp, ok := data.(csvExport); ok && err == nil {
+		a.streamCSV(w, r, rid, exp)
+		a.requests.WithLabelValues(methodName, string(protocol.CodeOK)).Inc()
+		a.latency.WithLabelValues(methodName, string(protocol.CodeOK)).Observe(time.Since(start).Seconds())
+		a.log.Info("request", "response_id", rid, "method", methodName, "user", user, "code", string(protocol.CodeOK), "ms", float64(time.Since(start).Microseconds())/1000)
+		return
+	}
 	resp := protocol.Response{Status: err == nil, Code: protocol.CodeOK, Data: data, ResponseID: rid}
 	if err != nil {
 		resp.Code, resp.Message = codeOf(err)

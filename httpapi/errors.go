@@ -26,6 +26,10 @@ var codeByError = []struct {
 	{posgate.ErrTerminalTimeout, protocol.CodeTerminalTimeout},
 	{posgate.ErrTerminalDeclined, protocol.CodeTerminalDeclined},
 	{posgate.ErrRefundNotAllowed, protocol.CodeRefundNotAllowed},
+	{posgate.ErrCaptureNotAllowed, protocol.CodeCaptureRefused},
+	{posgate.ErrAlreadyCaptured, protocol.CodeCaptureRefused},
+	{posgate.ErrAcquirerDeclined, protocol.CodeAcquirerDeclined},
+	{posgate.ErrAcquirerUnknown, protocol.CodeAcquirerUnknown},
 }
 
 // codeOf maps err to its code and the message the caller sees. Anything

@@ -31,6 +31,10 @@ var methods = map[string]method{
 	"v3.QueryOrder":       {required: []string{"trade_id"}, handle: (*api).queryOrder},
 	"v3.CreateRefund":     {required: []string{"trade_id", "refund_amount", "refund_currency", "refund_description", "request_id"}, handle: (*api).createRefund},
 	"v3.QueryRefundOrder": {required: []string{"refund_id"}, handle: (*api).queryRefundOrder},
+	"v3.Capture":          {required: authChangeFields, handle: (*api).capture},
+	"v3.PreauthDecrement": {required: authChangeFields, handle: (*api).preauthDecrement},
+	"v3.TimePayOrder":     {required: []string{"start_time", "end_time"}, handle: (*api).timePayOrder},
+	"v3.TimeRefundOrder":  {required: []string{"start_time", "end_time"}, handle: (*api).timeRefundOrder},
 }
 
 func (a *api) pos(ctx context.Context, c payment.Caller, r *protocol.Request) (any, error) {

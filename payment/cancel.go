@@ -30,6 +30,9 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 		if err := posgate.CheckCancelPayment(o, inFlight, loc, now); err != nil {
 			return err
 		}
+		if err := notCaptured(tx, o); err != nil {
+			return err
+		}
 		if o.State == posgate.StateProcessing || o.State == posgate.StatePending {
 			cmd, err := tx.CommandForTrade(tradeID, commandKind(o.Operation))
 			if err != nil && !errors.Is(err, posgate.ErrNotFound) {

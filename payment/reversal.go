@@ -32,6 +32,19 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 		if err := posgate.CheckReversal(o, c.User, inFlight, loc, now); err != nil {
 			return err
 		}
+		if err := notCaptured(tx, o); err != nil {
+			return err
+		}
+		if o.Operation == posgate.OpAuthorisation {
+			// Writing the order makes a concurrent capture or decrement,
+			// which also writes it, conflict with this reversal instead of
+			// committing beside it on a stale read.
+			o.UpdatedAt = now
+			if err := tx.UpdateOrder(o); err != nil {
+				return err
+			}
+			o.Version++
+		}
 		if !s.link.Online(o.TID) {
 			return posgate.Refuse(posgate.ErrTerminalOffline, "Terminal offline: the terminal "+o.TID+" is not connected")
 		}

@@ -6,15 +6,17 @@ import (
 )
 
 // Run does the service's background work until ctx ends: recording
-// progress, expiring orders, clearing batches at their cutoff, finishing
-// stuck refunds. Each transition is a compare-and-set, so gateways sharing
-// a database may all run it and each change still happens once.
+// progress, expiring orders and uncaptured authorisations, clearing
+// batches at their cutoff, finishing stuck refunds. Each transition is a
+// compare-and-set, so gateways sharing a database may all run it and each
+// change still happens once.
 func (s *Service) Run(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { s.writeProgress(ctx); close(done) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	clear, refunds := runEvery{every: 30 * time.Second}, runEvery{every: 30 * time.Second}
+	auths := runEvery{every: authExpiryEvery}
 	for {
 		select {
 		case <-ctx.Done():
@@ -25,6 +27,11 @@ func (s *Service) Run(ctx context.Context) {
 				s.log.Error("expire orders", "err", err)
 			}
 			now := s.now()
+			if auths.due(now) {
+				if err := s.expireAuthorisations(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("expire authorisations", "err", err)
+				}
+			}
 			if clear.due(now) {
 				if err := s.clearDue(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error("clear batches", "err", err)

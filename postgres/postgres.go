@@ -269,6 +269,10 @@ var constraintErrors = map[string]error{
 	"refunds_pkey":           posgate.ErrDuplicate,
 	"refunds_merchant_ref":   posgate.ErrDuplicate,
 	"orders_check":           posgate.ErrRefundNotAllowed, // the orders' refund bound
+	"captures_pkey":          posgate.ErrAlreadyCaptured,
+	"captures_one_per_order": posgate.ErrAlreadyCaptured,
+	"captures_amount":        posgate.ErrCaptureNotAllowed,
+	"jobs_pkey":              posgate.ErrDuplicate,
 }
 
 // interpretError translates a driver error into the domain's: a missing

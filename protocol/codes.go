@@ -27,6 +27,9 @@ const (
 	CodeTerminalTimeout  Code = "-4203"
 	CodeTerminalDeclined Code = "-4204"
 	CodeRefundNotAllowed Code = "-4301"
+	CodeCaptureRefused   Code = "-4302"
+	CodeAcquirerDeclined Code = "-4303"
+	CodeAcquirerUnknown  Code = "-4304"
 	CodeInternal         Code = "-5000"
 )
 
@@ -53,6 +56,9 @@ var codeMessages = map[Code]string{
 	CodeTerminalTimeout:  "The terminal has not answered in time; the outcome will follow by notification and v3.QueryOrder",
 	CodeTerminalDeclined: "Declined or aborted on the terminal",
 	CodeRefundNotAllowed: "Refund not allowed",
+	CodeCaptureRefused:   "Capture not allowed",
+	CodeAcquirerDeclined: "Declined by the acquirer",
+	CodeAcquirerUnknown:  "The acquirer's outcome is unknown; please contact support",
 	CodeInternal:         "Internal error",
 }
 

@@ -202,7 +202,8 @@ func TestOneSentinelPerCode(t *testing.T) {
 	all := []*Error{ErrAuthFailed, ErrTimeWindow, ErrUnknownMethod, ErrBadEnvelope, ErrRateLimited, ErrMissingField,
 		ErrDuplicateRequest, ErrInvalidField, ErrTIDMismatch, ErrCancelWindow, ErrCleared, ErrTradeNotFound,
 		ErrNotCancellable, ErrAlreadyCancelled, ErrExpired, ErrTerminalOffline, ErrTerminalBusy,
-		ErrTerminalTimeout, ErrTerminalDeclined, ErrRefundNotAllowed, ErrInternal}
+		ErrTerminalTimeout, ErrTerminalDeclined, ErrRefundNotAllowed, ErrCaptureRefused, ErrAcquirerDeclined,
+		ErrAcquirerUnknown, ErrInternal}
 	seen := map[protocol.Code]bool{}
 	for _, e := range all {
 		if seen[e.Code] || !e.Code.Known() {

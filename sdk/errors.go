@@ -79,5 +79,8 @@ var (
 	ErrTerminalTimeout  = sentinel(protocol.CodeTerminalTimeout)  // -4203: outcome follows by notification; Order() has it as it is
 	ErrTerminalDeclined = sentinel(protocol.CodeTerminalDeclined) // -4204: Order() has the order, unchanged
 	ErrRefundNotAllowed = sentinel(protocol.CodeRefundNotAllowed) // -4301
+	ErrCaptureRefused   = sentinel(protocol.CodeCaptureRefused)   // -4302: capture or decrement refused by its rules (docs/captures.md)
+	ErrAcquirerDeclined = sentinel(protocol.CodeAcquirerDeclined) // -4303: nothing moved; Order() has the order, unchanged
+	ErrAcquirerUnknown  = sentinel(protocol.CodeAcquirerUnknown)  // -4304: it may have been made; contact support before retrying
 	ErrInternal         = sentinel(protocol.CodeInternal)         // -5000: nothing was changed
 )

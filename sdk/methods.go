@@ -19,6 +19,8 @@ const (
 	MethodQueryOrder       = "v3.QueryOrder"
 	MethodCreateRefund     = "v3.CreateRefund"
 	MethodQueryRefundOrder = "v3.QueryRefundOrder"
+	MethodCapture          = "v3.Capture"
+	MethodPreauthDecrement = "v3.PreauthDecrement"
 )
 
 // Order states, as on the wire.
@@ -95,6 +97,21 @@ type RefundRequest struct {
 	RequestID string
 }
 
+// AuthChangeRequest is a capture of a pre-authorisation, or a decrement
+// of its authorised amount.
+type AuthChangeRequest struct {
+	TradeID string
+	// Amount, in major units: the amount to capture, or for a decrement
+	// the reduction (the answer shows the authorised amount left).
+	Amount      string
+	Currency    string // the authorisation's
+	Description string
+	NotifyURL   string
+	// RequestID is always sent, so a lost answer can be retried without
+	// capturing twice; generated and written back when empty.
+	RequestID string
+}
+
 // POS starts a sale or pre-authorisation on the terminal. It answers once
 // the amount is on screen, with the order "processing"; the result follows
 // by notification and QueryOrder.
@@ -163,6 +180,26 @@ func (c *Client) CreateRefund(ctx context.Context, r *RefundRequest) (*Refund, e
 // QueryRefundOrder returns one refund.
 func (c *Client) QueryRefundOrder(ctx context.Context, refundID string) (*Refund, error) {
 	return call[Refund](ctx, c, MethodQueryRefundOrder, map[string]string{"refund_id": refundID})
+}
+
+// Capture captures part or all of an authorized order, once; the answer
+// is the order, paid for the captured amount.
+func (c *Client) Capture(ctx context.Context, r *AuthChangeRequest) (*Order, error) {
+	return call[Order](ctx, c, MethodCapture, authChangeData(r))
+}
+
+// PreauthDecrement lowers the authorised amount of an authorized order by
+// r.Amount; the answer is the order with the amount left.
+func (c *Client) PreauthDecrement(ctx context.Context, r *AuthChangeRequest) (*Order, error) {
+	return call[Order](ctx, c, MethodPreauthDecrement, authChangeData(r))
+}
+
+func authChangeData(r *AuthChangeRequest) map[string]string {
+	setDefault(&r.RequestID, NewRequestID())
+	return map[string]string{
+		"trade_id": r.TradeID, "amount": r.Amount, "currency": r.Currency, "description": r.Description,
+		"notify_url": r.NotifyURL, "request_id": r.RequestID,
+	}
 }
 
 // call sends method and decodes a success answer's data; a failure answer

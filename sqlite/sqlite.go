@@ -156,6 +156,10 @@ var constraintErrors = map[string]error{
 	"refunds.refund_id":                                  posgate.ErrDuplicate,
 	"refunds.merchant_id, refunds.m_refund_id":           posgate.ErrDuplicate,        // refunds_merchant_ref
 	"refunded_amount >= 0 AND refunded_amount <= amount": posgate.ErrRefundNotAllowed, // the orders' refund bound
+	"captures.capture_id":                                posgate.ErrAlreadyCaptured,
+	"captures.trade_id":                                  posgate.ErrAlreadyCaptured, // captures_one_per_order
+	"captures_amount":                                    posgate.ErrCaptureNotAllowed,
+	"jobs.name":                                          posgate.ErrDuplicate,
 }
 
 // interpretError translates a driver error into the domain's: a missing

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -24,6 +25,8 @@ func RunShared(t *testing.T, open func(t *testing.T) (posgate.Store, posgate.Sto
 		{"Commands", testSharedCommands},
 		{"Finish", testSharedFinish},
 		{"Refunds", testSharedRefunds},
+		{"Captures", testSharedCaptures},
+		{"ClaimJob", testSharedClaimJob},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,4 +138,30 @@ func testSharedRefunds(t *testing.T, stores [2]posgate.Store) {
 	notes, err := get(t, stores[0], func(tx posgate.Tx) ([]posgate.Notification, error) { return tx.Notifications(false, 100) })
 	require.NoError(t, err)
 	require.Len(t, notes, fits)
+}
+
+func testSharedCaptures(t *testing.T, stores [2]posgate.Store) {
+	mid := seed(t, stores[0])
+	insertOrders(t, stores[0], authorisation(mid, "T1", "tr-1", t0))
+	errs := race(40, func(i int) error {
+		return stores[i%2].InTx(context.Background(), func(tx posgate.Tx) error {
+			return tx.InsertCapture(capture(mid, "tr-1", fmt.Sprintf("cp-%d", i), 100))
+		})
+	})
+	requireOneWinner(t, errs, posgate.ErrAlreadyCaptured)
+}
+
+// testSharedClaimJob: of two processes sweeping on the same schedule, one
+// runs each turn.
+func testSharedClaimJob(t *testing.T, stores [2]posgate.Store) {
+	errs := race(20, func(i int) error {
+		return stores[i%2].InTx(context.Background(), func(tx posgate.Tx) error {
+			ok, err := tx.ClaimJob("sweep", t0, t0.Add(time.Minute))
+			if err == nil && !ok {
+				err = posgate.ErrConflict
+			}
+			return err
+		})
+	})
+	requireOneWinner(t, errs, posgate.ErrConflict)
 }

@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 		{"ConcurrentRefunds", testConcurrentRefunds},
 	}
 	tests = append(tests, refundTests...)
+	tests = append(tests, captureTests...)
+	tests = append(tests, exportTests...)
 	tests = append(tests, notificationTests...)
 	tests = append(tests, readTests...)
 	tests = append(tests, operatorReadTests...)

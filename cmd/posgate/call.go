@@ -21,8 +21,9 @@ func callCmd(e *env) *cobra.Command {
 		Long: `Sign and send one request to POST /Payments and print the answer. Exits
 non-zero when the answer's status is false. METHOD is for example v3.POS
 (the v3. may be left out); key=value pairs are the data fields. For the POS
-methods tid defaults to --user; v3.POS, v3.POSCancel, v3.POSReversal and
-v3.CreateRefund get a fresh request_id when none is given.
+methods tid defaults to --user; v3.POS, v3.POSCancel, v3.POSReversal,
+v3.CreateRefund, v3.Capture and v3.PreauthDecrement get a fresh request_id
+when none is given.
 
 --dry-run prints the string to sign, the signature and the body instead of
 sending them.`,
@@ -55,7 +56,7 @@ sending them.`,
 				}
 			}
 			switch method {
-			case sdk.MethodPOS, sdk.MethodPOSCancel, sdk.MethodPOSReversal, sdk.MethodCreateRefund:
+			case sdk.MethodPOS, sdk.MethodPOSCancel, sdk.MethodPOSReversal, sdk.MethodCreateRefund, sdk.MethodCapture, sdk.MethodPreauthDecrement:
 				if _, ok := data["request_id"]; !ok {
 					data["request_id"] = sdk.NewRequestID()
 				}

@@ -1,0 +1,54 @@
+package postgres
+
+import (
+	"time"
+
+	"github.com/posgate/posgate"
+)
+
+const captureCols = `capture_id, trade_id, merchant_id, "user", request_id, amount, authorised_amount, currency,
+	description, notify_url, state, acquirer_ref, message, created_at, finished_at`
+
+func scanCapture(r row) (c posgate.Capture, err error) {
+	return c, r.Scan(&c.CaptureID, &c.TradeID, &c.MerchantID, &c.User, &c.RequestID, &c.Amount, &c.AuthorisedAmount, &c.Currency,
+		&c.Description, &c.NotifyURL, &c.State, &c.AcquirerRef, &c.Message, &c.CreatedAt, &c.FinishedAt)
+}
+
+func (t *tx) InsertCapture(c posgate.Capture) error {
+	_, err := t.exec(`INSERT INTO captures (`+captureCols+`) VALUES (`+placeholders(15)+`)`,
+		c.CaptureID, c.TradeID, c.MerchantID, c.User, c.RequestID, c.Amount, c.AuthorisedAmount, c.Currency,
+		c.Description, c.NotifyURL, c.State, c.AcquirerRef, c.Message, c.CreatedAt, c.FinishedAt)
+	return err
+}
+
+func (t *tx) FinishCapture(c posgate.Capture) (bool, error) {
+	n, err := t.exec(`UPDATE captures SET state = $1, acquirer_ref = $2, message = $3, finished_at = $4
+		WHERE capture_id = $5 AND state = 'processing'`, c.State, c.AcquirerRef, c.Message, c.FinishedAt, c.CaptureID)
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	found, err := t.exists("captures", "capture_id", c.CaptureID)
+	if err == nil && !found {
+		err = posgate.ErrNotFound
+	}
+	return false, err
+}
+
+func (t *tx) ActiveCapture(tradeID string) (posgate.Capture, error) {
+	return one(t, scanCapture, `SELECT `+captureCols+` FROM captures
+		WHERE trade_id = $1 AND state IN ('processing', 'captured', 'error')`, tradeID)
+}
+
+func (t *tx) StaleAuthorisations(approvedBefore time.Time, limit int) ([]posgate.Order, error) {
+	return list(t, scanOrder, `SELECT `+orderCols+` FROM orders o
+		WHERE state = 'authorized' AND paid_at <= $1
+		AND NOT EXISTS (SELECT 1 FROM captures c WHERE c.trade_id = o.trade_id AND c.state IN ('processing', 'captured', 'error'))
+		ORDER BY paid_at, trade_id LIMIT $2`, approvedBefore, limit)
+}
+
+func (t *tx) ClaimJob(name string, now, next time.Time) (bool, error) {
+	n, err := t.exec(`INSERT INTO jobs (name, next_run) VALUES ($1, $2)
+		ON CONFLICT (name) DO UPDATE SET next_run = excluded.next_run WHERE jobs.next_run <= $3`,
+		name, next, now)
+	return n > 0, err
+}
