@@ -21,6 +21,7 @@ import (
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
 	"github.com/posgate/posgate/sqlite"
+	"github.com/posgate/posgate/termlink"
 	"github.com/stretchr/testify/require"
 )
 
@@ -42,6 +43,8 @@ func (c *clock) Set(t time.Time) {
 	defer c.mu.Unlock()
 	c.off = time.Until(t)
 }
+
+var unlimited = termlink.Rate{PerSecond: 1e9, Burst: 1e9}
 
 const masterKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
@@ -68,6 +71,7 @@ func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 		// Tests and benchmarks send from one address far faster than tills
 		// do; the rate limit tests set their own.
 		RateLimits: httpapi.RateLimits{PerUser: 1e9, PerUserBurst: 1e9, PerAddr: 1e9, PerAddrBurst: 1e9, AuthFailures: 1e9, AuthFailuresBurst: 1e9},
+		Link:       server.LinkLimits{Hellos: unlimited, HelloFailures: unlimited, Progress: unlimited},
 		Getenv: func(k string) string {
 			switch k {
 			case "POSGATE_MASTER_KEY":

@@ -117,10 +117,10 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	var methodName, user string
 	addr, now := sourceAddr(r), time.Now()
 	data, err := func() (any, error) {
-		if d, spent := a.limits.authFail.exhausted(addr, now); spent {
+		if d, spent := a.limits.authFail.Exhausted(addr, now); spent {
 			return nil, limited(w, d, "too many failed authentications from this address")
 		}
-		if d, ok := a.limits.addr.take(addr, now); !ok {
+		if d, ok := a.limits.addr.Take(addr, now); !ok {
 			return nil, limited(w, d, "too many requests from this address")
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, protocol.MaxBodyBytes))
@@ -140,12 +140,12 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		m, c, err := a.authenticate(r.Context(), req)
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeAuthFailed {
-			a.limits.authFail.take(addr, now)
+			a.limits.authFail.Take(addr, now)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if d, ok := a.limits.user.take(req.User, now); !ok {
+		if d, ok := a.limits.user.Take(req.User, now); !ok {
 			return nil, limited(w, d, "too many requests from user "+req.User)
 		}
 		methodName = req.Method

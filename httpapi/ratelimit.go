@@ -1,15 +1,11 @@
 package httpapi
 
 import (
-	"math"
-	"net"
 	"net/http"
-	"strconv"
-	"sync"
 	"time"
 
+	"github.com/posgate/posgate/internal/keyedrate"
 	"github.com/posgate/posgate/protocol"
-	"golang.org/x/time/rate"
 )
 
 // RateLimits bounds /Payments per caller. Each is a token bucket: Rate
@@ -47,91 +43,21 @@ func (l RateLimits) withDefaults() RateLimits {
 	return l
 }
 
-// keyedLimiters is one bucket per key. A full bucket is the same as a new
-// one, so when the map reaches maxKeys the full ones are dropped; if none
-// is, the newcomers share one bucket rather than grow the map.
-type keyedLimiters struct {
-	limit    rate.Limit
-	burst    int
-	mu       sync.Mutex
-	m        map[string]*rate.Limiter
-	overflow *rate.Limiter
-}
-
-const maxKeys = 1 << 16
-
-func newKeyed(r, burst float64) *keyedLimiters {
-	b := int(math.Max(1, burst))
-	return &keyedLimiters{limit: rate.Limit(r), burst: b, m: map[string]*rate.Limiter{}, overflow: rate.NewLimiter(rate.Limit(r), b)}
-}
-
-func (k *keyedLimiters) get(key string, now time.Time) *rate.Limiter {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if l, ok := k.m[key]; ok {
-		return l
-	}
-	if len(k.m) >= maxKeys {
-		for key, l := range k.m {
-			if l.TokensAt(now) >= float64(k.burst) {
-				delete(k.m, key)
-			}
-		}
-		if len(k.m) >= maxKeys {
-			return k.overflow
-		}
-	}
-	l := rate.NewLimiter(k.limit, k.burst)
-	k.m[key] = l
-	return l
-}
-
-// take spends a token of key's bucket; the wait until one is due when
-// there is none.
-func (k *keyedLimiters) take(key string, now time.Time) (time.Duration, bool) {
-	r := k.get(key, now).ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d, false
-	}
-	return 0, true
-}
-
-// exhausted reports whether key's bucket has no token, without spending.
-func (k *keyedLimiters) exhausted(key string, now time.Time) (time.Duration, bool) {
-	t := k.get(key, now).TokensAt(now)
-	if t >= 1 {
-		return 0, false
-	}
-	return time.Duration((1 - t) / float64(k.limit) * float64(time.Second)), true
-}
-
 type limiters struct {
-	user, addr, authFail *keyedLimiters
+	user, addr, authFail *keyedrate.Limiters
 }
 
 func newLimiters(l RateLimits) *limiters {
 	return &limiters{
-		user:     newKeyed(l.PerUser, l.PerUserBurst),
-		addr:     newKeyed(l.PerAddr, l.PerAddrBurst),
-		authFail: newKeyed(l.AuthFailures, l.AuthFailuresBurst),
+		user:     keyedrate.New(l.PerUser, l.PerUserBurst),
+		addr:     keyedrate.New(l.PerAddr, l.PerAddrBurst),
+		authFail: keyedrate.New(l.AuthFailures, l.AuthFailuresBurst),
 	}
 }
 
-// sourceAddr is the client's IP. posgate does not read X-Forwarded-For:
-// behind a proxy every caller shares the proxy's address.
-func sourceAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func sourceAddr(r *http.Request) string { return keyedrate.SourceIP(r) }
 
-// retryAfter is Retry-After's whole seconds, rounded up.
-func retryAfter(d time.Duration) string {
-	return strconv.Itoa(int(math.Ceil(d.Seconds())))
-}
+func retryAfter(d time.Duration) string { return keyedrate.RetryAfter(d) }
 
 // limited is the refusal of a caller over its limit: -1006 in the
 // envelope, like every answer, and when to come back in Retry-After.

@@ -72,6 +72,9 @@ type Config struct {
 	MetricsAuth bool
 	// RateLimits bounds /Payments per user and per source address.
 	RateLimits httpapi.RateLimits
+	// Link bounds what terminals may send: connections and failed hellos
+	// per address, progress frames per terminal.
+	Link LinkLimits
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -139,6 +142,9 @@ func adminTokenHash(getenv func(string) string, dsn string, show func(string)) (
 	show(token)
 	return h[:], nil
 }
+
+// LinkLimits are the terminal link's rate limits (termlink.Config).
+type LinkLimits struct{ Hellos, HelloFailures, Progress termlink.Rate }
 
 // DefaultDB is the database of every command that is given none.
 const DefaultDB = "posgate.db"
@@ -210,6 +216,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	}
 	hub := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
+		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Progress: cfg.Link.Progress,
 	})
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,

@@ -18,8 +18,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/internal/keyedrate"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/termproto"
 )
@@ -60,6 +62,16 @@ type Config struct {
 	// HelloTimeout is how long a new connection has to authenticate.
 	// Default 10s.
 	HelloTimeout time.Duration
+	// Hellos bounds new connections per source address; HelloFailures
+	// bounds failed authentications per source address, after which the
+	// address's connections are refused until the bucket refills. Over
+	// either, the upgrade is answered 429 with Retry-After. Zero values
+	// take DefaultHelloLimits.
+	Hellos, HelloFailures Rate
+	// Progress bounds the progress frames one connection may send; more
+	// are dropped (the result is never limited). Zero takes
+	// DefaultProgressRate.
+	Progress Rate
 	// Now is the clock for hello times, LastSeen and server_time. Default
 	// time.Now.
 	Now func() time.Time
@@ -96,6 +108,8 @@ type Hub struct {
 	cfg        Config
 	log        *slog.Logger
 	authFailed []byte // every failed hello gets these exact bytes
+	hellos     *keyedrate.Limiters
+	failures   *keyedrate.Limiters
 
 	mu      sync.Mutex
 	live    map[string]*conn     // the current connection per TID
@@ -117,9 +131,11 @@ type terminal struct {
 }
 
 type conn struct {
-	ws      *websocket.Conn
-	handler Handler
-	remote  string
+	ws       *websocket.Conn
+	handler  Handler
+	remote   string
+	ip       string        // the source address the hello limits count
+	progress *rate.Limiter // made at the first progress frame
 	// timer closes the connection when no frame arrives in time; it runs
 	// only while the reader waits, and costs no goroutine until it fires.
 	timer  *time.Timer
@@ -148,6 +164,24 @@ func (e *endErr) Error() string { return e.why }
 // errTimedOut means the deadline timer fired and is closing the connection.
 var errTimedOut = errors.New("no frame in time")
 
+// Rate is a token bucket: PerSecond on average, Burst at once.
+type Rate struct{ PerSecond, Burst float64 }
+
+// Defaults of the hub's limits. A shop's terminals share its address and
+// all reconnect at once after a gateway restart, hence the bursts.
+var (
+	DefaultHellos        = Rate{PerSecond: 20, Burst: 100}
+	DefaultHelloFailures = Rate{PerSecond: 1, Burst: 10}
+	DefaultProgressRate  = Rate{PerSecond: 20, Burst: 40}
+)
+
+func (r Rate) or(def Rate) Rate {
+	if r.PerSecond <= 0 || r.Burst <= 0 {
+		return def
+	}
+	return r
+}
+
 // DefaultHeartbeatInterval is how often terminals heartbeat unless told
 // otherwise.
 const DefaultHeartbeatInterval = 10 * time.Second
@@ -160,6 +194,9 @@ func New(cfg Config) *Hub {
 	if cfg.TimeWindow <= 0 {
 		cfg.TimeWindow = protocol.DefaultTimeWindow
 	}
+	cfg.Hellos = cfg.Hellos.or(DefaultHellos)
+	cfg.HelloFailures = cfg.HelloFailures.or(DefaultHelloFailures)
+	cfg.Progress = cfg.Progress.or(DefaultProgressRate)
 	if cfg.HelloTimeout <= 0 {
 		cfg.HelloTimeout = 10 * time.Second
 	}
@@ -173,6 +210,8 @@ func New(cfg Config) *Hub {
 		cfg:        cfg,
 		log:        cfg.Logger,
 		authFailed: errorFrame(termproto.ErrorAuthFailed, "authentication failed"),
+		hellos:     keyedrate.New(cfg.Hellos.PerSecond, cfg.Hellos.Burst),
+		failures:   keyedrate.New(cfg.HelloFailures.PerSecond, cfg.HelloFailures.Burst),
 		live:       make(map[string]*conn),
 		seen:       make(map[string]*terminal),
 		all:        make(map[*conn]struct{}),
@@ -194,6 +233,15 @@ type endpoint struct {
 // it ends.
 func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := e.hub
+	ip, now := keyedrate.SourceIP(r), time.Now()
+	if wait, over := h.failures.Exhausted(ip, now); over {
+		tooMany(w, wait)
+		return
+	}
+	if wait, ok := h.hellos.Take(ip, now); !ok {
+		tooMany(w, wait)
+		return
+	}
 	c := h.accept(w, r, e.handler)
 	if c == nil {
 		return
@@ -230,7 +278,7 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) *c
 		return nil
 	}
 	ws.SetReadLimit(termproto.MaxFrameBytes)
-	c := &conn{ws: ws, handler: handler, remote: r.RemoteAddr, welcomed: make(chan struct{})}
+	c := &conn{ws: ws, handler: handler, remote: r.RemoteAddr, ip: keyedrate.SourceIP(r), welcomed: make(chan struct{})}
 	h.mu.Lock()
 	closing := h.closing
 	if !closing {
@@ -308,6 +356,13 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 	case termproto.TypeProgress:
 		// Progress is informational: a bad or unrecorded one is dropped
 		// alone and must not cost the connection the result that follows.
+		if c.progress == nil {
+			c.progress = rate.NewLimiter(rate.Limit(h.cfg.Progress.PerSecond), int(h.cfg.Progress.Burst))
+		}
+		if !c.progress.Allow() {
+			h.log.Debug("terminal progress dropped: over the rate", "tid", c.tid, "id", f.ID)
+			return nil
+		}
 		p, ok := progressOf(f)
 		if !ok {
 			h.log.Warn("terminal progress refused: unknown stage", "tid", c.tid, "id", f.ID, "stage", f.Stage)
@@ -451,6 +506,7 @@ func (h *Hub) drop(c *conn, why string) {
 func (h *Hub) expire(c *conn) {
 	if !c.authed.Load() {
 		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "no hello within "+h.cfg.HelloTimeout.String())
+		h.failures.Take(c.ip, time.Now())
 		c.end(h.authFailure())
 		return
 	}
@@ -474,10 +530,19 @@ func (h *Hub) finish(c *conn, err error) {
 		return
 	}
 	h.drop(c, e.why)
+	if e.code == termproto.CloseAuthFailed {
+		h.failures.Take(c.ip, time.Now())
+	}
 	if e.code == websocket.StatusCode(termproto.CloseInternal) {
 		h.log.Error("terminal connection closed on an internal error", "tid", c.tid, "remote", c.remote, "err", e.why)
 	}
 	c.end(e)
+}
+
+// tooMany refuses an upgrade over the hello limits.
+func tooMany(w http.ResponseWriter, wait time.Duration) {
+	w.Header().Set("Retry-After", keyedrate.RetryAfter(wait))
+	http.Error(w, "too many connections from this address", http.StatusTooManyRequests)
 }
 
 func (h *Hub) authFailure() *endErr {

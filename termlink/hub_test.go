@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -602,4 +603,37 @@ func TestShutdown(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, 503, resp.StatusCode)
 	_, _ = io.Copy(io.Discard, resp.Body)
+}
+
+// TestHelloLimits: an address that fails to authenticate too often has
+// its next connections refused with 429 and Retry-After until its bucket
+// refills, while the hub keeps serving.
+func TestHelloLimits(t *testing.T) {
+	t.Parallel()
+	b := setup(t, termlink.Config{HelloFailures: termlink.Rate{PerSecond: 0.001, Burst: 2}})
+	for range 2 {
+		c, _, err := websocket.Dial(t.Context(), b.url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+		require.NoError(t, err)
+		writeFrame(t, c, termproto.Frame{Type: termproto.TypeHello, TID: "T1", Time: b.clock.Now().Unix(), Nonce: "0123456789abcdef", Sign: "bad", Version: termproto.Version})
+		require.Equal(t, termproto.ErrorAuthFailed, readFrame(t, c).Code)
+		requireClosed(t, c, termproto.CloseAuthFailed)
+	}
+	_, resp, err := websocket.Dial(t.Context(), b.url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	require.Error(t, err)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+}
+
+// TestProgressRate: a terminal flooding progress frames has the excess
+// dropped; its result still arrives.
+func TestProgressRate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, termlink.Config{Progress: termlink.Rate{PerSecond: 0.001, Burst: 3}})
+	c, _ := b.connect(t, "T1")
+	for range 10 {
+		writeFrame(t, c, termproto.Frame{Type: termproto.TypeProgress, ID: "c1", Stage: termproto.StageWaitingForCard})
+	}
+	writeFrame(t, c, termproto.Frame{Type: termproto.TypeResult, ID: "c1", Outcome: termproto.OutcomeApproved})
+	require.Equal(t, posgate.Result{CommandID: "c1", Outcome: posgate.OutcomeApproved}, receive(t, b.fake.result))
+	require.Len(t, b.fake.progress, 3, "the burst, then nothing")
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/server"
+	"github.com/posgate/posgate/termlink"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -16,6 +17,7 @@ import (
 type limitFlags struct {
 	http    server.HTTPLimits
 	rates   httpapi.RateLimits
+	link    server.LinkLimits
 	envErrs []error
 }
 
@@ -34,6 +36,12 @@ func (l *limitFlags) register(e *env, c *cobra.Command) {
 	l.float(e, f, &l.rates.PerAddrBurst, "rate-addr-burst", "POSGATE_RATE_ADDR_BURST", r.PerAddrBurst, "/Payments requests per source address at once")
 	l.float(e, f, &l.rates.AuthFailures, "rate-auth-failures", "POSGATE_RATE_AUTH_FAILURES", r.AuthFailures, "failed authentications a second per source address, on average; beyond, the address is refused")
 	l.float(e, f, &l.rates.AuthFailuresBurst, "rate-auth-failures-burst", "POSGATE_RATE_AUTH_FAILURES_BURST", r.AuthFailuresBurst, "failed authentications per source address at once")
+	l.float(e, f, &l.link.Hellos.PerSecond, "rate-hello", "POSGATE_RATE_HELLO", termlink.DefaultHellos.PerSecond, "terminal connections a second per source address, on average; more are answered 429")
+	l.float(e, f, &l.link.Hellos.Burst, "rate-hello-burst", "POSGATE_RATE_HELLO_BURST", termlink.DefaultHellos.Burst, "terminal connections per source address at once")
+	l.float(e, f, &l.link.HelloFailures.PerSecond, "rate-hello-failures", "POSGATE_RATE_HELLO_FAILURES", termlink.DefaultHelloFailures.PerSecond, "failed terminal hellos a second per source address, on average; beyond, the address is refused")
+	l.float(e, f, &l.link.HelloFailures.Burst, "rate-hello-failures-burst", "POSGATE_RATE_HELLO_FAILURES_BURST", termlink.DefaultHelloFailures.Burst, "failed terminal hellos per source address at once")
+	l.float(e, f, &l.link.Progress.PerSecond, "rate-progress", "POSGATE_RATE_PROGRESS", termlink.DefaultProgressRate.PerSecond, "progress frames a second per terminal, on average; more are dropped")
+	l.float(e, f, &l.link.Progress.Burst, "rate-progress-burst", "POSGATE_RATE_PROGRESS_BURST", termlink.DefaultProgressRate.Burst, "progress frames per terminal at once")
 }
 
 func (l *limitFlags) float(e *env, f *pflag.FlagSet, p *float64, name, envName string, def float64, usage string) {

@@ -76,7 +76,7 @@ func serveCmd(e *env) *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			cfg := g.config(e)
-			cfg.HTTP, cfg.RateLimits = lim.http, lim.rates
+			cfg.HTTP, cfg.RateLimits, cfg.Link = lim.http, lim.rates, lim.link
 			cfg.MetricsAuth = metricsAuth
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
