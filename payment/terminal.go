@@ -108,29 +108,47 @@ func (s *Service) writeProgress(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		var dropped []progressReport
-		err := s.store.InTx(context.WithoutCancel(ctx), func(tx posgate.Tx) error {
-			dropped = dropped[:0]
+		// Which events may be kept is read on a reader, off the single
+		// writer that every payment waits for.
+		bg := context.WithoutCancel(ctx)
+		cmds := map[string]posgate.Command{}
+		err := s.store.Read(bg, func(tx posgate.Tx) error {
 			for _, r := range batch {
+				if _, seen := cmds[r.ev.CommandID]; seen {
+					continue
+				}
 				cmd, err := tx.Command(r.ev.CommandID)
-				if err != nil && !errors.Is(err, posgate.ErrNotFound) {
-					return err
-				}
-				if err != nil || cmd.TID != r.tid || !progressOpen(cmd, r.ev.At) {
-					dropped = append(dropped, r)
+				if errors.Is(err, posgate.ErrNotFound) {
 					continue
 				}
-				if stored[cmd.ID] >= s.cfg.MaxProgress {
-					dropped = append(dropped, r)
-					continue
-				}
-				if err := tx.InsertEvent(r.ev); err != nil {
+				if err != nil {
 					return err
 				}
-				stored[cmd.ID]++
+				cmds[cmd.ID] = cmd
 			}
 			return nil
 		})
+		var keep []posgate.CommandEvent
+		var dropped []progressReport
+		for _, r := range batch {
+			cmd, ok := cmds[r.ev.CommandID]
+			if !ok || cmd.TID != r.tid || !progressOpen(cmd, r.ev.At) || stored[cmd.ID] >= s.cfg.MaxProgress {
+				dropped = append(dropped, r)
+				continue
+			}
+			stored[cmd.ID]++
+			keep = append(keep, r.ev)
+		}
+		if err == nil && len(keep) > 0 {
+			err = s.store.InTx(bg, func(tx posgate.Tx) error {
+				for _, e := range keep {
+					if err := tx.InsertEvent(e); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
 		if err != nil {
 			s.log.Error("record progress", "events", len(batch), "err", err)
 		}
