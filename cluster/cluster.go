@@ -125,7 +125,7 @@ type Node struct {
 	subs []*nats.Subscription
 
 	mu    sync.Mutex
-	local map[string]bool     // TIDs connected here -> presence row written
+	local map[string]bool      // TIDs connected here -> presence row written
 	sent  map[string]time.Time // command ids sent to a terminal connected here -> when
 
 	halted atomic.Bool

@@ -109,7 +109,7 @@ func (s *Service) refresh(ctx context.Context, w *waiter, commandID string, show
 		if cmd, err = tx.Command(commandID); err != nil {
 			return err
 		}
-		if shown && cmd.State == posgate.CommandInFlight {
+		if shown {
 			events, err = tx.Events(commandID)
 		}
 		return err
@@ -120,15 +120,14 @@ func (s *Service) refresh(ctx context.Context, w *waiter, commandID string, show
 	if cmd.TID != w.tid {
 		return nil
 	}
-	if cmd.State == posgate.CommandDone {
-		w.finish(cmd)
-		return nil
-	}
 	for _, ev := range events {
 		if ev.Stage.Shown() {
 			w.show()
 			break
 		}
+	}
+	if cmd.State == posgate.CommandDone {
+		w.finish(cmd)
 	}
 	return nil
 }
