@@ -197,8 +197,10 @@ func OpenApp(ctx context.Context, cfg Config) (*App, error) {
 
 func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	clustered := deliver && cfg.Cluster.NATS != ""
-	if _, sqlite := sqlitePath(cfg.DB); clustered && sqlite {
-		return nil, errors.New("cluster mode needs a PostgreSQL database (--db postgres://...): SQLite is single-node")
+	if clustered {
+		if err := checkCluster(cfg); err != nil {
+			return nil, err
+		}
 	}
 	sealer, err := OpenSealer(cfg.Getenv, cfg.DB)
 	if err != nil {
@@ -252,6 +254,14 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 		app.delivery = queue.runner
 	}
 	return app, nil
+}
+
+// checkCluster refuses a cluster on SQLite, before anything is created.
+func checkCluster(cfg Config) error {
+	if _, sqlite := sqlitePath(cfg.DB); sqlite && cfg.Cluster.NATS != "" {
+		return errors.New("cluster mode needs a PostgreSQL database (--db postgres://...): SQLite is single-node")
+	}
+	return nil
 }
 
 // notifyQueue is the River queue a store's outbox built.
@@ -310,6 +320,9 @@ type Gateway struct {
 // notifications. Close it when done.
 func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	cfg = cfg.withDefaults()
+	if err := checkCluster(cfg); err != nil {
+		return nil, err
+	}
 	adminHash, err := adminTokenHash(cfg.Getenv, cfg.DB, cfg.AdminOut)
 	if err != nil {
 		return nil, err
