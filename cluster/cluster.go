@@ -155,7 +155,6 @@ func Open(ctx context.Context, cfg Config, pool *pgxpool.Pool, hub *termlink.Hub
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), pool: pool, hub: hub,
 		local: map[string]bool{}, sent: map[string]time.Time{}}
 	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	var gen atomic.Int64
 	n.nc, err = nats.Connect(cfg.NATS,
 		nats.Name("posgate "+cfg.NodeID),
 		nats.MaxReconnects(-1),
@@ -164,7 +163,7 @@ func Open(ctx context.Context, cfg Config, pool *pgxpool.Pool, hub *termlink.Hub
 		// nothing: the sweeps have done its work by then.
 		nats.ReconnectBufSize(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if gen.Add(1) == 1 || err != nil {
+			if err != nil { // nil: closed on purpose
 				n.log.Warn("NATS disconnected: routing falls back to the database sweeps", "err", err)
 			}
 		}),
