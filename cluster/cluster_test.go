@@ -371,3 +371,27 @@ func TestSQLiteRefused(t *testing.T) {
 	require.Contains(t, err.Error(), "PostgreSQL")
 	require.False(t, errors.Is(err, context.Canceled))
 }
+
+// TestReplacedWithoutNATS: the "replaced" doorbell is lost (NATS is
+// down); A's sweep finds the presence row taken by B and closes its
+// connection all the same.
+func TestReplacedWithoutNATS(t *testing.T) {
+	dsn := schemaDSN(t)
+	ns := natsServer(t, -1)
+	a := startNode(t, dsn, ns.ClientURL(), "a")
+	b := startNode(t, dsn, ns.ClientURL(), "b")
+	secret := a.addTerminal("Shop", "T1")
+	var ops atomic.Int64
+	old := connect(t, a, "T1", secret, &ops)
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	connect(t, b, "T1", secret, &ops)
+	select {
+	case <-old.done:
+		require.ErrorIs(t, old.err, simterm.ErrReplaced)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection on A was not closed by the sweep")
+	}
+	require.False(t, a.G.Hub.Online("T1"))
+	require.True(t, a.G.Cluster.Online("T1"), "A sees T1 on B")
+}
