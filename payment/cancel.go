@@ -102,7 +102,7 @@ func (s *Service) CancelOnTerminal(ctx context.Context, c Caller, tradeID, reque
 	w := s.register(cmd)
 	defer s.unregister(cmd.ID)
 	s.sendAbort(ctx, o.TID, cmd.ID, posgate.AbortCancelled)
-	if _, err := await(ctx, w.done, s.cfg.AbortWait); err != nil {
+	if _, err := s.awaitCommand(ctx, w, cmd.ID, w.done, false, s.cfg.AbortWait); err != nil {
 		return posgate.Order{}, err
 	}
 	if o, err = s.order(ctx, tradeID); err != nil {

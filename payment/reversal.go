@@ -65,7 +65,7 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 	}
 	w := s.dispatch(ctx, cmd, o, now)
 	defer s.unregister(cmd.ID)
-	timedOut, err := await(ctx, w.done, s.cfg.ReversalWait)
+	timedOut, err := s.awaitCommand(ctx, w, cmd.ID, w.done, false, s.cfg.ReversalWait)
 	if err != nil {
 		return posgate.Order{}, err
 	}

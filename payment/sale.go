@@ -94,14 +94,14 @@ func (s *Service) StartSale(ctx context.Context, c Caller, in SaleInput) (posgat
 	}
 	w := s.dispatch(ctx, cmd, o, now)
 	defer s.unregister(cmd.ID)
-	return s.waitShown(ctx, w, o)
+	return s.waitShown(ctx, w, cmd.ID, o)
 }
 
 // waitShown waits until the terminal shows the command and returns the
 // order as it was then: processing. When the terminal finished without
 // showing anything (a failure at once), the order is returned as it is.
-func (s *Service) waitShown(ctx context.Context, w *waiter, created posgate.Order) (posgate.Order, error) {
-	timedOut, err := await(ctx, w.shown, s.cfg.DisplayWait)
+func (s *Service) waitShown(ctx context.Context, w *waiter, commandID string, created posgate.Order) (posgate.Order, error) {
+	timedOut, err := s.awaitCommand(ctx, w, commandID, w.shown, true, s.cfg.DisplayWait)
 	if err != nil {
 		return posgate.Order{}, err
 	}

@@ -81,6 +81,12 @@ type Config struct {
 	// MaxProgress bounds the progress events stored per command; a
 	// terminal that reports more has the rest dropped.
 	MaxProgress int
+	// WaitPoll, when set, makes an API call waiting for its terminal also
+	// re-read the command from the database this often, so a result
+	// applied by another gateway (a cluster) reaches it even when the
+	// doorbell saying so (CommandFinished, CommandShown) is lost. Zero:
+	// only this process's own results and doorbells wake waiters.
+	WaitPoll time.Duration
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger

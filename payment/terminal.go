@@ -75,8 +75,7 @@ type progressReport struct {
 // terminal a command went to may report on it.
 func (s *Service) Progress(ctx context.Context, tid string, p posgate.Progress) error {
 	if w := s.waiterFor(p.CommandID); w != nil && w.tid == tid && p.Stage.Shown() {
-		w.displayed.Store(true)
-		w.shownOnce.Do(func() { close(w.shown) })
+		w.show()
 	}
 	ev := posgate.CommandEvent{CommandID: p.CommandID, Stage: p.Stage, Message: p.Message, At: s.now()}
 	select {
@@ -237,9 +236,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		delete(s.aborted, applied.TradeID)
 		s.mu.Unlock()
 		if w := s.waiterFor(applied.ID); w != nil {
-			w.result = applied
-			w.shownOnce.Do(func() { close(w.shown) })
-			w.doneOnce.Do(func() { close(w.done) })
+			w.finish(applied)
 		}
 	}
 	if late {

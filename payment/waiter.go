@@ -55,6 +55,126 @@ func await(ctx context.Context, ch <-chan struct{}, d time.Duration) (timedOut b
 	}
 }
 
+// finish completes the waiter with its command's result; only the first
+// call counts.
+func (w *waiter) finish(cmd posgate.Command) {
+	w.doneOnce.Do(func() {
+		w.result = cmd
+		w.shownOnce.Do(func() { close(w.shown) })
+		close(w.done)
+	})
+}
+
+// show marks the command as shown by its terminal.
+func (w *waiter) show() {
+	w.displayed.Store(true)
+	w.shownOnce.Do(func() { close(w.shown) })
+}
+
+// awaitCommand waits like await for ch, one of w's channels; with
+// Config.WaitPoll set it also re-reads the command (and, when shown is
+// true, its progress) from the database at that pace, so a result or a
+// progress recorded by another gateway wakes w without a doorbell.
+func (s *Service) awaitCommand(ctx context.Context, w *waiter, commandID string, ch <-chan struct{}, shown bool, d time.Duration) (timedOut bool, err error) {
+	if s.cfg.WaitPoll <= 0 {
+		return await(ctx, ch, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	poll := time.NewTicker(s.cfg.WaitPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ch:
+			return false, nil
+		case <-t.C:
+			return true, nil
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-poll.C:
+			if err := s.refresh(ctx, w, commandID, shown); err != nil && ctx.Err() == nil {
+				s.log.Warn("re-read command while waiting", "command_id", commandID, "err", err)
+			}
+		}
+	}
+}
+
+// refresh completes w from the database: the command's result if it is
+// done, and, with shown, a progress event saying its terminal shows it.
+func (s *Service) refresh(ctx context.Context, w *waiter, commandID string, shown bool) error {
+	var cmd posgate.Command
+	var events []posgate.CommandEvent
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
+		var err error
+		if cmd, err = tx.Command(commandID); err != nil {
+			return err
+		}
+		if shown {
+			events, err = tx.Events(commandID)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if cmd.TID != w.tid {
+		return nil
+	}
+	for _, ev := range events {
+		if ev.Stage.Shown() {
+			w.show()
+			break
+		}
+	}
+	if cmd.State == posgate.CommandDone {
+		w.finish(cmd)
+	}
+	return nil
+}
+
+// CommandFinished is a doorbell: another gateway applied the result of
+// commandID. A call of this process waiting for that command re-reads it
+// from the database and completes; without a waiter it does nothing, and
+// a repeat or a false ring changes nothing (the database decides).
+func (s *Service) CommandFinished(ctx context.Context, commandID string) error {
+	w := s.waiterFor(commandID)
+	if w == nil {
+		return nil
+	}
+	return s.refresh(ctx, w, commandID, false)
+}
+
+// CommandShown is a doorbell: the terminal tid, connected to another
+// gateway, reports that it shows commandID. A v3.POS of this process
+// waiting for that command returns; only the command's own terminal
+// counts, as in Progress.
+func (s *Service) CommandShown(commandID, tid string) {
+	if w := s.waiterFor(commandID); w != nil && w.tid == tid {
+		w.show()
+	}
+}
+
+// Resend sends commandID to its terminal again if it is still in flight:
+// a cluster's gateway holding the terminal's connection calls it when
+// another gateway created the command. A repeat is harmless (the terminal
+// dedupes by command id).
+func (s *Service) Resend(ctx context.Context, commandID string) error {
+	var cmd posgate.Command
+	var o posgate.Order
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
+		var err error
+		if cmd, err = tx.Command(commandID); err != nil {
+			return err
+		}
+		o, err = tx.Order(cmd.TradeID)
+		return err
+	})
+	if err != nil || cmd.State != posgate.CommandInFlight {
+		return err
+	}
+	return s.link.SendCommand(ctx, s.dispatchOf(cmd, o, s.now()))
+}
+
 func (s *Service) unregister(commandID string) {
 	s.mu.Lock()
 	delete(s.waiters, commandID)

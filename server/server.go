@@ -22,6 +22,7 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/acquirer"
+	"github.com/posgate/posgate/cluster"
 	"github.com/posgate/posgate/console"
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/notify"
@@ -75,6 +76,10 @@ type Config struct {
 	// Link bounds what terminals may send: connections and failed hellos
 	// per address, progress frames per terminal.
 	Link LinkLimits
+	// Cluster, when its NATS URL is set, makes a serving gateway one node
+	// of a cluster sharing its PostgreSQL database (docs/cluster.md).
+	// Operator commands (OpenApp) ignore it.
+	Cluster cluster.Config
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -181,6 +186,8 @@ type App struct {
 	Sealer  *vault.Sealer
 	Service *payment.Service
 	Hub     *termlink.Hub
+	// Cluster is this gateway's node when it runs in a cluster, else nil.
+	Cluster *cluster.Node
 
 	delivery  notify.Runner // nil in an operator command: the serving gateway delivers
 	log       *slog.Logger
@@ -195,6 +202,12 @@ func OpenApp(ctx context.Context, cfg Config) (*App, error) {
 }
 
 func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
+	clustered := deliver && cfg.Cluster.NATS != ""
+	if clustered {
+		if err := checkCluster(cfg); err != nil {
+			return nil, err
+		}
+	}
 	sealer, err := OpenSealer(cfg.Getenv, cfg.DB)
 	if err != nil {
 		return nil, err
@@ -218,15 +231,44 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
 		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Progress: cfg.Link.Progress,
 	})
+	var link payment.Link = hub
+	var node *cluster.Node
+	var waitPoll time.Duration
+	if clustered {
+		cc := cfg.Cluster
+		if cc.Logger == nil {
+			cc.Logger = cfg.Logger
+		}
+		if node, err = cluster.Open(ctx, cc, st.(*postgres.Store).Pool(), hub); err != nil {
+			return nil, errors.Join(err, st.Close())
+		}
+		link, waitPoll = node, cc.WaitPoll
+		if waitPoll <= 0 {
+			waitPoll = cluster.DefaultWaitPoll
+		}
+	}
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
-		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, Now: cfg.Now, Logger: cfg.Logger,
-	}, payment.Deps{Store: st, Credentials: creds, Link: hub, Payloads: httpapi.Payloads{}, Acquirer: cfg.Acquirer})
-	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, log: cfg.Logger}
+		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
+	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{}, Acquirer: cfg.Acquirer})
+	if node != nil {
+		if err := node.Attach(svc); err != nil {
+			return nil, errors.Join(err, node.Close(), st.Close())
+		}
+	}
+	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, Cluster: node, log: cfg.Logger}
 	if deliver {
 		app.delivery = queue.runner
 	}
 	return app, nil
+}
+
+// checkCluster refuses a cluster on SQLite, before anything is created.
+func checkCluster(cfg Config) error {
+	if _, sqlite := sqlitePath(cfg.DB); sqlite && cfg.Cluster.NATS != "" {
+		return errors.New("cluster mode needs a PostgreSQL database (--db postgres://...): SQLite is single-node")
+	}
+	return nil
 }
 
 // notifyQueue is the River queue a store's outbox built.
@@ -262,7 +304,12 @@ func openStore(ctx context.Context, dsn string, delivery func(posgate.Store) *no
 // Close releases the store.
 func (a *App) Close() error {
 	var err error
-	a.closeOnce.Do(func() { err = a.Store.Close() })
+	a.closeOnce.Do(func() {
+		if a.Cluster != nil {
+			err = a.Cluster.Close()
+		}
+		err = errors.Join(err, a.Store.Close())
+	})
 	return err
 }
 
@@ -280,6 +327,9 @@ type Gateway struct {
 // notifications. Close it when done.
 func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	cfg = cfg.withDefaults()
+	if err := checkCluster(cfg); err != nil {
+		return nil, err
+	}
 	adminHash, err := adminTokenHash(cfg.Getenv, cfg.DB, cfg.AdminOut)
 	if err != nil {
 		return nil, err
@@ -290,8 +340,12 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	feed := console.NewFeed()
 	_, simulated := cfg.Acquirer.(acquirer.Simulated)
+	var terminals termlink.Handler = app.Service
+	if app.Cluster != nil {
+		terminals = app.Cluster.Watch(terminals)
+	}
 	routes := map[string]http.Handler{
-		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(app.Service)),
+		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(terminals)),
 		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
 			console.Deps{Service: app.Service, Link: app.Hub, Feed: feed}),
 	}
@@ -331,7 +385,15 @@ func (l linkStatus) Link(tid string) httpapi.LinkStatus {
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
-	go func() { g.Service.Run(bg); close(bgDone) }()
+	go func() {
+		var wg sync.WaitGroup
+		if g.Cluster != nil {
+			wg.Go(func() { g.Cluster.Run(bg) })
+		}
+		g.Service.Run(bg)
+		wg.Wait()
+		close(bgDone)
+	}()
 	if err := g.delivery.Start(bg); err != nil {
 		stopBG()
 		<-bgDone

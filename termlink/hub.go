@@ -718,3 +718,19 @@ func (c *conn) end(e *endErr) {
 	}
 	c.ws.Close(e.code, e.text)
 }
+
+// CloseReplaced closes tid's live connection with termproto.CloseReplaced
+// because a newer one is held elsewhere (another gateway of a cluster);
+// it reports whether there was one. Like a replacement within the hub,
+// the TID goes offline here at once and Disconnected is called.
+func (h *Hub) CloseReplaced(tid string) bool {
+	h.mu.Lock()
+	c := h.live[tid]
+	h.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	h.drop(c, "replaced by a newer connection on another gateway")
+	go c.ws.Close(termproto.CloseReplaced, "replaced by a newer connection")
+	return true
+}

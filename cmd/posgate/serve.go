@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/posgate/posgate/cluster"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/server"
@@ -54,6 +55,7 @@ func serveCmd(e *env) *cobra.Command {
 	var lim limitFlags
 	var addr, certFile, keyFile, cpuProfile string
 	var metricsAuth bool
+	var clu cluster.Config
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
@@ -78,6 +80,7 @@ func serveCmd(e *env) *cobra.Command {
 			cfg := g.config(e)
 			cfg.HTTP, cfg.RateLimits, cfg.Link = lim.http, lim.rates, lim.link
 			cfg.MetricsAuth = metricsAuth
+			cfg.Cluster = clu
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -91,6 +94,9 @@ func serveCmd(e *env) *cobra.Command {
 			if certFile != "" {
 				scheme = "https"
 			}
+			if gw.Cluster != nil {
+				cfg.Logger.Info("posgate cluster node", "node_id", gw.Cluster.ID(), "nats", redactDSN(clu.NATS))
+			}
 			cfg.Logger.Info("posgate serving", "url", scheme+"://"+ln.Addr().String(), "db", redactDSN(g.db))
 			return gw.Serve(c.Context(), ln, certFile, keyFile)
 		},
@@ -102,6 +108,10 @@ func serveCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
 	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
 	c.Flags().BoolVar(&metricsAuth, "metrics-auth", e.getenv("POSGATE_METRICS_AUTH") == "true", "serve /metrics only with the admin bearer token (env POSGATE_METRICS_AUTH=true)")
+	c.Flags().StringVar(&clu.NATS, "cluster-nats", e.getenv("POSGATE_CLUSTER_NATS"), "join a cluster of gateways on this NATS URL; needs a PostgreSQL --db (env POSGATE_CLUSTER_NATS; docs/cluster.md)")
+	c.Flags().StringVar(&clu.NodeID, "node-id", e.getenv("POSGATE_NODE_ID"), "this gateway's name in the cluster (env POSGATE_NODE_ID; default random at each start)")
+	c.Flags().DurationVar(&clu.Heartbeat, "cluster-heartbeat", cluster.DefaultHeartbeat, "how often the node writes its heartbeat")
+	c.Flags().DurationVar(&clu.StaleAfter, "cluster-stale-after", cluster.DefaultStaleAfter, "a node silent this long is dead: its terminals are offline everywhere")
 	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
 	return c
 }
