@@ -41,3 +41,15 @@ func TestSimulatedSlowHonoursContext(t *testing.T) {
 	_, err := acquirer.Simulated{SlowDelay: time.Hour}.Refund(ctx, acquirer.Request{Amount: acquirer.AmountSlow})
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+func TestByName(t *testing.T) {
+	a, err := acquirer.ByName("simulated")
+	require.NoError(t, err)
+	require.True(t, acquirer.IsSimulated(a))
+	_, err = acquirer.ByName("")
+	require.ErrorContains(t, err, "no acquirer chosen")
+	require.ErrorContains(t, err, "simulated")
+	_, err = acquirer.ByName("adyen")
+	require.ErrorContains(t, err, `"adyen"`)
+	require.ErrorContains(t, err, "want one of simulated")
+}

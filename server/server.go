@@ -51,7 +51,8 @@ type Config struct {
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
 	AbortWait         time.Duration // cancel wait for the terminal (10 s)
 	ReconcileAfter    time.Duration // wait for an unanswering terminal's report after the card time (10 min)
-	// Acquirer makes refunds; nil is the simulated acquirer.
+	// Acquirer makes refunds; nil is the simulated acquirer, announced as
+	// such (server/acquirer.go). posgate serve makes the operator choose.
 	Acquirer acquirer.Acquirer
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -72,6 +73,8 @@ type Config struct {
 	MetricsAuth bool
 	// RateLimits bounds /Payments per user and per source address.
 	RateLimits httpapi.RateLimits
+	// LogStringToSign: see httpapi.Config (the demo only).
+	LogStringToSign bool
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -214,7 +217,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
 		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, Now: cfg.Now, Logger: cfg.Logger,
-	}, payment.Deps{Store: st, Credentials: creds, Link: hub, Payloads: httpapi.Payloads{}, Acquirer: cfg.Acquirer})
+	}, payment.Deps{Store: st, Credentials: creds, Link: hub, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer})
 	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, log: cfg.Logger}
 	if deliver {
 		app.delivery = queue.runner
@@ -282,7 +285,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	feed := console.NewFeed()
-	_, simulated := cfg.Acquirer.(acquirer.Simulated)
+	simulated := acquirer.IsSimulated(cfg.Acquirer)
 	routes := map[string]http.Handler{
 		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(app.Service)),
 		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
@@ -293,7 +296,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector())
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector(), announceAcquirer(cfg.Logger, cfg.Acquirer))
 	for _, r := range []posgate.Reconciliation{posgate.LateApprovalReversing, posgate.LateApprovalReversed, posgate.LateApprovalNotReversed} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "posgate_late_approvals_total",
@@ -304,7 +307,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
-		RateLimits: cfg.RateLimits,
+		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
 	}, app.Service, linkStatus{app.Hub}, routes)
 	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
 }

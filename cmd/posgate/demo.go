@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/sdk"
@@ -48,7 +49,10 @@ func demoCmd(e *env) *cobra.Command {
 
 func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 	cfg := g.config(e)
-	cfg.Logger = e.logger(g.logFormat, "warn")
+	cfg.Acquirer = acquirer.Simulated{}
+	// A developer trying posgate needs to see why a signature failed; a
+	// production gateway must not log merchants' request data (httpapi).
+	cfg.LogStringToSign = true
 	// The demo's merchant endpoint is on this very server, on loopback.
 	cfg.AllowPrivateNotify = true
 	cfg.Routes = map[string]http.Handler{"POST /demo/notify": demoReceiver(e)}

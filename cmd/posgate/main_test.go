@@ -166,7 +166,7 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	_, stderr, err := runBin(t, env, "terminals", "add", "--db", db, "--merchant", "Shop", "--tid", "T1", "--secret", secret)
 	require.NoError(t, err, stderr)
 
-	m, serve, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	m, serve, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db)
 	base := m[1]
 	resp, err := http.Get(base + "/healthz")
 	require.NoError(t, err)

@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/server"
@@ -52,7 +54,7 @@ func (g *gatewayFlags) config(e *env) server.Config {
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
 	var lim limitFlags
-	var addr, certFile, keyFile, cpuProfile string
+	var addr, certFile, keyFile, cpuProfile, acquirerName string
 	var metricsAuth bool
 	c := &cobra.Command{
 		Use:   "serve",
@@ -62,6 +64,10 @@ func serveCmd(e *env) *cobra.Command {
 				return fmt.Errorf("--tls-cert and --tls-key go together")
 			}
 			if err := lim.check(c); err != nil {
+				return err
+			}
+			acq, err := acquirer.ByName(acquirerName)
+			if err != nil {
 				return err
 			}
 			if cpuProfile != "" {
@@ -78,6 +84,7 @@ func serveCmd(e *env) *cobra.Command {
 			cfg := g.config(e)
 			cfg.HTTP, cfg.RateLimits = lim.http, lim.rates
 			cfg.MetricsAuth = metricsAuth
+			cfg.Acquirer = acq
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -97,6 +104,7 @@ func serveCmd(e *env) *cobra.Command {
 	}
 	g.register(e, c, "posgate.db")
 	lim.register(e, c)
+	c.Flags().StringVar(&acquirerName, "acquirer", e.getenv("POSGATE_ACQUIRER"), "where refunds go, required: "+strings.Join(acquirer.Names(), ", ")+" (env POSGATE_ACQUIRER)")
 	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
