@@ -111,7 +111,7 @@ func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 		return err
 	}
 	say("merchant", "answer: %s", brief(rev))
-	printDemoHelp(e.stdout, base, order.TradeID, g.db)
+	printDemoHelp(e.stdout, base, order.TradeID, g.db, runningSelf())
 	return <-served
 }
 
@@ -195,7 +195,8 @@ func brief(r *sdk.Response) string {
 	return string(b)
 }
 
-func printDemoHelp(w io.Writer, base, tradeID, db string) {
+// printDemoHelp prints the follow-ups, with self the way to run posgate.
+func printDemoHelp(w io.Writer, base, tradeID, db, self string) {
 	fmt.Fprintf(w, `
 posgate keeps serving at %[1]s (Ctrl-C stops it). Try it yourself:
 
@@ -208,11 +209,11 @@ posgate keeps serving at %[1]s (Ctrl-C stops it). Try it yourself:
   curl -s %[1]s/Payments -d "{\"user\":\"%[4]s\",\"sign\":\"$sig\",\"method\":\"v3.QueryOrder\",\"time\":$t,\"data\":{\"trade_id\":\"%[6]s\"}}"
 
   # connect a second simulated terminal with a screen (in another shell)
-  posgate terminals add --db %[7]s --merchant "Demo Shop" --tid T2
-  posgate terminal --server %[1]s --tid T2 --secret <secret_key printed above>
+  %[8]s terminals add --db %[7]s --merchant "Demo Shop" --tid T2
+  %[8]s terminal --server %[1]s --tid T2 --secret <secret_key printed above>
 
 Magic amounts (1.05 declined, 1.07 no card, 1.09 reversal declined...) are in docs/simulator.md.
-`, base, demoTID, demoTerminalSecret, demoCashier, demoCashierSecret, tradeID, db)
+`, base, demoTID, demoTerminalSecret, demoCashier, demoCashierSecret, tradeID, db, self)
 }
 
 // prefixWriter prefixes every line, so the terminal's screens and the

@@ -268,15 +268,20 @@ func TestDemo(t *testing.T) {
 	require.Regexp(t, `level=INFO msg="order state" trade_id=\S+ tid=T125119061 from=paid to=cancelled`, text)
 	require.Regexp(t, `level=WARN msg="signature does not verify.*user=016683 string_to_sign="method=v3.QueryOrder&time=\d+&trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121&user=016683"`, text)
 	require.Contains(t, text, "SIMULATED acquirer")
+	// Not on the PATH: the follow-ups name the binary as it was started.
+	require.Contains(t, text, "\n  "+bin+" terminals add --db ")
 }
 
+// With this binary on the PATH, also: the follow-ups say posgate.
 func TestDemoHonoursLogLevel(t *testing.T) {
-	m, demo, out := started(t, regexp.MustCompile(`posgate keeps serving at (http://\S+)`), nil, "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"), "--log-level", "warn")
+	path := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	m, demo, out := started(t, regexp.MustCompile(`posgate keeps serving at (http://\S+)`), path, "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"), "--log-level", "warn")
 	require.NotEmpty(t, m[1])
 	require.NoError(t, demo.Process.Signal(os.Interrupt))
 	require.NoError(t, demo.Wait())
 	require.NotContains(t, out.String(), "level=INFO")
 	require.Contains(t, out.String(), "screen=reversal_approved")
+	require.Contains(t, out.String(), "\n  posgate terminals add --db ", "this binary is the posgate on the PATH")
 }
 
 func TestRedactDSN(t *testing.T) {
