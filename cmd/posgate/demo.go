@@ -42,8 +42,9 @@ func demoCmd(e *env) *cobra.Command {
 			return runDemo(c.Context(), e, g, addr)
 		},
 	}
-	g.register(e, c, "posgate-demo.db")
-	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address")
+	g.register(c, "posgate-demo.db")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	envFlag(c.Flags(), "addr", "POSGATE_ADDR")
 	return c
 }
 
