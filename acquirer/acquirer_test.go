@@ -68,3 +68,15 @@ func TestSimulatedCaptureAndDecrementMagicAmounts(t *testing.T) {
 		}
 	}
 }
+
+func TestByName(t *testing.T) {
+	a, err := acquirer.ByName("simulated")
+	require.NoError(t, err)
+	require.True(t, acquirer.IsSimulated(a))
+	_, err = acquirer.ByName("")
+	require.ErrorContains(t, err, "no acquirer chosen")
+	require.ErrorContains(t, err, "simulated")
+	_, err = acquirer.ByName("adyen")
+	require.ErrorContains(t, err, `"adyen"`)
+	require.ErrorContains(t, err, "want one of simulated")
+}

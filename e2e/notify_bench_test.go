@@ -148,7 +148,7 @@ func BenchmarkNotifyKill9(b *testing.B) {
 	addr := ln.Addr().String()
 	ln.Close()
 	serve := func() *exec.Cmd {
-		cmd := exec.Command(bin, "serve", "--addr", addr, "--db", db, "--allow-private-notify", "--log-level", "error")
+		cmd := exec.Command(bin, "serve", "--acquirer", "simulated", "--addr", addr, "--db", db, "--allow-private-notify", "--log-level", "error")
 		cmd.Env = env
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {

@@ -111,6 +111,7 @@ func TestRefundFullAndPartial(t *testing.T) {
 	require.Equal(t, sale.TradeID, part.YBTransactionID)
 	require.Equal(t, queryOrder(t, till, sale.TradeID).TransactionID, part.TransactionID)
 	require.NotEmpty(t, part.AcquirerReference)
+	require.Equal(t, "simulated", part.Acquirer, "no money moved, and the answer says so")
 	require.NotEmpty(t, part.RefundTime)
 	require.Equal(t, "2.50", queryOrder(t, till, sale.TradeID).RefundedAmount)
 	require.Equal(t, "paid", queryOrder(t, till, sale.TradeID).State, "a refunded order stays paid")
@@ -168,6 +169,7 @@ func TestRefundFullAndPartial(t *testing.T) {
 			require.Equal(t, "https://merchant.example/refund", n.NotifyURL)
 			require.Equal(t, "2.50", n.Payload["refund_amount"])
 			require.Equal(t, "R-2025-001", n.Payload["m_refund_id"])
+			require.Equal(t, "simulated", n.Payload["acquirer"], "the harness refunds through the simulated acquirer")
 			states = append(states, n.Payload["state"])
 		}
 		require.ElementsMatch(t, []string{"refund processing", "refunded"}, states, "one per state change")

@@ -1,5 +1,5 @@
 // Package httpapi is posgate's HTTP surface: the signed YabandPay-compatible
-// POST /Payments endpoint, the operator API under /admin/v1, /healthz and
+// POST /Payments endpoint, the operator API under /admin/v1, /healthz, /readyz and
 // /metrics. Handlers decode, authenticate and validate, then call the
 // payment service; one table maps its errors to protocol codes.
 package httpapi
@@ -47,6 +47,14 @@ type Config struct {
 	// WriteTimeout bounds writing a /Payments answer once it is ready
 	// (default 30 s).
 	WriteTimeout time.Duration
+	// SimulatedAcquirer says the gateway refunds through the simulated
+	// acquirer: refund answers say so, /readyz too.
+	SimulatedAcquirer bool
+	// LogStringToSign logs, on -1001, the string the request's signature
+	// should have been computed over. For the demo only: in production it
+	// would write merchants' request data to the logs for anyone who
+	// sends a bad signature.
+	LogStringToSign bool
 }
 
 // Terminals is what the operator API shows of the live terminal link.
@@ -141,6 +149,10 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code == protocol.CodeAuthFailed {
 			a.limits.authFail.Take(addr, now)
+			if a.cfg.LogStringToSign {
+				a.log.Warn("signature does not verify (demo: the string it must be computed over follows)",
+					"response_id", rid, "user", req.User, "string_to_sign", req.StringToSign())
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -161,7 +173,7 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	resp := protocol.Response{Status: err == nil, Code: protocol.CodeOK, Data: data, ResponseID: rid}
 	if err != nil {
 		resp.Code, resp.Message = codeOf(err)
-		resp.Data = failureData(err)
+		resp.Data = a.failureData(err)
 		if resp.Code == protocol.CodeInternal {
 			if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
 				// The caller hung up; what it asked for (a committed
@@ -193,14 +205,14 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	elapsed := time.Since(start)
 	a.requests.WithLabelValues(label, string(resp.Code)).Inc()
 	a.latency.WithLabelValues(label, string(resp.Code)).Observe(elapsed.Seconds())
-	a.log.Info("request", "response_id", rid, "method", methodName, "user", user, "code", string(resp.Code), "ms", float64(elapsed.Microseconds())/1000)
+	a.log.Info("request", "response_id", rid, "method", methodName, "user", user, "code", string(resp.Code), "duration_ms", float64(elapsed.Microseconds())/1000)
 }
 
 // failureData is the order a refusal still shows, or null.
-func failureData(err error) any {
+func (a *api) failureData(err error) any {
 	var dupRefund *payment.DuplicateRefundError
 	if errors.As(err, &dupRefund) {
-		return viewRefund(dupRefund.Refund, dupRefund.Order)
+		return viewRefund(dupRefund.Refund, dupRefund.Order, a.cfg.SimulatedAcquirer)
 	}
 	var dup *payment.DuplicateError
 	if errors.As(err, &dup) && dup.Order != nil {

@@ -81,7 +81,7 @@ func (a *api) timeRefundOrder(_ context.Context, c payment.Caller, r *protocol.R
 			return a.svc.ExportRefunds(ctx, c, from, to, func(page []posgate.Refund) error {
 				rows := make([][]string, len(page))
 				for i, rf := range page {
-					v := viewRefund(rf, posgate.Order{})
+					v := viewRefund(rf, posgate.Order{}, a.cfg.SimulatedAcquirer)
 					rows[i] = []string{v.RefundID, v.TradeID, string(v.MRefundID), rf.User, v.State, v.RefundAmount, v.RefundCurrency,
 						v.AcquirerReference, v.RefundDescription, v.RefundTime, v.RefundedTime}
 				}

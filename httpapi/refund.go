@@ -36,7 +36,7 @@ func (a *api) createRefund(ctx context.Context, c payment.Caller, r *protocol.Re
 	if err != nil {
 		return nil, err
 	}
-	return viewRefund(ref, o), nil
+	return viewRefund(ref, o, a.cfg.SimulatedAcquirer), nil
 }
 
 func (a *api) queryRefundOrder(ctx context.Context, c payment.Caller, r *protocol.Request) (any, error) {
@@ -48,5 +48,5 @@ func (a *api) queryRefundOrder(ctx context.Context, c payment.Caller, r *protoco
 	if err != nil {
 		return nil, err
 	}
-	return viewRefund(ref, o), nil
+	return viewRefund(ref, o, a.cfg.SimulatedAcquirer), nil
 }

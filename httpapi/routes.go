@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 
+	"github.com/posgate/posgate/acquirer"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -18,6 +20,14 @@ func (a *api) routes(extra map[string]http.Handler) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"status":"ok"}`+"\n")
+	})
+	ready := `{"status":"ready"}` + "\n"
+	if a.cfg.SimulatedAcquirer {
+		ready = `{"status":"ready","acquirer":"` + acquirer.SimulatedName + `"}` + "\n"
+	}
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, ready)
 	})
 	var metrics http.Handler = promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{})
 	if a.cfg.MetricsAuth {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/protocol"
 )
 
@@ -70,8 +71,9 @@ func viewTransaction(o posgate.Order, merchant posgate.Merchant) protocol.Transa
 }
 
 // viewRefund renders r of order o. refund_time is when the refund was
-// asked for; refunded_time when the acquirer made it.
-func viewRefund(r posgate.Refund, o posgate.Order) protocol.Refund {
+// asked for; refunded_time when the acquirer made it. simulated marks it
+// as made by the simulated acquirer.
+func viewRefund(r posgate.Refund, o posgate.Order, simulated bool) protocol.Refund {
 	cur, _ := posgate.LookupCurrency(r.Currency)
 	amount := posgate.FormatAmount(r.Amount, cur)
 	d := protocol.Refund{
@@ -84,6 +86,9 @@ func viewRefund(r posgate.Refund, o posgate.Order) protocol.Refund {
 	if r.RefundedAt != nil {
 		d.RefundedTime = unix(*r.RefundedAt)
 	}
+	if simulated {
+		d.Acquirer = acquirer.SimulatedName
+	}
 	return d
 }
 
@@ -92,7 +97,10 @@ func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 // Payloads renders what notifications carry and sign, in the same shapes
 // as the API's answers; the payment service stores it with each
 // notification.
-type Payloads struct{}
+type Payloads struct {
+	// SimulatedAcquirer marks refund notifications as simulated.
+	SimulatedAcquirer bool
+}
 
 // Order's sequence is the order's version: every change of an order
 // advances it, in the transaction that queues the notification.
@@ -103,8 +111,8 @@ func (Payloads) Order(o posgate.Order) map[string]string {
 }
 
 // Refund's sequence is the refund's version, as Order's.
-func (Payloads) Refund(r posgate.Refund, o posgate.Order) map[string]string {
-	f := viewRefund(r, o).Fields(r.User)
+func (p Payloads) Refund(r posgate.Refund, o posgate.Order) map[string]string {
+	f := viewRefund(r, o, p.SimulatedAcquirer).Fields(r.User)
 	f[protocol.NotificationSequence] = strconv.FormatInt(r.Version+1, 10)
 	return f
 }

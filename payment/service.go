@@ -149,7 +149,7 @@ func New(cfg Config, d Deps) *Service {
 	return &Service{
 		Credentials: d.Credentials,
 		cfg:         cfg,
-		store:       d.Store,
+		store:       changeLog{Store: d.Store, log: cfg.Logger},
 		link:        d.Link,
 		payloads:    d.Payloads,
 		acquirer:    d.Acquirer,

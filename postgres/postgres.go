@@ -24,10 +24,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -306,7 +304,8 @@ func interpretError(err error, op string) error {
 // of their numbers, all in one transaction that holds an advisory lock:
 // a second process starting at the same time waits, then finds them
 // applied. PostgreSQL's DDL is transactional, so a failed migration
-// leaves nothing behind.
+// leaves nothing behind. It refuses a database that a newer binary
+// migrated.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	// READ COMMITTED, so that statements after the lock see what the
 	// process that held it committed.
@@ -321,36 +320,26 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version integer NOT NULL PRIMARY KEY)`); err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, `SELECT version FROM schema_migrations`)
+	files, m, err := migrationState(ctx, tx)
 	if err != nil {
 		return err
 	}
-	applied, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
+	if err := m.CheckNotNewer(); err != nil {
 		return err
 	}
-	entries, err := fs.ReadDir(migrations, "migration") // sorted by name
-	if err != nil {
-		return err
-	}
-	prev := 0
-	for _, e := range entries {
-		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil || version <= prev {
-			return fmt.Errorf("migration %s: name must start with a number above %d", e.Name(), prev)
-		}
-		prev = version
-		if slices.Contains(applied, version) {
+	for i, version := range m.Known {
+		if slices.Contains(m.Applied, version) {
 			continue
 		}
-		body, err := migrations.ReadFile("migration/" + e.Name())
+		name := files[i]
+		body, err := migrations.ReadFile("migration/" + name)
 		if err != nil {
 			return err
 		}
 		// No arguments: pgx sends it with the simple protocol, which runs
 		// several statements.
 		if _, err := tx.Exec(ctx, string(body)); err != nil {
-			return fmt.Errorf("migration %s: %w", e.Name(), err)
+			return fmt.Errorf("migration %s: %w", name, err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
 			return err

@@ -101,6 +101,10 @@ type Refund struct {
 	RefundedTime             string         `json:"refunded_time,omitempty"`
 	AcquirerReference        string         `json:"acquirer_reference,omitempty"`
 	Message                  string         `json:"message,omitempty"` // why a refund failed
+	// Acquirer is "simulated" when the gateway refunds through its
+	// simulated acquirer: no money moved, whatever the state says. A real
+	// acquirer leaves it out.
+	Acquirer string `json:"acquirer,omitempty"`
 }
 
 // NotificationSequence names the field every notification carries: a
@@ -121,7 +125,8 @@ func (d Refund) Fields(user string) map[string]string {
 		"settlement_refund_currency": d.SettlementRefundCurrency, "yb_transaction_id": d.YBTransactionID,
 		"trade_id": d.TradeID,
 	}
-	for k, v := range map[string]string{"refunded_time": d.RefundedTime, "acquirer_reference": d.AcquirerReference, "message": d.Message} {
+	for k, v := range map[string]string{"refunded_time": d.RefundedTime, "acquirer_reference": d.AcquirerReference, "message": d.Message,
+		"acquirer": d.Acquirer} {
 		if v != "" {
 			m[k] = v
 		}

@@ -14,8 +14,8 @@ export POSGATE_DB="postgres://postgres@127.0.0.1:5432/test?sslmode=disable&searc
 export POSGATE_MASTER_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 export POSGATE_ADMIN_TOKEN=smoke-admin
 export POSGATE_CLUSTER_NATS=nats://127.0.0.1:4222
-$B serve --addr 127.0.0.1:18081 --node-id a --log-level warn > a.log 2>&1 & PA=$!
-$B serve --addr 127.0.0.1:18082 --node-id b --log-level warn > b.log 2>&1 & PB=$!
+$B serve --acquirer simulated --addr 127.0.0.1:18081 --node-id a --log-level warn > a.log 2>&1 & PA=$!
+$B serve --acquirer simulated --addr 127.0.0.1:18082 --node-id b --log-level warn > b.log 2>&1 & PB=$!
 sleep 2
 SECRET=$($B terminals add --merchant Shop --tid T9 | sed -n 's/^secret_key=//p')
 POSGATE_SECRET=$SECRET $B terminal --server http://127.0.0.1:18081 --tid T9 --headless --card-delay 50ms > t.log 2>&1 & PT=$!

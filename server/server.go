@@ -52,7 +52,8 @@ type Config struct {
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
 	AbortWait         time.Duration // cancel wait for the terminal (10 s)
 	ReconcileAfter    time.Duration // wait for an unanswering terminal's report after the card time (10 min)
-	// Acquirer makes refunds; nil is the simulated acquirer.
+	// Acquirer makes refunds; nil is the simulated acquirer, announced as
+	// such (server/acquirer.go). posgate serve makes the operator choose.
 	Acquirer acquirer.Acquirer
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -80,6 +81,8 @@ type Config struct {
 	// of a cluster sharing its PostgreSQL database (docs/cluster.md).
 	// Operator commands (OpenApp) ignore it.
 	Cluster cluster.Config
+	// LogStringToSign: see httpapi.Config (the demo only).
+	LogStringToSign bool
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -250,7 +253,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
 		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
-	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{}, Acquirer: cfg.Acquirer})
+	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer})
 	if node != nil {
 		if err := node.Attach(svc); err != nil {
 			return nil, errors.Join(err, node.Close(), st.Close())
@@ -339,7 +342,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	feed := console.NewFeed()
-	_, simulated := cfg.Acquirer.(acquirer.Simulated)
+	simulated := acquirer.IsSimulated(cfg.Acquirer)
 	var terminals termlink.Handler = app.Service
 	if app.Cluster != nil {
 		terminals = app.Cluster.Watch(terminals)
@@ -354,7 +357,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector())
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector(), announceAcquirer(cfg.Logger, cfg.Acquirer))
 	for _, r := range []posgate.Reconciliation{posgate.LateApprovalReversing, posgate.LateApprovalReversed, posgate.LateApprovalNotReversed} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "posgate_late_approvals_total",
@@ -365,7 +368,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
-		RateLimits: cfg.RateLimits,
+		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
 	}, app.Service, linkStatus{app.Hub}, routes)
 	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
 }

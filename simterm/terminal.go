@@ -225,11 +225,13 @@ func (t *Terminal) Run(ctx context.Context) error {
 		}
 		delay := backoff(attempt)
 		attempt++
+		// As text: slog's JSON handler writes a time.Duration as nanoseconds.
+		retryIn := delay.Round(time.Millisecond).String()
 		var auth *authError
 		if errors.As(err, &auth) {
-			t.log.Error("terminal authentication failed: check the TID and secret", "reason", auth.reason, "retry_in", delay)
+			t.log.Error("terminal authentication failed: check the TID and secret", "reason", auth.reason, "retry_in", retryIn)
 		} else {
-			t.log.Warn("terminal link down", "err", err, "retry_in", delay)
+			t.log.Warn("terminal link down", "err", err, "retry_in", retryIn)
 		}
 		t.mu.Lock()
 		t.setOnlineLocked(false, ScreenOffline, err.Error())

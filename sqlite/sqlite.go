@@ -23,9 +23,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -205,24 +203,22 @@ func locked(err error) bool {
 }
 
 // migrate applies the embedded migrations not yet recorded, each in its own
-// transaction, in the order of their numbers.
+// transaction, in the order of their numbers. It refuses a database that
+// a newer binary migrated.
 func migrate(ctx context.Context, db *sql.DB) error {
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY) STRICT`); err != nil {
 		return err
 	}
-	entries, err := fs.ReadDir(migrations, "migration") // sorted by name
+	files, m, err := migrationState(ctx, db)
 	if err != nil {
 		return err
 	}
-	prev := 0
-	for _, e := range entries {
-		version, err := strconv.Atoi(strings.SplitN(e.Name(), "_", 2)[0])
-		if err != nil || version <= prev {
-			return fmt.Errorf("migration %s: name must start with a number above %d", e.Name(), prev)
-		}
-		prev = version
-		if err := applyMigration(ctx, db, version, "migration/"+e.Name()); err != nil {
-			return fmt.Errorf("migration %s: %w", e.Name(), err)
+	if err := m.CheckNotNewer(); err != nil {
+		return err
+	}
+	for i, version := range m.Known {
+		if err := applyMigration(ctx, db, version, "migration/"+files[i]); err != nil {
+			return fmt.Errorf("migration %s: %w", files[i], err)
 		}
 	}
 	return nil

@@ -498,7 +498,8 @@ func (h *Hub) drop(c *conn, why string) {
 		return
 	}
 	h.log.Info("terminal disconnected", "tid", c.tid, "remote", c.remote, "reason", why,
-		"connected_for", h.cfg.Now().Sub(c.connectedAt).Round(time.Millisecond))
+		// As text: slog's JSON handler writes a time.Duration as nanoseconds.
+		"connected_for", h.cfg.Now().Sub(c.connectedAt).Round(time.Millisecond).String())
 	c.handler.Disconnected(c.tid)
 }
 

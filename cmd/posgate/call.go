@@ -90,9 +90,12 @@ sending them.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&server, "server", e.envOr("POSGATE_SERVER", "http://127.0.0.1:8080"), "gateway base URL (env POSGATE_SERVER)")
-	f.StringVar(&user, "user", e.getenv("POSGATE_USER"), "the caller: a terminal's TID or a cashier's UID (env POSGATE_USER)")
-	f.StringVar(&secret, "secret", e.getenv("POSGATE_SECRET"), "the user's secret_key; prefer the env POSGATE_SECRET, which other users cannot see in ps")
+	f.StringVar(&server, "server", "http://127.0.0.1:8080", "gateway base URL")
+	f.StringVar(&user, "user", "", "the caller: a terminal's TID or a cashier's UID")
+	f.StringVar(&secret, "secret", "", "the user's secret_key; prefer the variable, which other users cannot see in ps")
+	envFlag(f, "server", "POSGATE_SERVER")
+	envFlag(f, "user", "POSGATE_USER")
+	envFlag(f, "secret", "POSGATE_SECRET")
 	f.StringVar(&at, "time", "", "sign with this Unix time instead of now (to reproduce a signature)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the string to sign, the signature and the body; send nothing")
 	return c

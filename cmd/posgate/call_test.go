@@ -30,7 +30,7 @@ func TestCallRoundTrip(t *testing.T) {
 	secret := strings.Repeat("ef", 32)
 	_, stderr, err := runIn(t, env, "terminals", "add", "--db", db, "--merchant", "Shop", "--tid", "T125119061", "--secret", secret)
 	require.NoError(t, err, stderr)
-	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db)
 	base := m[1]
 	// The terminal's secret from the environment: it authenticates and
 	// shows its idle screen.

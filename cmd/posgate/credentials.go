@@ -50,7 +50,7 @@ func terminalsCmd(e *env) *cobra.Command {
 			})
 		},
 	}
-	dbFlag(e, add, &db)
+	dbFlag(add, &db)
 	add.Flags().StringVar(&in.Merchant, "merchant", "", "merchant name (created when new)")
 	add.Flags().StringVar(&in.TID, "tid", "", "terminal id, the API's user for POS methods")
 	add.Flags().StringVar(&in.Secret, "secret", "", "use this secret_key (64+ hex characters) instead of a random one, for tests")
@@ -91,7 +91,7 @@ func cashiersCmd(e *env) *cobra.Command {
 			})
 		},
 	}
-	dbFlag(e, add, &db)
+	dbFlag(add, &db)
 	add.Flags().StringVar(&in.Merchant, "merchant", "", "merchant name (created when new)")
 	add.Flags().StringVar(&in.UID, "uid", "", "cashier id, the API's user for back-office methods")
 	add.Flags().StringVar((*string)(&in.RefundAuthority), "refund-authority", string(posgate.RefundImmediate), "what the cashier's refunds do: immediate, approval (wait for posgate refunds approve) or disabled")
@@ -138,7 +138,7 @@ func listCmd(e *env, short, header string, rows func(tx posgate.Tx, w io.Writer)
 			return tw.Flush()
 		},
 	}
-	dbFlag(e, c, &db)
+	dbFlag(c, &db)
 	return c
 }
 
@@ -162,7 +162,7 @@ func batchesCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	dbFlag(e, closeCmd, &db)
+	dbFlag(closeCmd, &db)
 	closeCmd.Flags().StringVar(&tid, "tid", "", "terminal whose batch to close")
 	closeCmd.MarkFlagRequired("tid")
 	c.AddCommand(closeCmd)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/sdk"
@@ -41,14 +42,18 @@ func demoCmd(e *env) *cobra.Command {
 			return runDemo(c.Context(), e, g, addr)
 		},
 	}
-	g.register(e, c, "posgate-demo.db")
-	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address")
+	g.register(c, "posgate-demo.db")
+	c.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	envFlag(c.Flags(), "addr", "POSGATE_ADDR")
 	return c
 }
 
 func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 	cfg := g.config(e)
-	cfg.Logger = e.logger(g.logFormat, "warn")
+	cfg.Acquirer = acquirer.Simulated{}
+	// A developer trying posgate needs to see why a signature failed; a
+	// production gateway must not log merchants' request data (httpapi).
+	cfg.LogStringToSign = true
 	// The demo's merchant endpoint is on this very server, on loopback.
 	cfg.AllowPrivateNotify = true
 	cfg.Routes = map[string]http.Handler{"POST /demo/notify": demoReceiver(e)}
@@ -107,7 +112,7 @@ func runDemo(ctx context.Context, e *env, g gatewayFlags, addr string) error {
 		return err
 	}
 	say("merchant", "answer: %s", brief(rev))
-	printDemoHelp(e.stdout, base, order.TradeID, g.db)
+	printDemoHelp(e.stdout, base, order.TradeID, g.db, runningSelf())
 	return <-served
 }
 
@@ -191,7 +196,8 @@ func brief(r *sdk.Response) string {
 	return string(b)
 }
 
-func printDemoHelp(w io.Writer, base, tradeID, db string) {
+// printDemoHelp prints the follow-ups, with self the way to run posgate.
+func printDemoHelp(w io.Writer, base, tradeID, db, self string) {
 	fmt.Fprintf(w, `
 posgate keeps serving at %[1]s (Ctrl-C stops it). Try it yourself:
 
@@ -204,11 +210,11 @@ posgate keeps serving at %[1]s (Ctrl-C stops it). Try it yourself:
   curl -s %[1]s/Payments -d "{\"user\":\"%[4]s\",\"sign\":\"$sig\",\"method\":\"v3.QueryOrder\",\"time\":$t,\"data\":{\"trade_id\":\"%[6]s\"}}"
 
   # connect a second simulated terminal with a screen (in another shell)
-  posgate terminals add --db %[7]s --merchant "Demo Shop" --tid T2
-  posgate terminal --server %[1]s --tid T2 --secret <secret_key printed above>
+  %[8]s terminals add --db %[7]s --merchant "Demo Shop" --tid T2
+  %[8]s terminal --server %[1]s --tid T2 --secret <secret_key printed above>
 
 Magic amounts (1.05 declined, 1.07 no card, 1.09 reversal declined...) are in docs/simulator.md.
-`, base, demoTID, demoTerminalSecret, demoCashier, demoCashierSecret, tradeID, db)
+`, base, demoTID, demoTerminalSecret, demoCashier, demoCashierSecret, tradeID, db, self)
 }
 
 // prefixWriter prefixes every line, so the terminal's screens and the

@@ -15,9 +15,12 @@ func parseLimits(t *testing.T, vars map[string]string, args ...string) (*limitFl
 	e := &env{getenv: func(k string) string { return vars[k] }}
 	c := &cobra.Command{Use: "serve"}
 	var l limitFlags
-	l.register(e, c)
+	l.register(c)
 	require.NoError(t, c.ParseFlags(args))
-	return &l, l.check(c)
+	if err := applyEnv(e, c); err != nil {
+		return &l, err
+	}
+	return &l, checkPositive(c)
 }
 
 func TestLimitFlags(t *testing.T) {
@@ -38,12 +41,12 @@ func TestLimitFlags(t *testing.T) {
 	_, err = parseLimits(t, map[string]string{"POSGATE_WRITE_TIMEOUT": "soon"})
 	require.ErrorContains(t, err, "POSGATE_WRITE_TIMEOUT")
 	_, err = parseLimits(t, nil, "--max-header-bytes", "0")
-	require.ErrorContains(t, err, "--max-header-bytes must be above zero")
+	require.ErrorContains(t, err, "--max-header-bytes (or POSGATE_MAX_HEADER_BYTES) must be above zero, not 0")
 	l, err = parseLimits(t, map[string]string{"POSGATE_RATE_USER": "2.5"})
 	require.NoError(t, err)
 	require.Equal(t, 2.5, l.rates.PerUser)
 	_, err = parseLimits(t, nil, "--rate-auth-failures", "0")
-	require.ErrorContains(t, err, "--rate-auth-failures must be above zero")
+	require.ErrorContains(t, err, "--rate-auth-failures (or POSGATE_RATE_AUTH_FAILURES) must be above zero")
 	_, err = parseLimits(t, nil, "--idle-timeout", "-1s")
-	require.ErrorContains(t, err, "--idle-timeout must be above zero")
+	require.ErrorContains(t, err, "--idle-timeout (or POSGATE_IDLE_TIMEOUT) must be above zero, not -1s")
 }

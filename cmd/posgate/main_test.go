@@ -166,7 +166,7 @@ func TestServeTerminalAndAdmin(t *testing.T) {
 	_, stderr, err := runBin(t, env, "terminals", "add", "--db", db, "--merchant", "Shop", "--tid", "T1", "--secret", secret)
 	require.NoError(t, err, stderr)
 
-	m, serve, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db)
+	m, serve, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db)
 	base := m[1]
 	resp, err := http.Get(base + "/healthz")
 	require.NoError(t, err)
@@ -253,12 +253,35 @@ func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	m, demo, out := started(t, regexp.MustCompile(`posgate keeps serving at (http://\S+)`), nil, "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "demo.db"))
 	require.NotEmpty(t, m[1])
+	// A till with the wrong secret: the demo logs what it should have signed.
+	r, err := sdk.New(m[1], "016683", strings.Repeat("00", 32)).Call(context.Background(), "v3.QueryOrder", map[string]string{"trade_id": "4a49ffb3-a30f-ba92-9422-1969afb6f121"})
+	require.NoError(t, err)
+	require.Equal(t, "-1001", string(r.Code))
 	require.NoError(t, demo.Process.Signal(os.Interrupt))
 	require.NoError(t, demo.Wait())
 	text := out.String()
 	for _, want := range []string{"screen=amount", "screen=approved", "screen=reversal_requested", "screen=reversal_approved", `"state":"cancelled"`, "admin_token="} {
 		require.Contains(t, text, want)
 	}
+	// At the default level, info: the requests, readable, and the orders' state changes.
+	require.Regexp(t, `level=INFO msg=request response_id=\d+ method=v3.POS user=T125119061 code=200 duration_ms=\d+(\.\d+)?\n`, text)
+	require.Regexp(t, `level=INFO msg="order state" trade_id=\S+ tid=T125119061 from=paid to=cancelled`, text)
+	require.Regexp(t, `level=WARN msg="signature does not verify.*user=016683 string_to_sign="method=v3.QueryOrder&time=\d+&trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121&user=016683"`, text)
+	require.Contains(t, text, "SIMULATED acquirer")
+	// Not on the PATH: the follow-ups name the binary as it was started.
+	require.Contains(t, text, "\n  "+bin+" terminals add --db ")
+}
+
+// With this binary on the PATH, also: the follow-ups say posgate.
+func TestDemoHonoursLogLevel(t *testing.T) {
+	path := []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	m, demo, out := started(t, regexp.MustCompile(`posgate keeps serving at (http://\S+)`), path, "demo", "--addr", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "demo.db"), "--log-level", "warn")
+	require.NotEmpty(t, m[1])
+	require.NoError(t, demo.Process.Signal(os.Interrupt))
+	require.NoError(t, demo.Wait())
+	require.NotContains(t, out.String(), "level=INFO")
+	require.Contains(t, out.String(), "screen=reversal_approved")
+	require.Contains(t, out.String(), "\n  posgate terminals add --db ", "this binary is the posgate on the PATH")
 }
 
 func TestRedactDSN(t *testing.T) {

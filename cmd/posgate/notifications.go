@@ -45,7 +45,7 @@ func notificationsCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	dbFlag(e, list, &listDB)
+	dbFlag(list, &listDB)
 	list.Flags().BoolVar(&failed, "failed", false, "only those not delivered that failed at least once")
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many")
 
@@ -68,7 +68,7 @@ func notificationsCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	dbFlag(e, replay, &replayDB)
+	dbFlag(replay, &replayDB)
 
 	c.AddCommand(list, replay)
 	return c

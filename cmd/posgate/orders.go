@@ -52,7 +52,7 @@ func ordersCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	dbFlag(e, show, &showDB)
+	dbFlag(show, &showDB)
 	show.Flags().StringVarP(&showOut, "output", "o", "text", "output format: text or json")
 
 	var listDB, listOut, tid, state, orderID, from, to, limit string
@@ -95,7 +95,7 @@ func ordersCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	dbFlag(e, list, &listDB)
+	dbFlag(list, &listDB)
 	fl := list.Flags()
 	fl.StringVar(&tid, "tid", "", "only this terminal's orders")
 	fl.StringVar(&state, "state", "", "only orders in this state (pending, processing, paid, authorized, declined, failed, expired, cancelled)")

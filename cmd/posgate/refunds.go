@@ -29,7 +29,7 @@ func refundsCmd(e *env) *cobra.Command {
 			return printRefund(e, r, err, args[0])
 		},
 	}
-	dbFlag(e, approve, &approveDB)
+	dbFlag(approve, &approveDB)
 
 	var rejectDB, reason string
 	reject := &cobra.Command{
@@ -47,7 +47,7 @@ func refundsCmd(e *env) *cobra.Command {
 			return printRefund(e, r, err, args[0])
 		},
 	}
-	dbFlag(e, reject, &rejectDB)
+	dbFlag(reject, &rejectDB)
 	reject.Flags().StringVar(&reason, "reason", "rejected by an operator", "message the refund shows")
 
 	var listDB string
@@ -76,7 +76,7 @@ func refundsCmd(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	dbFlag(e, list, &listDB)
+	dbFlag(list, &listDB)
 	c.AddCommand(approve, reject, list)
 	return c
 }

@@ -81,7 +81,7 @@ func TestRefundApprovalNotified(t *testing.T) {
 	_, stderr, err = runIn(t, env, "cashiers", "add", "--db", db, "--merchant", "Shop", "--uid", "C1", "--secret", cashierSecret, "--refund-authority", "approval")
 	require.NoError(t, err, stderr)
 
-	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--addr", "127.0.0.1:0", "--db", db, "--allow-private-notify")
+	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db, "--allow-private-notify")
 	base := m[1]
 	started(t, regexp.MustCompile(`screen=idle tid=T1`), nil, "terminal", "--server", base, "--tid", "T1", "--secret", termSecret, "--headless")
 

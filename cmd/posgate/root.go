@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/posgate/posgate/server"
 	"github.com/spf13/cobra"
 )
 
@@ -17,26 +18,25 @@ func rootCmd(e *env) *cobra.Command {
 		// Before any command opens a database or a port, so a mistyped value
 		// stops the start instead of leaving a gateway logging at a level
 		// nobody chose.
-		PersistentPreRunE: func(c *cobra.Command, _ []string) error { return checkLogFlags(c) },
+		// The variables first: a command line flag wins over its variable.
+		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			if err := applyEnv(e, c); err != nil {
+				return err
+			}
+			return checkLogFlags(c)
+		},
 	}
 	root.AddCommand(serveCmd(e), demoCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e),
-		notificationsCmd(e), refundsCmd(e), ordersCmd(e), callCmd(e), signCmd(e), benchCmd(e), versionCmd(e))
+		notificationsCmd(e), refundsCmd(e), ordersCmd(e), callCmd(e), signCmd(e), benchCmd(e), versionCmd(e), migrateCmd(e))
 	return root
 }
 
-// envOr is the environment variable's value, or def.
-func (e *env) envOr(name, def string) string {
-	if v := e.getenv(name); v != "" {
-		return v
-	}
-	return def
-}
+// dbFlag registers --db, which POSGATE_DB may set.
+func dbFlag(c *cobra.Command, p *string) { dbFlagDefault(c, p, server.DefaultDB) }
 
-// dbFlag registers --db with POSGATE_DB as its default.
-func dbFlag(e *env, c *cobra.Command, p *string) { dbFlagDefault(e, c, p, "posgate.db") }
-
-func dbFlagDefault(e *env, c *cobra.Command, p *string, def string) {
-	c.Flags().StringVar(p, "db", e.envOr("POSGATE_DB", def), "database: a SQLite file path or a postgres:// URL (env POSGATE_DB)")
+func dbFlagDefault(c *cobra.Command, p *string, def string) {
+	c.Flags().StringVar(p, "db", def, "database: a SQLite file path or a postgres:// URL")
+	envFlag(c.Flags(), "db", "POSGATE_DB")
 }
 
 // checkLogFlags refuses a --log-level or --log-format that the command has

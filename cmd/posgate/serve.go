@@ -1,13 +1,16 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
+	"github.com/posgate/posgate/acquirer"
 	"github.com/posgate/posgate/cluster"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/protocol"
@@ -26,8 +29,8 @@ type gatewayFlags struct {
 	allowPrivateNotify                     bool
 }
 
-func (g *gatewayFlags) register(e *env, c *cobra.Command, defaultDB string) {
-	dbFlagDefault(e, c, &g.db, defaultDB)
+func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
+	dbFlagDefault(c, &g.db, defaultDB)
 	f := c.Flags()
 	f.DurationVar(&g.timeWindow, "time-window", protocol.DefaultTimeWindow, "how far a request's time may be from the server clock")
 	f.DurationVar(&g.heartbeat, "heartbeat", termlink.DefaultHeartbeatInterval, "terminal heartbeat interval; a silent terminal is dropped after two")
@@ -35,8 +38,14 @@ func (g *gatewayFlags) register(e *env, c *cobra.Command, defaultDB string) {
 	f.DurationVar(&g.displayWait, "display-wait", payment.DefaultDisplayWait, "how long v3.POS waits for the terminal to show the amount")
 	f.DurationVar(&g.reversalWait, "reversal-wait", payment.DefaultReversalWait, "how long v3.POSReversal waits for the terminal's result before answering -4203")
 	f.DurationVar(&g.reconcileAfter, "reconcile-after", payment.DefaultReconcileAfter, "how long after its card time an order still waits for an unanswering terminal's report before it expires (a later approval is reversed)")
-	f.StringVar(&g.logFormat, "log-format", e.envOr("POSGATE_LOG_FORMAT", "text"), "log format: text or json")
-	f.StringVar(&g.logLevel, "log-level", e.envOr("POSGATE_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
+	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	for _, name := range []string{"time-window", "heartbeat", "sale-timeout", "display-wait", "reversal-wait", "reconcile-after"} {
+		envFlag(f, name, envName(name))
+		positive(f, name)
+	}
+	envFlag(f, "log-format", "POSGATE_LOG_FORMAT")
+	envFlag(f, "log-level", "POSGATE_LOG_LEVEL")
 }
 
 func (g *gatewayFlags) config(e *env) server.Config {
@@ -53,17 +62,18 @@ func (g *gatewayFlags) config(e *env) server.Config {
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
 	var lim limitFlags
-	var addr, certFile, keyFile, cpuProfile string
+	var addr, certFile, keyFile, cpuProfile, acquirerName string
 	var metricsAuth bool
 	var clu cluster.Config
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
 		RunE: func(c *cobra.Command, _ []string) error {
-			if (certFile == "") != (keyFile == "") {
-				return fmt.Errorf("--tls-cert and --tls-key go together")
+			if err := checkServe(c, addr, certFile, keyFile); err != nil {
+				return err
 			}
-			if err := lim.check(c); err != nil {
+			acq, err := acquirer.ByName(acquirerName)
+			if err != nil {
 				return err
 			}
 			if cpuProfile != "" {
@@ -80,6 +90,7 @@ func serveCmd(e *env) *cobra.Command {
 			cfg := g.config(e)
 			cfg.HTTP, cfg.RateLimits, cfg.Link = lim.http, lim.rates, lim.link
 			cfg.MetricsAuth = metricsAuth
+			cfg.Acquirer = acq
 			cfg.Cluster = clu
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
@@ -101,19 +112,44 @@ func serveCmd(e *env) *cobra.Command {
 			return gw.Serve(c.Context(), ln, certFile, keyFile)
 		},
 	}
-	g.register(e, c, "posgate.db")
-	lim.register(e, c)
-	c.Flags().StringVar(&addr, "addr", e.envOr("POSGATE_ADDR", "127.0.0.1:8080"), "listen address (env POSGATE_ADDR)")
-	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
-	c.Flags().StringVar(&certFile, "tls-cert", e.getenv("POSGATE_TLS_CERT"), "TLS certificate file (PEM); serve HTTPS and WSS")
-	c.Flags().StringVar(&keyFile, "tls-key", e.getenv("POSGATE_TLS_KEY"), "TLS private key file (PEM)")
-	c.Flags().BoolVar(&metricsAuth, "metrics-auth", e.getenv("POSGATE_METRICS_AUTH") == "true", "serve /metrics only with the admin bearer token (env POSGATE_METRICS_AUTH=true)")
-	c.Flags().StringVar(&clu.NATS, "cluster-nats", e.getenv("POSGATE_CLUSTER_NATS"), "join a cluster of gateways on this NATS URL; needs a PostgreSQL --db (env POSGATE_CLUSTER_NATS; docs/cluster.md)")
-	c.Flags().StringVar(&clu.NodeID, "node-id", e.getenv("POSGATE_NODE_ID"), "this gateway's name in the cluster (env POSGATE_NODE_ID; default random at each start)")
-	c.Flags().DurationVar(&clu.Heartbeat, "cluster-heartbeat", cluster.DefaultHeartbeat, "how often the node writes its heartbeat")
-	c.Flags().DurationVar(&clu.StaleAfter, "cluster-stale-after", cluster.DefaultStaleAfter, "a node silent this long is dead: its terminals are offline everywhere")
-	c.Flags().BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
+	g.register(c, "posgate.db")
+	lim.register(c)
+	f := c.Flags()
+	f.StringVar(&acquirerName, "acquirer", "", "where refunds go, required: "+strings.Join(acquirer.Names(), ", "))
+	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address, host:port")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
+	f.StringVar(&certFile, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS and WSS")
+	f.StringVar(&keyFile, "tls-key", "", "TLS private key file (PEM)")
+	f.BoolVar(&metricsAuth, "metrics-auth", false, "serve /metrics only with the admin bearer token")
+	f.BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
+	f.StringVar(&clu.NATS, "cluster-nats", "", "join a cluster of gateways on this NATS URL; needs a PostgreSQL --db (docs/cluster.md)")
+	f.StringVar(&clu.NodeID, "node-id", "", "this gateway's name in the cluster (default random at each start)")
+	f.DurationVar(&clu.Heartbeat, "cluster-heartbeat", cluster.DefaultHeartbeat, "how often the node writes its heartbeat")
+	f.DurationVar(&clu.StaleAfter, "cluster-stale-after", cluster.DefaultStaleAfter, "a node silent this long is dead: its terminals are offline everywhere")
+	positive(f, "cluster-heartbeat", "cluster-stale-after")
+	for _, name := range []string{"acquirer", "addr", "cpuprofile", "tls-cert", "tls-key", "metrics-auth", "allow-private-notify",
+		"cluster-nats", "node-id", "cluster-heartbeat", "cluster-stale-after"} {
+		envFlag(f, name, envName(name))
+	}
 	return c
+}
+
+// checkServe refuses, before anything is opened, what serve could only
+// fail on later: an address that is not host:port, TLS files that do not
+// load, and the bounds (checkPositive).
+func checkServe(c *cobra.Command, addr, certFile, keyFile string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("--addr %q (or POSGATE_ADDR): want host:port, such as 127.0.0.1:8080: %w", addr, err)
+	}
+	if (certFile == "") != (keyFile == "") {
+		return fmt.Errorf("--tls-cert and --tls-key (or POSGATE_TLS_CERT and POSGATE_TLS_KEY) go together")
+	}
+	if certFile != "" {
+		if _, err := tls.LoadX509KeyPair(certFile, keyFile); err != nil {
+			return fmt.Errorf("--tls-cert and --tls-key (or POSGATE_TLS_CERT and POSGATE_TLS_KEY): %w", err)
+		}
+	}
+	return checkPositive(c)
 }
 
 // redactDSN hides a database URL's password, so logs never carry it.

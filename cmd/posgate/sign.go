@@ -51,6 +51,7 @@ command says whether it matches, and exits non-zero if it does not.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&secret, "secret", e.getenv("POSGATE_SECRET"), "the secret_key to sign with (env POSGATE_SECRET)")
+	c.Flags().StringVar(&secret, "secret", "", "the secret_key to sign with; prefer the variable, which other users cannot see in ps")
+	envFlag(c.Flags(), "secret", "POSGATE_SECRET")
 	return c
 }

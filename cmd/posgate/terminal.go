@@ -26,11 +26,6 @@ The terminal's secret_key comes from --secret or, when that is not given,
 from the environment variable POSGATE_SECRET, which other users cannot see
 in ps.`,
 		RunE: func(c *cobra.Command, _ []string) error {
-			// Read here rather than as the flag's default, which --help
-			// would print.
-			if cfg.Secret == "" {
-				cfg.Secret = e.getenv("POSGATE_SECRET")
-			}
 			if cfg.Secret == "" {
 				return errors.New("--secret (or POSGATE_SECRET) is required")
 			}
@@ -52,9 +47,11 @@ in ps.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&cfg.Server, "server", e.envOr("POSGATE_SERVER", "http://127.0.0.1:8080"), "gateway base URL (http:// or https://)")
+	f.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "gateway base URL (http:// or https://)")
 	f.StringVar(&cfg.TID, "tid", "", "terminal id")
-	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex); prefer the env POSGATE_SECRET, which other users cannot see in ps")
+	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex); prefer the variable, which other users cannot see in ps")
+	envFlag(f, "server", "POSGATE_SERVER")
+	envFlag(f, "secret", "POSGATE_SECRET")
 	f.StringVar(&cfg.JournalPath, "journal", "", "journal file: commands and results survive a crash; none runs twice, each result is reported after restart")
 	f.BoolVar(&headless, "headless", false, "no UI: print one line per screen change and tap cards automatically")
 	f.DurationVar(&cfg.CardDelay, "card-delay", 300*time.Millisecond, "with --headless, how long the customer takes to tap the card")

@@ -58,7 +58,7 @@ func TestVersionStamped(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"POSGATE_ADMIN_TOKEN=secret-admin", "POSGATE_MASTER_KEY=" + strings.Repeat("11", 32)}
 	m, _, _ := startedBin(t, stamped, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env,
-		"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "posgate.db"))
+		"serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "posgate.db"))
 	resp, err := http.Get(m[1] + "/metrics")
 	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
