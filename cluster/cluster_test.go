@@ -2,25 +2,22 @@ package cluster_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/require"
 
 	"github.com/posgate/posgate/cluster"
 	"github.com/posgate/posgate/httpapi"
+	"github.com/posgate/posgate/internal/pgtest"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/sdk"
 	"github.com/posgate/posgate/server"
@@ -28,42 +25,7 @@ import (
 	"github.com/posgate/posgate/termproto"
 )
 
-const envTestDSN = "POSGATE_TEST_POSTGRES"
-
-// schemaDSN creates a schema of its own for the test and returns a DSN
-// whose connections use it (as postgres/postgres_test.go does).
-func schemaDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv(envTestDSN)
-	if base == "" {
-		how := envTestDSN + " is not set; run with " + envTestDSN + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-		if os.Getenv("CI") != "" {
-			t.Fatal(how)
-		}
-		t.Skip(how)
-	}
-	raw := make([]byte, 6)
-	rand.Read(raw)
-	schema := "test_" + hex.EncodeToString(raw)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `CREATE SCHEMA `+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		require.NoError(t, err)
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-		require.NoError(t, err)
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
-}
+func schemaDSN(t *testing.T) string { return pgtest.SchemaDSN(t, "cluster") }
 
 // natsServer runs an embedded NATS server on port (-1: any free port).
 func natsServer(t *testing.T, port int) *natsserver.Server {

@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"strconv"
@@ -17,52 +15,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/internal/pgtest"
 	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/postgres"
 	"github.com/posgate/posgate/storetest"
 )
 
-// EnvTestDSN names the database the tests use; each test gets a schema of
-// its own in it, dropped afterwards.
-const EnvTestDSN = "POSGATE_TEST_POSTGRES"
-
-// schemaDSN creates a new schema and returns a DSN whose connections use
-// it. The tests skip without EnvTestDSN, except in CI, where that fails.
-func schemaDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv(EnvTestDSN)
-	if base == "" {
-		const how = EnvTestDSN + " is not set; run the PostgreSQL tests with " +
-			EnvTestDSN + "=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go test ./postgres/"
-		if os.Getenv("CI") != "" {
-			t.Fatal(how)
-		}
-		t.Skip(how)
-	}
-	raw := make([]byte, 6)
-	rand.Read(raw)
-	schema := "test_" + hex.EncodeToString(raw)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `CREATE SCHEMA `+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		require.NoError(t, err)
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-		require.NoError(t, err)
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	// A small pool: the suite's tests run in parallel with other
-	// packages' on one server.
-	return base + sep + "search_path=" + schema + "&pool_max_conns=8"
-}
+// schemaDSN is a new schema of the test's own. A small pool: the suite's
+// tests run in parallel with other packages' on one server.
+func schemaDSN(t *testing.T) string { return pgtest.SchemaDSN(t, "test", "pool_max_conns=8") }
 
 func open(t *testing.T, dsn string) *postgres.Store {
 	t.Helper()
@@ -172,7 +133,7 @@ func TestDeadConnectionsRetried(t *testing.T) {
 	}
 	wg.Wait()
 
-	admin, err := pgx.Connect(t.Context(), os.Getenv(EnvTestDSN))
+	admin, err := pgx.Connect(t.Context(), os.Getenv(pgtest.EnvDSN))
 	require.NoError(t, err)
 	defer admin.Close(t.Context())
 	var killed int
