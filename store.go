@@ -129,6 +129,9 @@ type Tx interface {
 	FinishCapture(c Capture) (bool, error)
 	// ActiveCapture returns the order's capture that is not failed.
 	ActiveCapture(tradeID string) (Capture, error)
+	// StaleCaptures lists captures still processing that were asked for at
+	// or before before, oldest first, at most limit.
+	StaleCaptures(before time.Time, limit int) ([]Capture, error)
 	// StaleAuthorisations lists authorized orders approved at or before
 	// approvedBefore that have no capture other than failed ones, oldest
 	// first, at most limit.

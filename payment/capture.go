@@ -72,6 +72,12 @@ func (s *Service) Capture(ctx context.Context, c Caller, in AuthChangeInput) (po
 	if err != nil {
 		return o, err
 	}
+	return s.completeCapture(ctx, cp, o)
+}
+
+// completeCapture asks the acquirer to make capture cp of order o (the
+// capture id is its idempotency key) and records the answer, once.
+func (s *Service) completeCapture(ctx context.Context, cp posgate.Capture, o posgate.Order) (posgate.Order, error) {
 	res, err := s.callAcquirer(ctx, func(ctx context.Context) (acquirer.Result, error) {
 		return s.acquirer.Capture(ctx, acquirer.AuthRequest{ID: cp.CaptureID, TradeID: o.TradeID, TransactionID: o.TransactionID, Amount: cp.Amount, Currency: cp.Currency})
 	})
@@ -100,7 +106,7 @@ func (s *Service) Capture(ctx context.Context, c Caller, in AuthChangeInput) (po
 		if o, err = s.saveOrder(tx, no); err != nil {
 			return err
 		}
-		return s.notifyRequester(tx, o, c.User, cp.NotifyURL)
+		return s.notifyRequester(tx, o, cp.User, cp.NotifyURL)
 	})
 	if err != nil {
 		return o, err

@@ -57,6 +57,37 @@ func (s *Service) recoverRefunds(ctx context.Context) error {
 	return nil
 }
 
+// recoverCaptures finishes captures left in processing by a crash between
+// the transaction that made them and the one that records the acquirer's
+// answer, as recoverRefunds does for refunds: the acquirer is asked again
+// under the capture id, its idempotency key, and FinishCapture records the
+// answer with compare-and-set, once.
+func (s *Service) recoverCaptures(ctx context.Context) error {
+	var stuck []posgate.Capture
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
+		var err error
+		stuck, err = tx.StaleCaptures(s.now().Add(-refundStaleAfter), 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, cp := range stuck {
+		o, err := s.order(ctx, cp.TradeID)
+		if err != nil {
+			return err
+		}
+		s.log.Warn("capture stuck in processing: asking the acquirer again with its idempotency key", "capture_id", cp.CaptureID, "trade_id", cp.TradeID, "since", cp.CreatedAt)
+		// A decline or an unknown answer is recorded like any answer; only
+		// a failure to record it is the job's.
+		var refusal *WaitError
+		if _, err := s.completeCapture(ctx, cp, o); err != nil && !errors.As(err, &refusal) {
+			return err
+		}
+	}
+	return nil
+}
+
 // runEvery runs fn when every has passed since its last run.
 type runEvery struct {
 	every time.Duration

@@ -7,7 +7,7 @@ import (
 
 // Run does the service's background work until ctx ends: recording
 // progress, expiring orders and uncaptured authorisations, clearing
-// batches at their cutoff, finishing stuck refunds. Each transition is a
+// batches at their cutoff, finishing stuck refunds and captures. Each transition is a
 // compare-and-set, so gateways sharing a database may all run it and each
 // change still happens once.
 func (s *Service) Run(ctx context.Context) {
@@ -15,7 +15,7 @@ func (s *Service) Run(ctx context.Context) {
 	go func() { s.writeProgress(ctx); close(done) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	clear, refunds := runEvery{every: 30 * time.Second}, runEvery{every: 30 * time.Second}
+	clear, recovery := runEvery{every: 30 * time.Second}, runEvery{every: 30 * time.Second}
 	auths := runEvery{every: authExpiryEvery}
 	for {
 		select {
@@ -37,9 +37,12 @@ func (s *Service) Run(ctx context.Context) {
 					s.log.Error("clear batches", "err", err)
 				}
 			}
-			if refunds.due(now) {
+			if recovery.due(now) {
 				if err := s.recoverRefunds(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error("recover stuck refunds", "err", err)
+				}
+				if err := s.recoverCaptures(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("recover stuck captures", "err", err)
 				}
 			}
 		}

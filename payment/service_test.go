@@ -84,6 +84,13 @@ type countingAcquirer struct {
 	calls map[string]int
 }
 
+func (a *countingAcquirer) Capture(ctx context.Context, r acquirer.AuthRequest) (acquirer.Result, error) {
+	a.mu.Lock()
+	a.calls[r.ID]++
+	a.mu.Unlock()
+	return a.Simulated.Capture(ctx, r)
+}
+
 func (a *countingAcquirer) Refund(ctx context.Context, r acquirer.Request) (acquirer.Result, error) {
 	a.mu.Lock()
 	a.calls[r.RefundID]++
@@ -347,4 +354,32 @@ func TestStuckRefundRecovered(t *testing.T) {
 	rs, err := f.svc.Refunds(ctx, r.TradeID)
 	require.NoError(t, err)
 	require.Equal(t, posgate.RefundRefunded, rs[0].State)
+}
+
+// A capture left in processing by a crash is finished by the recovery
+// job, once.
+func TestStuckCaptureRecovered(t *testing.T) {
+	f := setup(t, Config{DisplayWait: time.Millisecond})
+	ctx := t.Context()
+	in := saleInput("30.00")
+	in.Operation = posgate.OpAuthorisation
+	errc := make(chan error, 1)
+	go func() { _, err := f.svc.StartSale(context.Background(), f.till, in); errc <- err }()
+	d := <-f.link.commands
+	<-errc
+	require.NoError(t, f.svc.Result(ctx, "T1", posgate.Result{CommandID: d.Command.ID, Outcome: posgate.OutcomeApproved, TransactionID: "tx-1"}))
+	require.Equal(t, posgate.StateAuthorized, f.order(t, d.Order.TradeID).State)
+	cp := posgate.Capture{CaptureID: newID(), TradeID: d.Order.TradeID, MerchantID: d.Order.MerchantID, User: "C1", RequestID: "rq",
+		Amount: 2500, AuthorisedAmount: 3000, Currency: "EUR", State: posgate.CaptureProcessing, CreatedAt: f.clock.Now()}
+	require.NoError(t, f.store.InTx(ctx, func(tx posgate.Tx) error { return tx.InsertCapture(cp) }))
+
+	require.NoError(t, f.svc.recoverCaptures(ctx))
+	require.Zero(t, f.acq.calls[cp.CaptureID], "not before the acquirer call could have ended")
+	f.clock.Advance(refundStaleAfter)
+	require.NoError(t, f.svc.recoverCaptures(ctx))
+	require.NoError(t, f.svc.recoverCaptures(ctx))
+	require.Equal(t, 1, f.acq.calls[cp.CaptureID], "asked once")
+	o := f.order(t, d.Order.TradeID)
+	require.Equal(t, posgate.StatePaid, o.State)
+	require.Equal(t, int64(2500), o.Amount)
 }

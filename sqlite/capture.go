@@ -39,6 +39,11 @@ func (t *tx) ActiveCapture(tradeID string) (posgate.Capture, error) {
 		WHERE trade_id = ? AND state IN ('processing', 'captured', 'error')`, tradeID)
 }
 
+func (t *tx) StaleCaptures(before time.Time, limit int) ([]posgate.Capture, error) {
+	return list(t, scanCapture, `SELECT `+captureCols+` FROM captures WHERE state = 'processing' AND created_at <= ?
+		ORDER BY created_at, rowid LIMIT ?`, micros(before), limit)
+}
+
 func (t *tx) StaleAuthorisations(approvedBefore time.Time, limit int) ([]posgate.Order, error) {
 	return list(t, scanOrder, `SELECT `+orderCols+` FROM orders o
 		WHERE state = 'authorized' AND paid_at <= ?

@@ -17,6 +17,7 @@ var captureTests = []storeTest{
 	{"OneCapturePerOrder", testOneCapturePerOrder},
 	{"ConcurrentCaptures", testConcurrentCaptures},
 	{"StaleAuthorisations", testStaleAuthorisations},
+	{"StaleCaptures", testStaleCaptures},
 	{"ClaimJob", testClaimJob},
 	{"ConcurrentClaimJob", testConcurrentClaimJob},
 }
@@ -179,4 +180,33 @@ func testConcurrentClaimJob(t *testing.T, s posgate.Store) {
 		})
 		requireOneWinner(t, errs, posgate.ErrConflict)
 	}
+}
+
+func testStaleCaptures(t *testing.T, s posgate.Store) {
+	mid := seed(t, s)
+	insertOrders(t, s, authorisation(mid, "T1", "tr-1", t0), authorisation(mid, "T1", "tr-2", t0), authorisation(mid, "T1", "tr-3", t0))
+	old, fresh, done := capture(mid, "tr-1", "cp-old", 500), capture(mid, "tr-2", "cp-fresh", 500), capture(mid, "tr-3", "cp-done", 500)
+	fresh.CreatedAt = t0.Add(time.Minute)
+	do(t, s, func(tx posgate.Tx) error {
+		for _, c := range []posgate.Capture{fresh, done, old} {
+			if err := tx.InsertCapture(c); err != nil {
+				return err
+			}
+		}
+		done.State, done.FinishedAt = posgate.CaptureCaptured, ptr(t0)
+		_, err := tx.FinishCapture(done)
+		return err
+	})
+	ids := func(before time.Time, limit int) []string {
+		cs, err := get(t, s, func(tx posgate.Tx) ([]posgate.Capture, error) { return tx.StaleCaptures(before, limit) })
+		require.NoError(t, err)
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.CaptureID)
+		}
+		return out
+	}
+	require.Equal(t, []string{"cp-old"}, ids(t0, 10), "only captures processing, asked for at or before")
+	require.Equal(t, []string{"cp-old", "cp-fresh"}, ids(t0.Add(time.Hour), 10), "oldest first")
+	require.Equal(t, []string{"cp-old"}, ids(t0.Add(time.Hour), 1))
 }
