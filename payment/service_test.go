@@ -383,3 +383,35 @@ func TestStuckCaptureRecovered(t *testing.T) {
 	require.Equal(t, posgate.StatePaid, o.State)
 	require.Equal(t, int64(2500), o.Amount)
 }
+
+// A progress frame about another terminal's command, or about no command
+// at all, is refused alone: the batch it came in with is stored.
+func TestForeignProgressRefusedAlone(t *testing.T) {
+	f := setup(t, Config{DisplayWait: time.Millisecond})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.svc.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	d, errc := f.startSale(t, "12.50")
+	<-errc
+	require.NoError(t, f.svc.Progress(ctx, "T2", posgate.Progress{CommandID: d.Command.ID, Stage: posgate.StageApproved}))
+	require.NoError(t, f.svc.Progress(ctx, "T2", posgate.Progress{CommandID: "no-such-command", Stage: posgate.StageOnScreen}))
+	require.NoError(t, f.svc.Progress(ctx, "T1", posgate.Progress{CommandID: d.Command.ID, Stage: posgate.StageCardRead}))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var evs []posgate.CommandEvent
+		require.NoError(t, f.store.Read(ctx, func(tx posgate.Tx) error {
+			var err error
+			evs, err = tx.Events(d.Command.ID)
+			return err
+		}))
+		if len(evs) > 0 {
+			require.Len(t, evs, 1)
+			require.Equal(t, posgate.StageCardRead, evs[0].Stage, "only the command's own terminal's report")
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "the terminal's own progress was never stored")
+		time.Sleep(5 * time.Millisecond)
+	}
+}
