@@ -15,10 +15,16 @@ func RefundWindow(paidAt time.Time) time.Time { return paidAt.AddDate(1, 0, 0) }
 
 // CheckRefund decides whether amount (minor units, in currency) may be
 // refunded from o now. o.RefundedAmount and o.RefundCount hold the refunds
-// so far that still count (not failed, not cancelled). The store's check
-// constraint repeats the remainder rule, so concurrent refunds that each
-// pass here still cannot exceed the amount together.
-func CheckRefund(o Order, amount int64, currency string, now time.Time) error {
+// so far that still count (not failed, not cancelled); reversalInFlight
+// says a reversal of o is on its terminal, whose approval would return
+// the whole amount: a refund beside it would pay back twice (CheckReversal
+// refuses the other way round). The store's check constraint repeats the
+// remainder rule, so concurrent refunds that each pass here still cannot
+// exceed the amount together.
+func CheckRefund(o Order, amount int64, currency string, reversalInFlight bool, now time.Time) error {
+	if o.State == StatePaid && reversalInFlight {
+		return Refuse(ErrRefundNotAllowed, "Refund not allowed: a reversal of this transaction is in flight on its terminal; its outcome decides")
+	}
 	if o.State != StatePaid {
 		hint := ""
 		if o.State == StateAuthorized {

@@ -26,8 +26,10 @@ func TestCheckRefund(t *testing.T) {
 		amount int64
 		cur    string
 		now    time.Time
+		rev    bool   // a reversal in flight
 		refuse string // part of the message; empty: allowed
 	}{
+		{name: "reversal in flight", amount: 100, rev: true, refuse: "reversal of this transaction is in flight"},
 		{name: "full", amount: 1250},
 		{name: "partial", amount: 1},
 		{name: "rest of a partly refunded order", order: func(o *posgate.Order) { o.RefundedAmount, o.RefundCount = 1000, 3 }, amount: 250},
@@ -57,7 +59,7 @@ func TestCheckRefund(t *testing.T) {
 			if at.IsZero() {
 				at = now
 			}
-			err := posgate.CheckRefund(o, tc.amount, cur, at)
+			err := posgate.CheckRefund(o, tc.amount, cur, tc.rev, at)
 			if tc.refuse == "" {
 				require.NoError(t, err)
 				return
@@ -74,7 +76,7 @@ func TestCheckRefund(t *testing.T) {
 func TestCheckRefundYearFromPayment(t *testing.T) {
 	o := paidOrder()
 	o.CreatedAt = paidAt.AddDate(-1, 0, -1)
-	require.NoError(t, posgate.CheckRefund(o, 100, "EUR", paidAt.AddDate(1, 0, 0)))
+	require.NoError(t, posgate.CheckRefund(o, 100, "EUR", false, paidAt.AddDate(1, 0, 0)))
 }
 
 func TestRefundOutcome(t *testing.T) {

@@ -61,7 +61,11 @@ func (s *Service) CreateRefund(ctx context.Context, c Caller, in RefundInput) (p
 		if err != nil {
 			return posgate.Refuse(posgate.ErrInvalid, "refund_amount: "+err.Error())
 		}
-		if err := posgate.CheckRefund(o, amount, in.Currency, now); err != nil {
+		_, err = tx.ActiveReversal(o.TradeID)
+		if err != nil && !errors.Is(err, posgate.ErrNotFound) {
+			return err
+		}
+		if err := posgate.CheckRefund(o, amount, in.Currency, err == nil, now); err != nil {
 			return err
 		}
 		if in.MRefundID != "" {

@@ -58,7 +58,13 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 			}
 			return err
 		}
-		return tx.InsertCommand(cmd)
+		if err := tx.InsertCommand(cmd); err != nil {
+			return err
+		}
+		// Writing the order serialises the reversal with a refund of it:
+		// each checks the other (CheckReversal, CheckRefund), and without a
+		// common row PostgreSQL would let both commit.
+		return tx.UpdateOrder(o)
 	})
 	if err != nil {
 		return posgate.Order{}, err
