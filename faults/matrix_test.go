@@ -91,8 +91,15 @@ var cells = []cell{
 		tr.connect()
 		id := tr.sale("12.50")
 		tr.waitState(id, "paid")
-		if !poll(20*time.Second, func() bool { return tr.rcv.requests() >= 2 }) {
-			tr.t.Fatal("the notifications were never attempted")
+		// Killed once both first attempts have failed and are recorded, down
+		// to River's job rows (a kill in the middle of an attempt is the
+		// previous cell), and before the second, 5 s later, fails too.
+		db := openDB(tr.t, tr.dsn)
+		if !poll(20*time.Second, func() bool {
+			var n int
+			return db.QueryRow(`SELECT count(*) FROM river_job WHERE attempt = 1 AND state IN ('available', 'retryable', 'scheduled')`).Scan(&n) == nil && n >= 2
+		}) {
+			tr.t.Fatal("the failed deliveries were never recorded")
 		}
 		tr.gw.kill()
 		tr.rcv.set(receiverUp)

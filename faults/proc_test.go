@@ -167,7 +167,9 @@ func newGateway(t testing.TB, db string) *gateway {
 
 func (g *gateway) provision(secret string) {
 	g.t.Helper()
-	out, err := exec.Command(bin, "terminals", "add", "--db", g.db, "--merchant", "Shop", "--tid", tid, "--secret", secret).CombinedOutput()
+	cmd := exec.Command(bin, "terminals", "add", "--db", g.db, "--merchant", "Shop", "--tid", tid, "--secret", secret)
+	cmd.Env = append(os.Environ(), gatewayEnv...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		g.t.Fatalf("terminals add: %v\n%s", err, out)
 	}
