@@ -18,7 +18,6 @@ type cell struct {
 	name      string
 	bounded   bool          // part of the bounded form CI runs
 	cardDelay time.Duration // how long the headless terminal takes to tap or confirm
-	settle    time.Duration // 0: settleTimeout
 	run       func(tr *trial) expectation
 }
 
@@ -73,7 +72,7 @@ var cells = []cell{
 		tr.outage(saleTimeout + time.Second)
 		return expired
 	}},
-	{name: "sale/gateway-killed-during-notification", settle: 3 * time.Minute, run: func(tr *trial) expectation {
+	{name: "sale/gateway-killed-during-notification", run: func(tr *trial) expectation {
 		tr.rcv.set(receiverSlow)
 		tr.connect()
 		id := tr.sale("12.50")
@@ -297,12 +296,7 @@ func runCell(t *testing.T, m *matrix, store string, c cell) {
 	for i := 1; i <= trials(); i++ {
 		ok := t.Run(fmt.Sprintf("trial%d", i), func(t *testing.T) {
 			tr := newTrial(t, store, c.cardDelay)
-			want := c.run(tr)
-			d := c.settle
-			if d == 0 {
-				d = settleTimeout
-			}
-			v := tr.settle(d, want)
+			v := tr.settle(c.run(tr))
 			r.trials++
 			r.lost += len(v.lost)
 			r.doubled += len(v.doubled)

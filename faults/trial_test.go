@@ -137,8 +137,15 @@ func (tr *trial) outage(d time.Duration) {
 // reconnect back-off and the first notification retry.
 const settleTimeout = saleTimeout + abortWait + reversalWait + 20*time.Second
 
-// settle waits until nothing is left in flight, at most d, then judges.
-func (tr *trial) settle(d time.Duration, want expectation) verdict {
+// deliveryTimeout bounds the wait for notifications once the rest has
+// settled. A kill in the middle of a delivery leaves its job running until
+// River rescues it, 60 s later (notify.AttemptTimeout x 6), on the
+// rescuer's next round.
+const deliveryTimeout = 3 * time.Minute
+
+// settle waits until nothing is left in flight and every notification is
+// delivered, within the bounds above, then judges.
+func (tr *trial) settle(want expectation) verdict {
 	tr.t.Helper()
 	for _, done := range tr.background {
 		select {
@@ -151,18 +158,20 @@ func (tr *trial) settle(d time.Duration, want expectation) verdict {
 	var snap snapshot
 	var truthNow truth
 	var readErr error
-	settled := poll(d, func() bool {
+	read := func() bool {
 		snap, readErr = readSnapshot(db)
 		truthNow = readTruth(tr.t, tr.term.journal, tr.term.outputs())
-		return readErr == nil && snap.settled() && truthNow.unacked == 0
-	})
+		return readErr == nil
+	}
+	settled := poll(settleTimeout, func() bool { return read() && snap.settled() && truthNow.unacked == 0 })
+	delivered := settled && poll(deliveryTimeout, func() bool { return read() && snap.undelivered == 0 })
 	mustf(tr.t, readErr, "read the database")
 	v := classify(truthNow, snap, tr.rcv, want)
 	if !settled && truthNow.unacked > 0 {
 		v.stuck = append(v.stuck, fmt.Sprintf("%d terminal results never acknowledged", truthNow.unacked))
 	}
-	if !settled && v.clean() {
-		v.stuck = append(v.stuck, fmt.Sprintf("not settled within %s: %d notifications undelivered", d, snap.undelivered))
+	if !delivered && v.clean() {
+		v.stuck = append(v.stuck, fmt.Sprintf("%d notifications undelivered", snap.undelivered))
 	}
 	if !v.clean() {
 		tr.t.Logf("gateway output:\n%s\nterminal output:\n%s", tr.gw.p.output(), strings.Join(tr.term.outputs(), "\n--- restart ---\n"))
