@@ -157,7 +157,8 @@ type gateway struct {
 	db   string
 	addr string
 	URL  string
-	p    *proc
+	p    *proc   // the running process
+	all  []*proc // every process so far, for their logs
 }
 
 func newGateway(t testing.TB, db string) *gateway {
@@ -182,6 +183,7 @@ func (g *gateway) start() {
 	g.p = startProc(g.t, "gateway", gatewayEnv, "serve", "--addr", g.addr, "--db", g.db,
 		"--sale-timeout", saleTimeout.String(), "--reversal-wait", reversalWait.String(), "--display-wait", displayWait.String(),
 		"--heartbeat", "1s", "--allow-private-notify", "--log-level", "warn")
+	g.all = append(g.all, g.p)
 	// Startup and shutdown lines are logged at warn or above only when
 	// something goes wrong, so readiness is /healthz answering.
 	deadline := time.Now().Add(30 * time.Second)
@@ -205,6 +207,14 @@ func (g *gateway) start() {
 }
 
 func (g *gateway) kill() { g.p.kill() }
+
+func (g *gateway) outputs() []string {
+	out := make([]string, len(g.all))
+	for i, p := range g.all {
+		out[i] = p.output()
+	}
+	return out
+}
 
 // online reports the gateway's own view of the terminal.
 func (g *gateway) online() bool {

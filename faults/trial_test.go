@@ -170,11 +170,14 @@ func (tr *trial) settle(want expectation) verdict {
 	if !settled && truthNow.unacked > 0 {
 		v.stuck = append(v.stuck, fmt.Sprintf("%d terminal results never acknowledged", truthNow.unacked))
 	}
-	if !delivered && v.clean() {
+	if !settled && v.clean() {
+		v.stuck = append(v.stuck, fmt.Sprintf("a command, reversal or refund still in flight after %s", settleTimeout))
+	}
+	if settled && !delivered {
 		v.stuck = append(v.stuck, fmt.Sprintf("%d notifications undelivered", snap.undelivered))
 	}
 	if !v.clean() {
-		tr.t.Logf("gateway output:\n%s\nterminal output:\n%s", tr.gw.p.output(), strings.Join(tr.term.outputs(), "\n--- restart ---\n"))
+		tr.t.Logf("gateway output:\n%s\nterminal output:\n%s", strings.Join(tr.gw.outputs(), "\n--- restart ---\n"), strings.Join(tr.term.outputs(), "\n--- restart ---\n"))
 	}
 	return v
 }
