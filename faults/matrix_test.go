@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,7 +255,20 @@ func (m *matrix) add(r row) {
 	m.rows = append(m.rows, r)
 }
 
+// String is the table, rows in the order of cells, SQLite first.
 func (m *matrix) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rank := map[string]int{}
+	for i, c := range cells {
+		rank[c.name] = i
+	}
+	slices.SortFunc(m.rows, func(a, b row) int {
+		if a.store != b.store {
+			return -strings.Compare(a.store, b.store) // sqlite before postgres
+		}
+		return rank[a.cell] - rank[b.cell]
+	})
 	var b strings.Builder
 	fmt.Fprintf(&b, "%-9s %-48s %6s %5s %7s %5s %11s %10s  %s\n", "store", "cell", "trials", "lost", "doubled", "stuck", "wrong-state", "unnotified", "status")
 	for _, r := range m.rows {
