@@ -235,6 +235,9 @@ func (tr *trial) terminalCrashed() {
 	if !tr.term.p.exited(20 * time.Second) {
 		tr.t.Fatal("the terminal's crash fault never fired")
 	}
+	if !poll(10*time.Second, func() bool { return !tr.gw.online() }) {
+		tr.t.Fatal("the gateway still has the crashed terminal online")
+	}
 }
 
 // row is one line of the matrix.

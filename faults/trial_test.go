@@ -54,8 +54,13 @@ func (tr *trial) connect(faultFlags ...string) {
 }
 
 // restartTerminal kills the terminal and starts it again on its journal.
+// The gateway is first seen to drop the dead link, so "online" afterwards
+// is the new process.
 func (tr *trial) restartTerminal(faultFlags ...string) {
 	tr.term.kill()
+	if !poll(10*time.Second, func() bool { return !tr.gw.online() }) {
+		tr.t.Fatal("the gateway still has the killed terminal online")
+	}
 	tr.connect(faultFlags...)
 }
 
