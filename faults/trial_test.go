@@ -172,6 +172,11 @@ func (tr *trial) settle(want expectation) verdict {
 	delivered := settled && poll(deliveryTimeout, func() bool { return read() && snap.undelivered == 0 })
 	mustf(tr.t, readErr, "read the database")
 	v := classify(truthNow, snap, tr.rcv, want)
+	if !settled {
+		// The deliveries were not waited for: what is still in flight is
+		// the fault, counted below as stuck.
+		v.unnotified = nil
+	}
 	if !settled && truthNow.unacked > 0 {
 		v.stuck = append(v.stuck, fmt.Sprintf("%d terminal results never acknowledged", truthNow.unacked))
 	}
