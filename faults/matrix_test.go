@@ -241,9 +241,9 @@ var cells = []cell{
 // reported in the matrix and skipped instead of failing CI. Remove an
 // entry when its fix lands (the matrix then says XPASS).
 var knownFailures = map[string]string{
-	"sale/gateway-down-past-expiry-after-approval":      "issue 14 item 1: the expiry loop expires the order before the terminal reconnects; the journaled approval is then acked and discarded (a race with the terminal's reconnect: some trials)",
+	"sale/gateway-down-past-expiry-after-approval":     "issue 14 item 1: the expiry loop expires the order before the terminal reconnects; the journaled approval is then acked and discarded (a race with the terminal's reconnect: some trials)",
 	"sale/gateway-down-past-expiry-terminal-back-late": "issue 14 item 1: the expiry loop expires the order while the terminal is away; its journaled approval is then acked and discarded",
-	"refund/gateway-killed-at-acquirer":            "issue 14 item 5: a refund left in 'refund processing' by a crash is never retried",
+	"refund/gateway-killed-at-acquirer":                "issue 14 item 5: a refund left in 'refund processing' by a crash is never retried",
 }
 
 // terminalCrashed waits for the terminal process to exit on its own (a
