@@ -66,7 +66,7 @@ var cells = []cell{
 		// The terminal reconnects once the gateway has had every chance to
 		// decide without it: the order leaves processing, or the expiry's
 		// deadlines pass while it rightly waits for the terminal's report.
-		poll(saleTimeout+abortWait, func() bool { return tr.state(id) != "processing" })
+		poll(saleTimeout+reconcileAfter, func() bool { return tr.state(id) != "processing" })
 		tr.connect()
 		return expectation{orderStates: []string{"paid", "expired"}}
 	}},
@@ -240,11 +240,7 @@ var cells = []cell{
 // knownFailures are cells that find a defect already filed; they are
 // reported in the matrix and skipped instead of failing CI. Remove an
 // entry when its fix lands (the matrix then says XPASS).
-var knownFailures = map[string]string{
-	"sale/gateway-down-past-expiry-after-approval":     "issue 14 item 1: the expiry loop expires the order before the terminal reconnects; the journaled approval is then acked and discarded (a race with the terminal's reconnect: some trials)",
-	"sale/gateway-down-past-expiry-terminal-back-late": "issue 14 item 1: the expiry loop expires the order while the terminal is away; its journaled approval is then acked and discarded",
-	"refund/gateway-killed-at-acquirer":                "issue 14 item 5: a refund left in 'refund processing' by a crash is never retried",
-}
+var knownFailures = map[string]string{}
 
 // terminalCrashed waits for the terminal process to exit on its own (a
 // crash fault firing).

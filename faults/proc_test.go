@@ -138,12 +138,15 @@ const (
 	masterKey  = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 	adminToken = "faults-admin-token"
 	tid        = "T1"
-	// Short deadlines keep a cell to seconds; abortWait is the gateway's
-	// fixed wait for a terminal to confirm an expiry abort.
-	saleTimeout  = 3 * time.Second
-	reversalWait = 3 * time.Second
-	displayWait  = 2 * time.Second
-	abortWait    = 10 * time.Second
+	// Short deadlines keep a cell to seconds: reconcileAfter is how long
+	// past its card time an order waits for an unanswering terminal, and
+	// acquirerTimeout bounds an acquirer call (the slow simulated refund
+	// takes 2 s); twice it, a stuck refund is asked again.
+	saleTimeout     = 3 * time.Second
+	reversalWait    = 3 * time.Second
+	displayWait     = 2 * time.Second
+	reconcileAfter  = 5 * time.Second
+	acquirerTimeout = 3 * time.Second
 )
 
 var gatewayEnv = []string{"POSGATE_MASTER_KEY=" + masterKey, "POSGATE_ADMIN_TOKEN=" + adminToken}
@@ -176,8 +179,9 @@ func (g *gateway) provision(secret string) {
 
 func (g *gateway) start() {
 	g.t.Helper()
-	g.p = startProc(g.t, "gateway", gatewayEnv, "serve", "--addr", g.addr, "--db", g.db,
+	g.p = startProc(g.t, "gateway", gatewayEnv, "serve", "--acquirer", "simulated", "--addr", g.addr, "--db", g.db,
 		"--sale-timeout", saleTimeout.String(), "--reversal-wait", reversalWait.String(), "--display-wait", displayWait.String(),
+		"--reconcile-after", reconcileAfter.String(), "--acquirer-timeout", acquirerTimeout.String(),
 		"--heartbeat", "1s", "--allow-private-notify", "--log-level", "warn")
 	g.all = append(g.all, g.p)
 	// At --log-level warn a failed trial's log holds the warnings that

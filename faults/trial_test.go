@@ -140,7 +140,7 @@ func (tr *trial) outage(d time.Duration) {
 // settleTimeout covers every deadline a cell can run into: the sale
 // timeout, the expiry's abort wait, the reversal wait, the terminal's
 // reconnect back-off and the first notification retry.
-const settleTimeout = saleTimeout + abortWait + reversalWait + 20*time.Second
+const settleTimeout = saleTimeout + reconcileAfter + reversalWait + 20*time.Second
 
 // deliveryTimeout bounds the wait for notifications once the rest has
 // settled. A kill in the middle of a delivery leaves its job running until

@@ -230,7 +230,7 @@ func (s *Service) authChange(tx posgate.Tx, o posgate.Order, in AuthChangeInput)
 // callAcquirer bounds one acquirer call; the caller's context does not: a
 // client that hangs up must not leave an operation half recorded.
 func (s *Service) callAcquirer(ctx context.Context, call func(ctx context.Context) (acquirer.Result, error)) (acquirer.Result, error) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), acquirerTimeout)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AcquirerTimeout)
 	defer cancel()
 	return call(actx)
 }

@@ -8,10 +8,10 @@ import (
 	"github.com/posgate/posgate"
 )
 
-// refundStaleAfter is how long a refund may stay in refund processing
-// before it counts as stuck: longer than any acquirer call
-// (acquirerTimeout), so a refund still being made is never taken.
-const refundStaleAfter = 2 * acquirerTimeout
+// staleAfter is how long a refund or capture may stay processing before
+// it counts as stuck: longer than any acquirer call (AcquirerTimeout), so
+// one still being made is never taken.
+func (s *Service) staleAfter() time.Duration { return 2 * s.cfg.AcquirerTimeout }
 
 // recoverRefunds finishes refunds left in refund processing by a crash
 // between the acquirer call and the transaction that records its answer.
@@ -25,7 +25,7 @@ func (s *Service) recoverRefunds(ctx context.Context) error {
 	var stuck []posgate.Refund
 	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
-		stuck, err = tx.StaleRefunds(posgate.RefundProcessing, now.Add(-refundStaleAfter), 100)
+		stuck, err = tx.StaleRefunds(posgate.RefundProcessing, now.Add(-s.staleAfter()), 100)
 		return err
 	})
 	if err != nil {
@@ -66,7 +66,7 @@ func (s *Service) recoverCaptures(ctx context.Context) error {
 	var stuck []posgate.Capture
 	err := s.store.Read(ctx, func(tx posgate.Tx) error {
 		var err error
-		stuck, err = tx.StaleCaptures(s.now().Add(-refundStaleAfter), 100)
+		stuck, err = tx.StaleCaptures(s.now().Add(-s.staleAfter()), 100)
 		return err
 	})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/acquirer"
@@ -21,10 +20,6 @@ type RefundInput struct {
 	RequestID   string // required: a refund moves money, so a retry must never make a second one
 	Fingerprint string
 }
-
-// acquirerTimeout bounds one acquirer call. The caller's context does not:
-// a client that hangs up must not leave a refund half made.
-const acquirerTimeout = 30 * time.Second
 
 // conflictAttempts bounds the retries of a refund transaction that lost a
 // compare-and-set to a concurrent one; each round one of them wins, so
@@ -253,7 +248,7 @@ func notWaiting(r posgate.Refund) error {
 // refund error: it may have been made, so its amount stays reserved.
 func (s *Service) processRefund(ctx context.Context, r posgate.Refund, o posgate.Order) (posgate.Refund, posgate.Order, error) {
 	ctx = context.WithoutCancel(ctx)
-	actx, cancel := context.WithTimeout(ctx, acquirerTimeout)
+	actx, cancel := context.WithTimeout(ctx, s.cfg.AcquirerTimeout)
 	res, err := s.acquirer.Refund(actx, acquirer.Request{
 		RefundID: r.RefundID, TradeID: r.TradeID, TransactionID: o.TransactionID,
 		Amount: r.Amount, Currency: r.Currency, Description: r.Description,

@@ -15,7 +15,7 @@ func (s *Service) Run(ctx context.Context) {
 	go func() { s.writeProgress(ctx); close(done) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	clear, recovery := runEvery{every: 30 * time.Second}, runEvery{every: 30 * time.Second}
+	clear, recovery := runEvery{every: 30 * time.Second}, runEvery{every: s.cfg.AcquirerTimeout}
 	auths := runEvery{every: authExpiryEvery}
 	for {
 		select {

@@ -56,6 +56,8 @@ const (
 	// DefaultReconcileAfter is how long after its card time an order whose
 	// terminal has not answered still waits for that answer.
 	DefaultReconcileAfter = 10 * time.Minute
+	// DefaultAcquirerTimeout bounds one acquirer call.
+	DefaultAcquirerTimeout = 30 * time.Second
 	// DefaultMaxProgress bounds the progress events stored per command.
 	DefaultMaxProgress = 64
 )
@@ -78,6 +80,12 @@ type Config struct {
 	// terminal has not answered waits for that answer before it expires
 	// (the terminal journals its outcome and reports it on reconnect).
 	ReconcileAfter time.Duration
+	// AcquirerTimeout bounds one acquirer call (refund, capture,
+	// decrement); the caller's context does not, so a client that hangs up
+	// never leaves one half made. Refunds and captures still processing
+	// after twice as long are taken by the recovery job, which runs as
+	// often.
+	AcquirerTimeout time.Duration
 	// MaxProgress bounds the progress events stored per command; a
 	// terminal that reports more has the rest dropped.
 	MaxProgress int
@@ -107,6 +115,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReconcileAfter <= 0 {
 		c.ReconcileAfter = DefaultReconcileAfter
+	}
+	if c.AcquirerTimeout <= 0 {
+		c.AcquirerTimeout = DefaultAcquirerTimeout
 	}
 	if c.MaxProgress <= 0 {
 		c.MaxProgress = DefaultMaxProgress

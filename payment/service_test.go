@@ -347,7 +347,7 @@ func TestStuckRefundRecovered(t *testing.T) {
 
 	require.NoError(t, f.svc.recoverRefunds(ctx))
 	require.Equal(t, 1, f.acq.calls[r.RefundID], "not before the acquirer call could have ended")
-	f.clock.Advance(refundStaleAfter)
+	f.clock.Advance(f.svc.staleAfter())
 	require.NoError(t, f.svc.recoverRefunds(ctx))
 	require.NoError(t, f.svc.recoverRefunds(ctx))
 	require.Equal(t, 2, f.acq.calls[r.RefundID], "asked again once")
@@ -375,7 +375,7 @@ func TestStuckCaptureRecovered(t *testing.T) {
 
 	require.NoError(t, f.svc.recoverCaptures(ctx))
 	require.Zero(t, f.acq.calls[cp.CaptureID], "not before the acquirer call could have ended")
-	f.clock.Advance(refundStaleAfter)
+	f.clock.Advance(f.svc.staleAfter())
 	require.NoError(t, f.svc.recoverCaptures(ctx))
 	require.NoError(t, f.svc.recoverCaptures(ctx))
 	require.Equal(t, 1, f.acq.calls[cp.CaptureID], "asked once")

@@ -52,6 +52,7 @@ type Config struct {
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
 	AbortWait         time.Duration // cancel wait for the terminal (10 s)
 	ReconcileAfter    time.Duration // wait for an unanswering terminal's report after the card time (10 min)
+	AcquirerTimeout   time.Duration // one acquirer call (30 s); stuck refunds and captures recovered after twice that
 	// Acquirer makes refunds; nil is the simulated acquirer, announced as
 	// such (server/acquirer.go). posgate serve makes the operator choose.
 	Acquirer acquirer.Acquirer
@@ -252,7 +253,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	}
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
-		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
+		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, AcquirerTimeout: cfg.AcquirerTimeout, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
 	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer})
 	if node != nil {
 		if err := node.Attach(svc); err != nil {

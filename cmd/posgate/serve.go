@@ -24,7 +24,7 @@ type gatewayFlags struct {
 	db                                     string
 	timeWindow, heartbeat                  time.Duration
 	saleTimeout, reversalWait, displayWait time.Duration
-	reconcileAfter                         time.Duration
+	reconcileAfter, acquirerTimeout        time.Duration
 	logFormat, logLevel                    string
 	allowPrivateNotify                     bool
 }
@@ -38,9 +38,10 @@ func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
 	f.DurationVar(&g.displayWait, "display-wait", payment.DefaultDisplayWait, "how long v3.POS waits for the terminal to show the amount")
 	f.DurationVar(&g.reversalWait, "reversal-wait", payment.DefaultReversalWait, "how long v3.POSReversal waits for the terminal's result before answering -4203")
 	f.DurationVar(&g.reconcileAfter, "reconcile-after", payment.DefaultReconcileAfter, "how long after its card time an order still waits for an unanswering terminal's report before it expires (a later approval is reversed)")
+	f.DurationVar(&g.acquirerTimeout, "acquirer-timeout", payment.DefaultAcquirerTimeout, "how long one acquirer call may take; a refund or capture still processing after twice that is asked again (same idempotency key)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	for _, name := range []string{"time-window", "heartbeat", "sale-timeout", "display-wait", "reversal-wait", "reconcile-after"} {
+	for _, name := range []string{"time-window", "heartbeat", "sale-timeout", "display-wait", "reversal-wait", "reconcile-after", "acquirer-timeout"} {
 		envFlag(f, name, envName(name))
 		positive(f, name)
 	}
@@ -52,7 +53,8 @@ func (g *gatewayFlags) config(e *env) server.Config {
 	return server.Config{
 		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat,
 		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait, ReconcileAfter: g.reconcileAfter,
-		Logger: e.logger(g.logFormat, g.logLevel), Getenv: e.getenv, AllowPrivateNotify: g.allowPrivateNotify,
+		AcquirerTimeout: g.acquirerTimeout,
+		Logger:          e.logger(g.logFormat, g.logLevel), Getenv: e.getenv, AllowPrivateNotify: g.allowPrivateNotify,
 		AdminOut: func(token string) {
 			fmt.Fprintf(e.stdout, "admin_token=%s\n(generated on first start and shown only now; its hash is kept beside the database. Set %s to choose your own.)\n", token, server.EnvAdminToken)
 		},
