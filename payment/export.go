@@ -17,48 +17,37 @@ func exportScope(c Caller) string {
 }
 
 // ExportPayments is v3.TimePayOrder: the caller's successful payments
-// paid in [from, to), oldest first, handed to emit a page at a time, each
-// page read in its own short transaction so neither memory nor a
-// database snapshot grows with the range.
+// paid in [from, to), oldest first, handed to emit a page at a time.
 func (s *Service) ExportPayments(ctx context.Context, c Caller, from, to time.Time, emit func([]posgate.Order) error) error {
-	if err := posgate.CheckExportRange(from, to); err != nil {
-		return err
-	}
-	var after posgate.ExportCursor
-	for {
-		var page []posgate.Order
-		if err := s.store.Read(ctx, func(tx posgate.Tx) error {
-			var err error
-			page, err = tx.PaidOrdersBetween(c.MerchantID, exportScope(c), from, to, after, posgate.ExportPage)
-			return err
-		}); err != nil {
-			return err
-		}
-		if len(page) > 0 {
-			if err := emit(page); err != nil {
-				return err
-			}
-			last := page[len(page)-1]
-			after = posgate.ExportCursor{At: *last.PaidAt, ID: last.TradeID}
-		}
-		if len(page) < posgate.ExportPage {
-			return nil
-		}
-	}
+	return exportPages(ctx, s, from, to, func(tx posgate.Tx, after posgate.ExportCursor) ([]posgate.Order, error) {
+		return tx.PaidOrdersBetween(c.MerchantID, exportScope(c), from, to, after, posgate.ExportPage)
+	}, func(o posgate.Order) posgate.ExportCursor { return posgate.ExportCursor{At: *o.PaidAt, ID: o.TradeID} }, emit)
 }
 
 // ExportRefunds is v3.TimeRefundOrder: the caller's refunds refunded in
 // [from, to), paged like ExportPayments.
 func (s *Service) ExportRefunds(ctx context.Context, c Caller, from, to time.Time, emit func([]posgate.Refund) error) error {
+	return exportPages(ctx, s, from, to, func(tx posgate.Tx, after posgate.ExportCursor) ([]posgate.Refund, error) {
+		return tx.RefundsBetween(c.MerchantID, exportScope(c), from, to, after, posgate.ExportPage)
+	}, func(r posgate.Refund) posgate.ExportCursor {
+		return posgate.ExportCursor{At: *r.RefundedAt, ID: r.RefundID}
+	}, emit)
+}
+
+// exportPages reads an export a page at a time, each page in its own
+// short transaction so neither memory nor a database snapshot grows with
+// the range, and hands each to emit; cursor is where the next page starts.
+func exportPages[T any](ctx context.Context, s *Service, from, to time.Time, read func(tx posgate.Tx, after posgate.ExportCursor) ([]T, error),
+	cursor func(T) posgate.ExportCursor, emit func([]T) error) error {
 	if err := posgate.CheckExportRange(from, to); err != nil {
 		return err
 	}
 	var after posgate.ExportCursor
 	for {
-		var page []posgate.Refund
+		var page []T
 		if err := s.store.Read(ctx, func(tx posgate.Tx) error {
 			var err error
-			page, err = tx.RefundsBetween(c.MerchantID, exportScope(c), from, to, after, posgate.ExportPage)
+			page, err = read(tx, after)
 			return err
 		}); err != nil {
 			return err
@@ -67,8 +56,7 @@ func (s *Service) ExportRefunds(ctx context.Context, c Caller, from, to time.Tim
 			if err := emit(page); err != nil {
 				return err
 			}
-			last := page[len(page)-1]
-			after = posgate.ExportCursor{At: *last.RefundedAt, ID: last.RefundID}
+			after = cursor(page[len(page)-1])
 		}
 		if len(page) < posgate.ExportPage {
 			return nil
