@@ -22,6 +22,7 @@ type snapshot struct {
 	commands    []commandRow
 	reversals   []reversalRow
 	refunds     []refundRow
+	captures    int // captures still processing
 	undelivered int
 }
 
@@ -104,14 +105,20 @@ func readSnapshot(db *sql.DB) (snapshot, error) {
 		})
 	}
 	if err == nil {
+		err = db.QueryRow(`SELECT count(*) FROM captures WHERE state = 'processing'`).Scan(&s.captures)
+	}
+	if err == nil {
 		err = db.QueryRow(`SELECT count(*) FROM notifications WHERE delivered_at IS NULL`).Scan(&s.undelivered)
 	}
 	return s, err
 }
 
-// settled reports whether no order, command, reversal or refund is left
-// in flight.
+// settled reports whether no order, command, reversal, refund or capture
+// is left in flight.
 func (s snapshot) settled() bool {
+	if s.captures > 0 {
+		return false
+	}
 	for _, o := range s.orders {
 		if o.state == "processing" || o.state == "pending" {
 			return false

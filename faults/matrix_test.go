@@ -235,6 +235,24 @@ var cells = []cell{
 		tr.gw.start()
 		return expectation{orderStates: []string{"paid"}, refundStates: []string{"refunded", "refund failed", "refund error"}}
 	}},
+	{name: "capture/gateway-killed-at-acquirer", bounded: true, run: func(tr *trial) expectation {
+		tr.connect()
+		id := tr.authorisation()
+		tr.inBackground(func(ctx context.Context) {
+			tr.till.Capture(ctx, &sdk.AuthChangeRequest{TradeID: id, Amount: "2.07", Currency: "EUR", Description: "slow acquirer", NotifyURL: tr.rcv.URL})
+		})
+		db := openDB(tr.t, tr.dsn)
+		if !poll(20*time.Second, func() bool {
+			var state string
+			return db.QueryRow(`SELECT state FROM captures`).Scan(&state) == nil && state == "processing"
+		}) {
+			tr.t.Fatal("the capture never reached the acquirer")
+		}
+		tr.gw.kill()
+		tr.gw.start()
+		// The recovery job asks the acquirer again under the capture id.
+		return expectation{orderStates: []string{"paid"}}
+	}},
 }
 
 // knownFailures are cells that find a defect already filed; they are

@@ -104,6 +104,18 @@ func (tr *trial) waitState(tradeID, want string) {
 	}
 }
 
+// authorisation is an approved pre-authorisation's trade id.
+func (tr *trial) authorisation() string {
+	tr.t.Helper()
+	o, err := tr.till.POS(tr.ctx(), &sdk.POSRequest{
+		Operation: sdk.OperationAuthorisation, OrderID: fmt.Sprint(2026_0000_0000 + orderSeq.Add(1)), Amount: "30.00", Currency: "EUR",
+		Description: "fault suite", NotifyURL: tr.rcv.URL,
+	})
+	mustf(tr.t, err, "v3.POS authorisation")
+	tr.waitState(o.TradeID, "authorized")
+	return o.TradeID
+}
+
 func (tr *trial) paidSale() string {
 	tr.t.Helper()
 	tradeID := tr.sale("12.50")
