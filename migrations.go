@@ -2,6 +2,7 @@ package posgate
 
 import (
 	"fmt"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,26 @@ func versionList(vs []int) string {
 		s[i] = fmt.Sprintf("%04d", v)
 	}
 	return strings.Join(s, ", ")
+}
+
+// MigrationFiles lists a store's migration files, the directory
+// "migration" of its embedded files, in order, with their versions.
+func MigrationFiles(fsys fs.FS) (names []string, versions []int, err error) {
+	entries, err := fs.ReadDir(fsys, "migration") // sorted by name
+	if err != nil {
+		return nil, nil, err
+	}
+	prev := 0
+	for _, e := range entries {
+		v, err := MigrationVersion(e.Name(), prev)
+		if err != nil {
+			return nil, nil, err
+		}
+		prev = v
+		names = append(names, e.Name())
+		versions = append(versions, v)
+	}
+	return names, versions, nil
 }
 
 // MigrationVersion is the version a migration file's name starts with

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -21,21 +20,11 @@ type querier interface {
 // versions they and the database hold; q nil reads no database.
 func migrationState(ctx context.Context, q querier) ([]string, posgate.Migrations, error) {
 	var m posgate.Migrations
-	entries, err := fs.ReadDir(migrations, "migration") // sorted by name
+	files, known, err := posgate.MigrationFiles(migrations)
 	if err != nil {
 		return nil, m, err
 	}
-	files := make([]string, 0, len(entries))
-	prev := 0
-	for _, e := range entries {
-		v, err := posgate.MigrationVersion(e.Name(), prev)
-		if err != nil {
-			return nil, m, err
-		}
-		prev = v
-		files = append(files, e.Name())
-		m.Known = append(m.Known, v)
-	}
+	m.Known = known
 	if q == nil {
 		return files, m, nil
 	}

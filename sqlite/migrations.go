@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
 
@@ -18,21 +17,11 @@ import (
 // versions they and the database hold.
 func migrationState(ctx context.Context, db *sql.DB) ([]string, posgate.Migrations, error) {
 	var m posgate.Migrations
-	entries, err := fs.ReadDir(migrations, "migration") // sorted by name
+	files, known, err := posgate.MigrationFiles(migrations)
 	if err != nil {
 		return nil, m, err
 	}
-	files := make([]string, 0, len(entries))
-	prev := 0
-	for _, e := range entries {
-		v, err := posgate.MigrationVersion(e.Name(), prev)
-		if err != nil {
-			return nil, m, err
-		}
-		prev = v
-		files = append(files, e.Name())
-		m.Known = append(m.Known, v)
-	}
+	m.Known = known
 	if db == nil {
 		return files, m, nil
 	}
