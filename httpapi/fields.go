@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"regexp"
 	"strings"
@@ -79,4 +81,11 @@ func checkCurrency(v string) error {
 		return invalid("currency %s is not supported", v)
 	}
 	return nil
+}
+
+// fingerprint identifies a request's method and data, so an exact repeat
+// of a request_id can be told from a different request reusing it.
+func fingerprint(method string, data map[string]string) string {
+	h := sha256.Sum256([]byte(method + "\n" + protocol.StringToSign(data)))
+	return hex.EncodeToString(h[:])
 }

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -115,11 +113,4 @@ func (p Payloads) Refund(r posgate.Refund, o posgate.Order) map[string]string {
 	f := viewRefund(r, o, p.SimulatedAcquirer).Fields(r.User)
 	f[protocol.NotificationSequence] = strconv.FormatInt(r.Version+1, 10)
 	return f
-}
-
-// fingerprint identifies a request's method and data, so an exact repeat
-// of a request_id can be told from a different request reusing it.
-func fingerprint(method string, data map[string]string) string {
-	h := sha256.Sum256([]byte(method + "\n" + protocol.StringToSign(data)))
-	return hex.EncodeToString(h[:])
 }
