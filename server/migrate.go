@@ -22,8 +22,7 @@ func MigrationStatus(ctx context.Context, dsn string) (posgate.Migrations, error
 // queue's, as any start would, and needs neither the master key nor the
 // admin token. A database a newer binary migrated is refused.
 func MigrateUp(ctx context.Context, dsn string) error {
-	var queue *notifyQueue
-	st, err := openStore(ctx, dsn, func(posgate.Store) *notify.Config { return nil }, &queue)
+	st, _, err := openStore(ctx, dsn, func(posgate.Store) *notify.Config { return nil })
 	if err != nil {
 		return err
 	}

@@ -217,8 +217,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 		return nil, err
 	}
 	var creds *payment.Credentials
-	var queue *notifyQueue
-	st, err := openStore(ctx, cfg.DB, func(st posgate.Store) *notify.Config {
+	st, runner, err := openStore(ctx, cfg.DB, func(st posgate.Store) *notify.Config {
 		creds = payment.NewCredentials(st, sealer)
 		if !deliver {
 			return nil
@@ -227,7 +226,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 			Store: st, Secret: creds.Secret, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays,
 			Now: cfg.Now, Logger: cfg.Logger,
 		}
-	}, &queue)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +261,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	}
 	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, Cluster: node, log: cfg.Logger}
 	if deliver {
-		app.delivery = queue.runner
+		app.delivery = runner
 	}
 	return app, nil
 }
@@ -275,34 +274,41 @@ func checkCluster(cfg Config) error {
 	return nil
 }
 
-// notifyQueue is the River queue a store's outbox built.
-type notifyQueue struct{ runner notify.Runner }
-
 // openStore opens the store a DSN names (PostgreSQL for a postgres:// or
 // postgresql:// URL, else SQLite: a file path, optionally prefixed with
 // sqlite:// or file:) with its notification outbox: River on the store's
 // own database, so a notification and its delivery job commit together.
 // delivery returns the delivery workers' configuration, or nil to only
-// enqueue; the queue built is stored in *built.
-func openStore(ctx context.Context, dsn string, delivery func(posgate.Store) *notify.Config, built **notifyQueue) (posgate.Store, error) {
+// enqueue. runner is the queue the outbox built, which delivers when
+// delivery gave a configuration.
+func openStore(ctx context.Context, dsn string, delivery func(posgate.Store) *notify.Config) (posgate.Store, notify.Runner, error) {
+	var runner notify.Runner
 	if path, ok := sqlitePath(dsn); ok {
-		return sqlite.Open(ctx, path, func(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
+		s, err := sqlite.Open(ctx, path, func(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
 			q, err := notify.Open(ctx, riversqlite.New(s.DB()), delivery(s))
 			if err != nil {
 				return nil, err
 			}
-			*built = &notifyQueue{q}
+			runner = q
 			return q.Enqueue, nil
 		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, runner, nil
 	}
-	return postgres.Open(ctx, dsn, func(ctx context.Context, s *postgres.Store) (postgres.NotificationQueue, error) {
+	p, err := postgres.Open(ctx, dsn, func(ctx context.Context, s *postgres.Store) (postgres.NotificationQueue, error) {
 		q, err := notify.Open(ctx, riverpgxv5.New(s.Pool()), delivery(s))
 		if err != nil {
 			return nil, err
 		}
-		*built = &notifyQueue{q}
+		runner = q
 		return q.Enqueue, nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, runner, nil
 }
 
 // Close releases the store.
