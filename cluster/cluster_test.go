@@ -233,7 +233,10 @@ func TestRoutedSaleReversalAndNodeDeath(t *testing.T) {
 	secret := a.addTerminal("Shop", "T1")
 	var ops atomic.Int64
 	termA := connect(t, a, "T1", secret, &ops)
-	require.True(t, b.G.Cluster.Online("T1"), "B sees the terminal on A at once")
+	// A claims the terminal's presence row right after the welcome, in
+	// the same step that re-sends its command in flight, so B sees it
+	// moments after A's hub does.
+	require.Eventually(t, func() bool { return b.G.Cluster.Online("T1") }, 5*time.Second, 5*time.Millisecond, "B sees the terminal on A")
 	require.False(t, b.G.Hub.Online("T1"))
 
 	tillB := sdk.New(b.URL, "T1", secret)
