@@ -57,9 +57,9 @@ func Run(ctx context.Context, cfg simterm.Config) error {
 
 // controls is the part of *simterm.Terminal the keys drive.
 type controls interface {
-	Tap()
-	Decline()
-	Cancel()
+	Tap() bool
+	Decline() bool
+	Cancel() bool
 }
 
 // runDone says the engine stopped; the display shows why and quits.

@@ -12,9 +12,9 @@ import (
 
 type keyLog []string
 
-func (k *keyLog) Tap()     { *k = append(*k, "tap") }
-func (k *keyLog) Decline() { *k = append(*k, "decline") }
-func (k *keyLog) Cancel()  { *k = append(*k, "cancel") }
+func (k *keyLog) Tap() bool     { *k = append(*k, "tap"); return true }
+func (k *keyLog) Decline() bool { *k = append(*k, "decline"); return true }
+func (k *keyLog) Cancel() bool  { *k = append(*k, "cancel"); return true }
 
 func TestViewFollowsScreens(t *testing.T) {
 	var keys keyLog
