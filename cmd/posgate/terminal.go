@@ -20,6 +20,7 @@ func terminalCmd(e *env) *cobra.Command {
 	var headless bool
 	var logLevel, logFile, controlAddr string
 	var controlRemote bool
+	var ui tui.Options
 	c := &cobra.Command{
 		Use:   "terminal",
 		Short: "Run a simulated POS terminal connected to a gateway (full-screen, or --headless)",
@@ -56,7 +57,7 @@ a dropped link, faults (docs/simulator.md, Control API).`,
 				defer f.Close()
 				cfg.Logger = slog.New(slog.NewTextHandler(f, nil))
 			}
-			return tui.Run(c.Context(), cfg)
+			return tui.Run(c.Context(), cfg, ui)
 		},
 	}
 	f := c.Flags()
@@ -74,6 +75,7 @@ a dropped link, faults (docs/simulator.md, Control API).`,
 	f.DurationVar(&cfg.Faults.ResultDelay, "result-delay", 0, "fault: hold every result back this long (try it beyond --reversal-wait for -4203)")
 	f.StringVar(&logLevel, "log-level", "warn", "with --headless, the log level on stderr")
 	f.StringVar(&logFile, "log-file", "", "without --headless, write logs to this file (they are discarded otherwise)")
+	f.DurationVar(&ui.ResultHold, "result-hold", 5*time.Second, "without --headless, how long a result screen stays before the display goes back to idle (0: until the next command)")
 	f.StringVar(&controlAddr, "control-addr", "", "with --headless, serve the control API here (loopback only, e.g. 127.0.0.1:8091)")
 	f.BoolVar(&controlRemote, "control-allow-remote", false, "let --control-addr be an address other hosts reach: they can then drive the terminal")
 	c.MarkFlagRequired("tid")
