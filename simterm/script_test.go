@@ -127,6 +127,7 @@ func TestDropLinkReconnects(t *testing.T) {
 	cc := fc.next(t)
 	r.screen(t, ScreenIdle)
 	require.True(t, r.DropLink())
+	assert.False(t, r.Current().Online, "offline at once")
 	cc.closed(t)
 	fc.next(t)
 	r.screen(t, ScreenIdle)

@@ -315,10 +315,16 @@ func (t *Terminal) input(in string) bool {
 
 // DropLink cuts the live connection without a close handshake, as a lost
 // network would; the terminal reconnects with its usual backoff. It
-// reports whether there was a connection to cut.
+// reports whether there was a connection to cut. The terminal is offline
+// when it returns, so a caller that waits for it to be online again waits
+// for the new connection.
 func (t *Terminal) DropLink() bool {
 	t.mu.Lock()
 	s := t.sess
+	if s != nil {
+		t.sess = nil // frames sent from now on are lost, as on a cut cable
+		t.setOnlineLocked(false, ScreenOffline, "link dropped")
+	}
 	t.mu.Unlock()
 	if s == nil {
 		return false
