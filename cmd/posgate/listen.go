@@ -304,7 +304,7 @@ func (rec received) text() string {
 		field("forward_error", rec.ForwardError)
 	}
 	field("answer", strconv.Itoa(rec.Answer))
-	if !rec.Verified && rec.Answer != http.StatusRequestEntityTooLarge {
+	if rec.Answer < 200 || rec.Answer > 299 {
 		b.WriteString(" (the gateway retries it)")
 	}
 	return b.String()
