@@ -4,7 +4,8 @@
 // simulated acquirer whose behaviour is chosen by magic amounts. Merchants
 // use it to try posgate without hardware; tests use it, with its faults, to
 // check the cloud's exactly-once handling. It has no UI; see RunHeadless and
-// package simterm/tui.
+// package simterm/tui, and package simterm/control for a program that
+// chooses each outcome (Queue, SetStanding).
 package simterm
 
 import (
