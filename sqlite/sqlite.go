@@ -122,8 +122,12 @@ func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
 		return err
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, store: s}); err != nil {
+	t := &tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, store: s}
+	if err := fn(t); err != nil {
 		return err
+	}
+	if len(t.scheduled) > 0 {
+		return errors.New("sqlite: a notification was scheduled in a read-only transaction; use InTx")
 	}
 	return sqlTx.Commit()
 }
