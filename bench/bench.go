@@ -80,6 +80,9 @@ type Report struct {
 	LatencyMS       map[string]Latency `json:"latency_ms"`
 	ErrorsByCode    map[string]int64   `json:"errors_by_code"`
 	ServerRSSBytes  int64              `json:"server_rss_bytes"`
+	// ServerCPUMillisPerCycle is the gateway's CPU time per cycle (user
+	// plus system), only when the benchmark started it.
+	ServerCPUMillisPerCycle float64 `json:"server_cpu_ms_per_cycle,omitempty"`
 	// NotificationsReceived counts what the benchmark's merchant endpoint
 	// got: posgate notifies every state change, the baseline nothing.
 	NotificationsReceived int64           `json:"notifications_received"`
@@ -91,11 +94,12 @@ type Report struct {
 
 // BaselineReport is the baseline's share of a run.
 type BaselineReport struct {
-	CyclesPerSecond float64            `json:"cycles_per_second"`
-	Cycles          int64              `json:"cycles"`
-	LatencyMS       map[string]Latency `json:"latency_ms"`
-	ErrorsByCode    map[string]int64   `json:"errors_by_code"`
-	ServerRSSBytes  int64              `json:"server_rss_bytes"`
+	CyclesPerSecond         float64            `json:"cycles_per_second"`
+	Cycles                  int64              `json:"cycles"`
+	LatencyMS               map[string]Latency `json:"latency_ms"`
+	ErrorsByCode            map[string]int64   `json:"errors_by_code"`
+	ServerRSSBytes          int64              `json:"server_rss_bytes"`
+	ServerCPUMillisPerCycle float64            `json:"server_cpu_ms_per_cycle"`
 }
 
 // Latency summarises one method's answers.

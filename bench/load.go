@@ -80,7 +80,9 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := gatewayCPU(gateway)
 	res, err := drive(ctx, cfg, target, "posgate")
+	cpu := gatewayCPU(gateway) - cpu0
 	stopTerminals()
 	if err != nil {
 		return nil, err
@@ -89,6 +91,7 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	rep.NotificationsReceived = receiver.count.Load()
 	if gateway != nil {
 		rep.ServerRSSBytes = rss(gateway.cmd.Process.Pid)
+		rep.ServerCPUMillisPerCycle = perCycle(cpu, res.cycles)
 	}
 	if gateway == nil {
 		rep.Notes = append(rep.Notes, "no baseline: it is measured only when the benchmark starts the gateway itself")
@@ -109,18 +112,39 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Wait == WaitNotification {
 		rep.Notes = append(rep.Notes, "the baseline polls v3.QueryOrder (once: it answers paid at once); it sends no notifications")
 	}
+	bcpu0 := gatewayCPU(base)
 	bres, err := drive(ctx, bcfg, base.URL, "baseline")
+	bcpu := gatewayCPU(base) - bcpu0
 	stopBare()
 	if err != nil {
 		return nil, err
 	}
 	b := &Report{}
 	bres.fill(b)
-	rep.Baseline = &BaselineReport{CyclesPerSecond: b.CyclesPerSecond, Cycles: b.Cycles, LatencyMS: b.LatencyMS, ErrorsByCode: b.ErrorsByCode, ServerRSSBytes: rss(base.cmd.Process.Pid)}
+	rep.Baseline = &BaselineReport{CyclesPerSecond: b.CyclesPerSecond, Cycles: b.Cycles, LatencyMS: b.LatencyMS, ErrorsByCode: b.ErrorsByCode, ServerRSSBytes: rss(base.cmd.Process.Pid),
+		ServerCPUMillisPerCycle: perCycle(bcpu, bres.cycles)}
 	if b.CyclesPerSecond > 0 {
 		rep.RatioVsBaseline = rep.CyclesPerSecond / b.CyclesPerSecond
 	}
 	return rep, nil
+}
+
+// gatewayCPU is the CPU seconds a server child has used; 0 for a server
+// the benchmark did not start.
+func gatewayCPU(c *child) float64 {
+	if c == nil {
+		return 0
+	}
+	return cpuSeconds(c.cmd.Process.Pid)
+}
+
+// perCycle is the server's CPU milliseconds per completed cycle: unlike
+// cycles per second it barely moves when other work shares the cores.
+func perCycle(cpuSeconds float64, cycles int64) float64 {
+	if cycles == 0 {
+		return 0
+	}
+	return cpuSeconds * 1000 / float64(cycles)
 }
 
 // receiver is the merchant's notification endpoint: it answers 200 at

@@ -128,8 +128,12 @@ func printReport(w io.Writer, r *bench.Report) {
 	}
 	fmt.Fprintf(w, "scenario    %s, %d terminals, %d clients, %.1fs%s\n", r.Scenario, r.Terminals, r.Concurrency, r.DurationSeconds, wait)
 	fmt.Fprintf(w, "posgate     %.1f cycles/s (%d cycles), server RSS %.1f MiB, %d notifications delivered\n", r.CyclesPerSecond, r.Cycles, float64(r.ServerRSSBytes)/(1<<20), r.NotificationsReceived)
+	if r.ServerCPUMillisPerCycle > 0 {
+		fmt.Fprintf(w, "            server CPU %.2f ms per cycle\n", r.ServerCPUMillisPerCycle)
+	}
 	if b := r.Baseline; b != nil {
 		fmt.Fprintf(w, "baseline    %.1f cycles/s (%d cycles), server RSS %.1f MiB\n", b.CyclesPerSecond, b.Cycles, float64(b.ServerRSSBytes)/(1<<20))
+		fmt.Fprintf(w, "            server CPU %.2f ms per cycle\n", b.ServerCPUMillisPerCycle)
 		fmt.Fprintf(w, "ratio       %.2f (posgate / baseline)\n", r.RatioVsBaseline)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
