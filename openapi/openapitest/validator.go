@@ -104,19 +104,7 @@ func (v *Validator) Check(req *http.Request, reqBody []byte, resp *http.Response
 		}
 		return []error{fmt.Errorf("%s %s is not in the document, and the gateway answered %d", req.Method, req.URL.Path, resp.StatusCode)}
 	}
-	r := req.Clone(ctx)
-	r.Body = io.NopCloser(bytes.NewReader(reqBody))
-	in := &openapi3filter.RequestValidationInput{
-		Request: r, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
-	}
-	// The gateway parses the body as JSON whatever Content-Type says
-	// (contract §1); the document describes the JSON.
-	if route.Path == "/Payments" {
-		r.Header = r.Header.Clone()
-		r.Header.Set("Content-Type", "application/json")
-	}
-	reqErr := openapi3filter.ValidateRequest(ctx, in)
+	in, reqErr := v.request(route, params, req, reqBody)
 
 	var errs []error
 	out := &openapi3filter.ResponseValidationInput{
@@ -139,6 +127,32 @@ func (v *Validator) Check(req *http.Request, reqBody []byte, resp *http.Response
 		errs = append(errs, fmt.Errorf("the gateway accepted %s %s, which the document rejects: %w\nrequest body: %s", req.Method, req.URL.Path, reqErr, reqBody))
 	}
 	return errs
+}
+
+// Request validates a request alone: nil if the document accepts it.
+func (v *Validator) Request(req *http.Request, body []byte) error {
+	route, params, err := v.router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%s %s is not in the document", req.Method, req.URL.Path)
+	}
+	_, err = v.request(route, params, req, body)
+	return err
+}
+
+func (v *Validator) request(route *routers.Route, params map[string]string, req *http.Request, body []byte) (*openapi3filter.RequestValidationInput, error) {
+	r := req.Clone(context.Background())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	// The gateway parses the body as JSON whatever Content-Type says
+	// (contract §1); the document describes the JSON.
+	if route.Path == "/Payments" {
+		r.Header = r.Header.Clone()
+		r.Header.Set("Content-Type", "application/json")
+	}
+	in := &openapi3filter.RequestValidationInput{
+		Request: r, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}
+	return in, openapi3filter.ValidateRequest(context.Background(), in)
 }
 
 // checkPayments checks a JSON answer of /Payments against the answers of
