@@ -99,6 +99,30 @@ func render(raw []byte) ([]byte, error) {
 	return r.b.Bytes(), nil
 }
 
+type example struct {
+	Summary string         `json:"summary"`
+	Value   map[string]any `json:"value"`
+}
+
+// examples are the request examples of /Payments by method.
+func (r *renderer) examples() map[string]example {
+	var op struct {
+		RequestBody struct {
+			Content map[string]struct {
+				Examples map[string]example `json:"examples"`
+			} `json:"content"`
+		} `json:"requestBody"`
+	}
+	if err := json.Unmarshal(r.doc.Paths["/Payments"]["post"], &op); err != nil {
+		panic(err)
+	}
+	out := map[string]example{}
+	for _, ex := range op.RequestBody.Content["application/json"].Examples {
+		out[ex.Value["method"].(string)] = ex
+	}
+	return out
+}
+
 func (r *renderer) p(format string, args ...any) { fmt.Fprintf(&r.b, format+"\n", args...) }
 
 func (r *renderer) schema(name string) *node { return r.doc.Comps.Schemas[name] }
@@ -282,6 +306,15 @@ func (r *renderer) page() {
 		r.p("`data`:")
 		r.p("")
 		r.fields(m.Properties["data"])
+		if ex, ok := r.examples()[name]; ok {
+			body, _ := json.MarshalIndent(ex.Value, "", "  ")
+			r.p("Example: %s.", ex.Summary)
+			r.p("")
+			r.p("```json")
+			r.p("%s", body)
+			r.p("```")
+			r.p("")
+		}
 		answer := r.schema(m.Answer)
 		r.p("Answer: %s", answer.Description)
 		r.p("")

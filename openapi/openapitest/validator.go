@@ -46,7 +46,7 @@ type Validator struct {
 	// method is not known.
 	requests map[string]*jsonschema.Schema
 	answers  map[string]*jsonschema.Schema
-	refusal *jsonschema.Schema
+	refusal  *jsonschema.Schema
 }
 
 // Load returns a Validator of the gateway's document.

@@ -2,9 +2,12 @@ package openapitest
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/posgate/posgate/protocol"
 )
 
 const (
@@ -100,3 +103,39 @@ func TestNewRefusesIncompleteDocuments(t *testing.T) {
 		}
 	}
 }
+
+// TestExamples: every request example of the document is one the
+// document accepts and the gateway's decoder reads; those signed with
+// protocol's test vector key verify (the others carry YabandPay's
+// signatures, made with a secret that is not published).
+func TestExamples(t *testing.T) {
+	v, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	examples := v.doc.Paths.Value("/Payments").Post.RequestBody.Value.Content["application/json"].Examples
+	if len(examples) < 5 {
+		t.Fatalf("%d examples", len(examples))
+	}
+	for name, ex := range examples {
+		body, err := json.Marshal(ex.Value.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", "http://gateway/Payments", bytes.NewReader(body))
+		if err := v.Request(req, body); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		r, err := protocol.DecodeRequest(body)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if strings.Contains(ex.Value.Summary, "test vector key") && !protocol.Verify(vectorKey, r.StringToSign(), r.Sign) {
+			t.Errorf("%s: the signature does not verify", name)
+		}
+	}
+}
+
+// vectorKey is protocol's test vector key (protocol/sign_test.go).
+const vectorKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
