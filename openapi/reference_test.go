@@ -320,14 +320,19 @@ func (r *renderer) page() {
 		r.p("")
 		r.p("| code | data | meaning |")
 		r.p("|---|---|---|")
+		rows := map[string]string{}
 		for _, branch := range answer.OneOf {
 			data := cell(r.format(branch.Properties["data"]))
-			if c := branch.Properties["code"]; c.Const != nil {
-				r.p("| `%s` | %s | %s |", c.Const, data, cell(meaning[c.Const.(string)]))
-				continue
+			c := branch.Properties["code"]
+			for _, v := range append(c.Enum, c.Const) {
+				if v != nil {
+					rows[v.(string)] = fmt.Sprintf("| `%s` | %s | %s |", v, data, cell(meaning[v.(string)]))
+				}
 			}
-			for _, c := range branch.Properties["code"].Enum {
-				r.p("| `%s` | %s | %s |", c, data, cell(meaning[c.(string)]))
+		}
+		for _, c := range r.schema("Code").OneOf {
+			if row, ok := rows[c.Const.(string)]; ok {
+				r.p("%s", row)
 			}
 		}
 		r.p("")
