@@ -139,3 +139,21 @@ func TestExamples(t *testing.T) {
 
 // vectorKey is protocol's test vector key (protocol/sign_test.go).
 const vectorKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// BenchmarkCheck is what checking costs each end-to-end exchange: a
+// refused v3.QueryOrder, its request and its answer.
+func BenchmarkCheck(b *testing.B) {
+	v, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(envelope("v3.QueryOrder", `{"trade_id":"`+tradeID+`"}`))
+	answer := []byte(`{"status":false,"code":"-4114","data":null,"message":"x","response_id":"` + responseID + `"}`)
+	header := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {responseID}}
+	for b.Loop() {
+		req, _ := http.NewRequest("POST", "http://gateway/Payments", bytes.NewReader(body))
+		if errs := v.Check(req, body, &http.Response{StatusCode: 200, Header: header}, answer); len(errs) > 0 {
+			b.Fatal(errs)
+		}
+	}
+}
