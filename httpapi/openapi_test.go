@@ -5,8 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/openapi"
+	"github.com/posgate/posgate/openapi/openapitest"
 	"github.com/posgate/posgate/protocol"
 )
 
@@ -134,5 +137,34 @@ func TestOpenAPICurrencies(t *testing.T) {
 	slices.Sort(documented)
 	if !slices.Equal(documented, supported) {
 		t.Errorf("the document allows %v, posgate %v", documented, supported)
+	}
+}
+
+// TestNotificationsMatchTheDocument: the bodies notifications carry, for an
+// order and for a refund, are what the document's webhooks describe.
+func TestNotificationsMatchTheDocument(t *testing.T) {
+	v, err := openapitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1706771212, 0)
+	o := posgate.Order{
+		TradeID: "4a49ffb3-a30f-ba92-9422-1969afb6f121", TID: "T1", User: "T1", OrderID: "280244567856723026",
+		Amount: 1250, TipAmount: 50, Currency: "EUR", Description: "YabandPay test", PayMethod: "offline",
+		SubPayMethod: "point_of_sales", State: posgate.StatePaid, TransactionID: "ACQ1", CreatedAt: now, PaidAt: &now,
+	}
+	r := posgate.Refund{
+		RefundID: "5b49ffb3-a30f-ba92-9422-1969afb6f121", TradeID: o.TradeID, User: "C1", Amount: 100, Currency: "EUR",
+		Description: "x", State: posgate.RefundRefunded, CreatedAt: now, RefundedAt: &now,
+	}
+	p := Payloads{SimulatedAcquirer: true}
+	for name, fields := range map[string]map[string]string{"orderNotification": p.Order(o), "refundNotification": p.Refund(r, o)} {
+		body, err := protocol.Marshal(protocol.Notification{Sign: protocol.SignFields(strings.Repeat("ab", 32), fields), Data: fields})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Webhook(name, body); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, body)
+		}
 	}
 }

@@ -134,7 +134,24 @@ func New(raw []byte) (*Validator, error) {
 	if v.refusal, err = compile("/components/schemas/Refusal"); err != nil {
 		return nil, err
 	}
+	for name, item := range doc.Webhooks {
+		if item.Post != nil && item.Post.RequestBody != nil {
+			if err := v.compileBody(compile, "/webhooks/"+escape(name)+"/post/requestBody/content/application~1json/schema"); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return v, nil
+}
+
+// Webhook validates the body of a notification against the webhook name
+// (orderNotification, refundNotification).
+func (v *Validator) Webhook(name string, body []byte) error {
+	ptr := "/webhooks/" + escape(name) + "/post/requestBody/content/application~1json/schema"
+	if v.bodies[ptr] == nil {
+		return fmt.Errorf("the document has no webhook %s", name)
+	}
+	return v.body(ptr, body)
 }
 
 func (v *Validator) compileBody(compile func(string) (*jsonschema.Schema, error), ptr string) error {
