@@ -27,7 +27,9 @@ import (
 // asking; each exchange is reported to the test that started the gateway
 // it went to. Clients with their own transport (the benchmarks, the TLS
 // tests) and what the document does not describe (the console's pages,
-// the terminals' WebSocket) are not checked.
+// the terminals' WebSocket) are not checked. http.DefaultTransport is
+// therefore no *http.Transport in this package's tests: code run here that
+// needs one builds its own.
 
 var apiDocument = func() *openapitest.Validator {
 	v, err := openapitest.Load()
