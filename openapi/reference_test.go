@@ -291,9 +291,24 @@ func (r *renderer) page() {
 	}
 	r.p("")
 	meaning := map[string]string{}
+	r.p("### Codes")
+	r.p("")
+	r.p("%s", r.schema("Code").Description)
+	r.p("")
+	r.p("| code | meaning |")
+	r.p("|---|---|")
 	for _, c := range r.schema("Code").OneOf {
 		meaning[c.Const.(string)] = c.Description
+		r.p("| `%s` | %s |", c.Const, cell(c.Description))
 	}
+	r.p("")
+	var early []string
+	for _, c := range r.schema("Refusal").Properties["code"].Enum {
+		early = append(early, "`"+c.(string)+"`")
+	}
+	r.p("A request refused before its method is known (not an envelope, an unknown method, authentication,")
+	r.p("time, rate limit) is answered %s with `data` null. Each method's own codes follow.", strings.Join(early, ", "))
+	r.p("")
 	for _, ref := range pay.OneOf {
 		m := r.resolve(ref)
 		name := m.Properties["method"].Const.(string)
