@@ -220,3 +220,17 @@ func TestOpenAPIValidatorCatchesAnUndocumentedAnswer(t *testing.T) {
 	post(t, real.client(apiDocument), g.URL, signed("C1", secret, "v3.QueryOrder", now, map[string]string{"trade_id": "4a49ffb3-a30f-ba92-9422-1969afb6f121"}))
 	require.Empty(t, real.reported())
 }
+
+// Every gateway a test starts is watched, and what the document does not
+// describe is let through: the check cannot be switched off by accident.
+func TestOpenAPICheckIsOnForEveryGateway(t *testing.T) {
+	g := start(t)
+	for path, checked := range map[string]bool{"/Payments": true, "/admin/v1/orders": true, "/console/": false, termproto.Path: false} {
+		req, err := http.NewRequest(http.MethodGet, g.URL+path, nil)
+		require.NoError(t, err)
+		_, ok := reportTo(req)
+		require.Equal(t, checked, ok, path)
+	}
+	_, ok := http.DefaultTransport.(*http.Transport)
+	require.False(t, ok, "the default transport is not wrapped")
+}
