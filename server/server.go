@@ -153,7 +153,7 @@ func adminTokenHash(getenv func(string) string, dsn string, show func(string)) (
 }
 
 // LinkLimits are the terminal link's rate limits (termlink.Config).
-type LinkLimits struct{ Hellos, HelloFailures, Progress termlink.Rate }
+type LinkLimits struct{ Hellos, HelloFailures, Accepts, Progress termlink.Rate }
 
 // DefaultDB is the database of every command that is given none.
 const DefaultDB = "posgate.db"
@@ -232,7 +232,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	}
 	hub := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
-		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Progress: cfg.Link.Progress,
+		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Accepts: cfg.Link.Accepts, Progress: cfg.Link.Progress,
 	})
 	var link payment.Link = hub
 	var node *cluster.Node
