@@ -120,15 +120,15 @@ type Hub struct {
 	failures   *keyedrate.Limiters
 	accepts    *rate.Limiter
 
-	mu      sync.Mutex
-	live    map[string]*conn     // the current connection per TID
-	seen    map[string]*terminal // every TID authenticated since start
-	all     map[*conn]struct{}   // every accepted connection, for Shutdown
+	mu   sync.Mutex
+	live map[string]*conn     // the current connection per TID
+	seen map[string]*terminal // every TID authenticated since start
+	all  map[*conn]struct{}   // every accepted connection, for Shutdown
 	// draining refuses new connections while the live ones keep working
 	// (Drain); closing also ends the live ones (Shutdown).
 	draining bool
 	closing  bool
-	serving sync.WaitGroup // ServeHTTP calls in progress
+	serving  sync.WaitGroup // ServeHTTP calls in progress
 }
 
 type terminal struct {
