@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posgate/posgate"
@@ -84,6 +85,8 @@ type Config struct {
 	Cluster cluster.Config
 	// LogStringToSign: see httpapi.Config (the demo only).
 	LogStringToSign bool
+	// Drain is how Serve leaves when its context ends (server/drain.go).
+	Drain Drain
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -329,8 +332,11 @@ type Gateway struct {
 	*App
 	Handler http.Handler
 
-	limits HTTPLimits
-	feed   *console.Feed
+	limits   HTTPLimits
+	feed     *console.Feed
+	drainCfg Drain
+	draining atomic.Bool
+	calls    calls
 }
 
 // Open assembles a gateway that serves terminals and the API and delivers
@@ -372,12 +378,15 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 			ConstLabels: prometheus.Labels{"reconciliation": string(r)},
 		}, func() float64 { return float64(app.Service.LateApprovals()[r]) }))
 	}
+	g := &Gateway{App: app, limits: cfg.HTTP, feed: feed, drainCfg: cfg.Drain.withDefaults()}
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
+		Draining: g.draining.Load,
 	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
+	g.Handler = g.calls.track(h)
+	return g, nil
 }
 
 // linkStatus adapts the hub to what the operator API shows.
@@ -388,9 +397,9 @@ func (l linkStatus) Link(tid string) httpapi.LinkStatus {
 	return httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
 }
 
-// Serve runs the gateway on ln until ctx ends, then shuts down cleanly:
-// terminals are told to reconnect, in-flight API calls get up to ten
-// seconds, background work stops, the store closes. TLS is used when
+// Serve runs the gateway on ln until ctx ends, then drains (drain.go) and
+// shuts down cleanly: background work stops, a cluster node leaves (its
+// presence goes), the store closes. TLS is used when
 // certFile and keyFile are set.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -423,6 +432,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		g.drain()
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -29,6 +29,14 @@ type authError struct{ reason string }
 
 func (e *authError) Error() string { return "authentication failed: " + e.reason }
 
+// reconnectError is the cloud's reconnect frame: it closes the link and
+// wants the terminal back after a delay, possibly on another gateway.
+type reconnectError struct{ after time.Duration }
+
+func (e *reconnectError) Error() string {
+	return "the cloud asked to reconnect in " + e.after.String()
+}
+
 var errDropped = errors.New("connection dropped on purpose (DropAfterReceive fault)")
 
 // backoff is exponential with equal jitter, so a fleet of terminals that
@@ -75,14 +83,14 @@ func (t *Terminal) send(f termproto.Frame) {
 
 // session dials, says hello and serves the connection until it ends. It
 // reports how long the link was up after the welcome.
-func (t *Terminal) session(ctx context.Context) (time.Duration, error) {
+func (t *Terminal) session(ctx context.Context, endpoint string) (time.Duration, error) {
 	t.mu.Lock()
 	t.setOnlineLocked(false, ScreenConnecting, "")
 	t.mu.Unlock()
 	// One deadline covers dialling and the hello, and ends with them.
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	defer cancel()
-	c, resp, err := websocket.Dial(hctx, t.endpoint, &websocket.DialOptions{
+	c, resp, err := websocket.Dial(hctx, endpoint, &websocket.DialOptions{
 		Subprotocols:    []string{termproto.Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -90,7 +98,7 @@ func (t *Terminal) session(ctx context.Context) (time.Duration, error) {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return 0, &authError{reason: resp.Status}
 		}
-		return 0, fmt.Errorf("dial %s: %w", t.endpoint, err)
+		return 0, fmt.Errorf("dial %s: %w", endpoint, err)
 	}
 	defer c.CloseNow()
 	if c.Subprotocol() != termproto.Subprotocol {
@@ -326,6 +334,10 @@ func (t *Terminal) handle(ctx context.Context, f termproto.Frame) error {
 		}
 	case termproto.TypeError:
 		t.log.Warn("error from the cloud", "code", f.Code, "message", f.Message)
+	case termproto.TypeReconnect:
+		// A command running goes on: its result waits in the journal and
+		// is re-sent on the next connection, wherever that is.
+		return &reconnectError{after: time.Duration(f.AfterMS) * time.Millisecond}
 	}
 	return nil
 }

@@ -23,7 +23,10 @@ import (
 // Config configures a Terminal.
 type Config struct {
 	// Server is the cloud's base URL: http(s)://host[:port][/prefix], or
-	// ws(s):// directly.
+	// ws(s):// directly. Several gateways of one cluster may be given,
+	// separated by commas: the terminal moves to the next one each time
+	// its link ends (it was dropped, refused, or told to reconnect), with
+	// the usual backoff.
 	Server string
 	// TID and Secret are the terminal's credentials; Secret is the hex text.
 	TID, Secret string
@@ -94,9 +97,10 @@ const (
 // Terminal is one simulated POS terminal. Its methods are safe for
 // concurrent use.
 type Terminal struct {
-	cfg      Config
-	log      *slog.Logger
-	endpoint string
+	cfg       Config
+	log       *slog.Logger
+	endpoints []string
+	next      int // index in endpoints of the next dial; touched by Run only
 
 	// crash carries the crash faults from the execution to Run.
 	crash chan struct{}
@@ -121,9 +125,13 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.TID == "" || cfg.Secret == "" {
 		return nil, errors.New("simterm: TID and Secret are required")
 	}
-	ep, err := endpoint(cfg.Server)
-	if err != nil {
-		return nil, err
+	var eps []string
+	for server := range strings.SplitSeq(cfg.Server, ",") {
+		ep, err := endpoint(strings.TrimSpace(server))
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
 	}
 	if cfg.CardDelay <= 0 {
 		cfg.CardDelay = defaultCardDelay
@@ -142,7 +150,7 @@ func New(cfg Config) (*Terminal, error) {
 	t := &Terminal{
 		cfg:           cfg,
 		log:           log,
-		endpoint:      ep,
+		endpoints:     eps,
 		crash:         make(chan struct{}, 1),
 		journal:       j,
 		subs:          map[chan Screen]struct{}{},
@@ -207,7 +215,10 @@ func (t *Terminal) Run(ctx context.Context) error {
 
 	attempt := 0
 	for {
-		connected, err := t.session(ctx)
+		ep := t.endpoints[t.next]
+		t.next = (t.next + 1) % len(t.endpoints)
+		connected, err := t.session(ctx, ep)
+		var told *reconnectError
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -225,10 +236,17 @@ func (t *Terminal) Run(ctx context.Context) error {
 		}
 		delay := backoff(attempt)
 		attempt++
+		if errors.As(err, &told) {
+			// The cloud chose the moment, spreading its terminals so
+			// that the gateways taking them are not stormed.
+			delay, attempt = told.after, 0
+		}
 		// As text: slog's JSON handler writes a time.Duration as nanoseconds.
 		retryIn := delay.Round(time.Millisecond).String()
 		var auth *authError
-		if errors.As(err, &auth) {
+		if told != nil {
+			t.log.Info("the cloud asked to reconnect", "server", ep, "retry_in", retryIn, "next", t.endpoints[t.next])
+		} else if errors.As(err, &auth) {
 			t.log.Error("terminal authentication failed: check the TID and secret", "reason", auth.reason, "retry_in", retryIn)
 		} else {
 			t.log.Warn("terminal link down", "err", err, "retry_in", retryIn)

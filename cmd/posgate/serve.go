@@ -16,6 +16,7 @@ import (
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/termlink"
+	"github.com/posgate/posgate/termproto"
 	"github.com/spf13/cobra"
 )
 
@@ -68,12 +69,16 @@ func serveCmd(e *env) *cobra.Command {
 	var metricsAuth bool
 	var clu cluster.Config
 	var clusterAlias string
+	var drain server.Drain
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkServe(c, addr, certFile, keyFile); err != nil {
 				return err
+			}
+			if drain.Spread > termproto.MaxReconnectAfter*time.Millisecond {
+				return fmt.Errorf("--drain-spread (or POSGATE_DRAIN_SPREAD) %s: at most %s, the longest a reconnect frame may ask", drain.Spread, termproto.MaxReconnectAfter*time.Millisecond)
 			}
 			var err error
 			if clu.NATS, err = clusterURL(clu.NATS, clusterAlias); err != nil {
@@ -99,6 +104,7 @@ func serveCmd(e *env) *cobra.Command {
 			cfg.MetricsAuth = metricsAuth
 			cfg.Acquirer = acq
 			cfg.Cluster = clu
+			cfg.Drain = drain
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -136,9 +142,11 @@ func serveCmd(e *env) *cobra.Command {
 	f.StringVar(&clu.NodeID, "node-id", "", "this gateway's name in the cluster (default random at each start)")
 	f.DurationVar(&clu.Heartbeat, "cluster-heartbeat", cluster.DefaultHeartbeat, "how often the node writes its heartbeat")
 	f.DurationVar(&clu.StaleAfter, "cluster-stale-after", cluster.DefaultStaleAfter, "a node silent this long is dead: its terminals are offline everywhere")
-	positive(f, "cluster-heartbeat", "cluster-stale-after")
+	f.DurationVar(&drain.Grace, "drain-grace", server.DefaultDrainGrace, "on SIGTERM, how long merchant calls already running may still wait for their terminal (then -4203); new ones are refused meanwhile")
+	f.DurationVar(&drain.Spread, "drain-spread", server.DefaultDrainSpread, "on SIGTERM, the window over which terminals are told to reconnect (elsewhere), each at a random moment")
+	positive(f, "cluster-heartbeat", "cluster-stale-after", "drain-grace", "drain-spread")
 	for _, name := range []string{"acquirer", "addr", "cpuprofile", "tls-cert", "tls-key", "metrics-auth", "allow-private-notify",
-		"cluster", "cluster-nats", "node-id", "cluster-heartbeat", "cluster-stale-after"} {
+		"cluster", "cluster-nats", "node-id", "cluster-heartbeat", "cluster-stale-after", "drain-grace", "drain-spread"} {
 		envFlag(f, name, envName(name))
 	}
 	return c
