@@ -65,7 +65,9 @@ type Config struct {
 
 // Terminals is what the operator API shows of the live terminal link.
 type Terminals interface {
-	Link(tid string) LinkStatus
+	// Links reports the connection of each of tids; in a cluster, as the
+	// whole cluster knows it, whichever node is asked.
+	Links(ctx context.Context, tids []string) (map[string]LinkStatus, error)
 }
 
 type api struct {

@@ -384,17 +384,40 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
 		Draining: g.draining.Load,
-	}, app.Service, linkStatus{app.Hub}, routes)
+	}, app.Service, linkStatus{app.Hub, app.Cluster}, routes)
 	g.Handler = g.calls.track(h)
 	return g, nil
 }
 
-// linkStatus adapts the hub to what the operator API shows.
-type linkStatus struct{ hub *termlink.Hub }
+// linkStatus adapts the hub, and in a cluster the node's presence view,
+// to what the operator API shows.
+type linkStatus struct {
+	hub  *termlink.Hub
+	node *cluster.Node // nil outside a cluster
+}
 
-func (l linkStatus) Link(tid string) httpapi.LinkStatus {
-	s := l.hub.Status(tid)
-	return httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+// Links: last_seen, client and offline_since are what this node's hub
+// saw; in a cluster, online and node come from the cluster's presence,
+// so every node tells the same.
+func (l linkStatus) Links(ctx context.Context, tids []string) (map[string]httpapi.LinkStatus, error) {
+	var holders map[string]string
+	if l.node != nil {
+		var err error
+		if holders, err = l.node.Holders(ctx, tids); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]httpapi.LinkStatus, len(tids))
+	for _, tid := range tids {
+		s := l.hub.Status(tid)
+		ls := httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+		if l.node != nil {
+			ls.Node = holders[tid]
+			ls.Online = ls.Node != ""
+		}
+		out[tid] = ls
+	}
+	return out, nil
 }
 
 // Serve runs the gateway on ln until ctx ends, then drains (drain.go) and
