@@ -185,6 +185,14 @@ func Open(ctx context.Context, cfg Config, pool *pgxpool.Pool, hub *termlink.Hub
 func (n *Node) ID() string { return n.cfg.NodeID }
 
 // Attach subscribes the node to its doorbells, delivering them to svc.
+//
+// It is a step after Open, not a parameter of it, because the two
+// depend on each other: the payment service is built with the node as
+// its Link (every command it sends goes through the node), and the
+// node's doorbells call the service (Resend, CommandFinished,
+// CommandShown). One of them must exist first; the node does, and it
+// subscribes only here, so no doorbell can arrive before svc is set.
+// Attach once, before Run.
 func (n *Node) Attach(svc Service) error {
 	n.svc = svc
 	for subject, h := range map[string]nats.MsgHandler{
