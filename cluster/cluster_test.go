@@ -28,10 +28,10 @@ import (
 	"github.com/posgate/posgate/termproto"
 )
 
-func schemaDSN(t *testing.T) string { return pgtest.SchemaDSN(t, "cluster") }
+func schemaDSN(t testing.TB) string { return pgtest.SchemaDSN(t, "cluster") }
 
 // natsServer runs an embedded NATS server on port (-1: any free port).
-func natsServer(t *testing.T, port int) *natsserver.Server {
+func natsServer(t testing.TB, port int) *natsserver.Server {
 	t.Helper()
 	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
 	require.NoError(t, err)
@@ -50,13 +50,19 @@ const (
 )
 
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	URL  string
 	G    *server.Gateway
 	stop func() // ends Serve and waits for it
 }
 
-func startNode(t *testing.T, dsn, natsURL, id string) *node {
+func startNode(t testing.TB, dsn, natsURL, id string) *node {
+	t.Helper()
+	return startNodeWith(t, dsn, natsURL, id, nil)
+}
+
+// startNodeWith starts a node whose configuration adjust may change.
+func startNodeWith(t testing.TB, dsn, natsURL, id string, adjust func(*server.Config)) *node {
 	t.Helper()
 	cfg := server.Config{
 		DB:                dsn,
@@ -76,6 +82,9 @@ func startNode(t *testing.T, dsn, natsURL, id string) *node {
 		},
 		Cluster: cluster.Config{NATS: natsURL, NodeID: id, Heartbeat: heartbeat, StaleAfter: staleAfter,
 			Sweep: 300 * time.Millisecond, WaitPoll: 200 * time.Millisecond},
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	g, err := server.Open(context.Background(), cfg)
 	require.NoError(t, err)
