@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,6 +36,17 @@ type reconnectError struct{ after time.Duration }
 
 func (e *reconnectError) Error() string {
 	return "the cloud asked to reconnect in " + e.after.String()
+}
+
+// refusedError is an upgrade the cloud refused for now (429 or 503), with
+// its Retry-After.
+type refusedError struct {
+	status     string
+	retryAfter time.Duration
+}
+
+func (e *refusedError) Error() string {
+	return "connection refused for now: " + e.status + ", retry after " + e.retryAfter.String()
 }
 
 var errDropped = errors.New("connection dropped on purpose (DropAfterReceive fault)")
@@ -97,6 +109,11 @@ func (t *Terminal) session(ctx context.Context, endpoint string) (time.Duration,
 	if err != nil {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return 0, &authError{reason: resp.Status}
+		}
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			// Over a limit, or draining: the cloud says when to come back.
+			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			return 0, &refusedError{status: resp.Status, retryAfter: time.Duration(max(secs, 0)) * time.Second}
 		}
 		return 0, fmt.Errorf("dial %s: %w", endpoint, err)
 	}

@@ -712,3 +712,31 @@ func TestNextServerAfterFailure(t *testing.T) {
 	start(t, fc, Config{Server: dead.URL + ", " + fc.srv.URL, AutoTap: true})
 	fc.next(t)
 }
+
+// TestRetryAfterHonoured: a gateway that refuses the upgrade with 503 and
+// Retry-After is not dialled again before that, when it is the only one.
+func TestRetryAfterHonoured(t *testing.T) {
+	fc := newCloud(t)
+	var mu sync.Mutex
+	var refusedAt time.Time
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		first := refusedAt.IsZero()
+		if first {
+			refusedAt = time.Now()
+		}
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		fc.serve(w, r)
+	}))
+	t.Cleanup(front.Close)
+	start(t, fc, Config{Server: front.URL, AutoTap: true})
+	fc.next(t)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.GreaterOrEqual(t, time.Since(refusedAt), time.Second)
+}

@@ -236,10 +236,16 @@ func (t *Terminal) Run(ctx context.Context) error {
 		}
 		delay := backoff(attempt)
 		attempt++
-		if errors.As(err, &told) {
+		var refused *refusedError
+		switch {
+		case errors.As(err, &told):
 			// The cloud chose the moment, spreading its terminals so
 			// that the gateways taking them are not stormed.
 			delay, attempt = told.after, 0
+		case errors.As(err, &refused) && len(t.endpoints) == 1:
+			// The only gateway asked to wait; with several, the next
+			// one is tried after the usual backoff instead.
+			delay = max(delay, refused.retryAfter)
 		}
 		// As text: slog's JSON handler writes a time.Duration as nanoseconds.
 		retryIn := delay.Round(time.Millisecond).String()
