@@ -86,6 +86,7 @@ for i in $(seq 20); do
   [ "$(state "$TRADE")" != null ] || fail "call $i through the balancer failed during the drain"
   sleep 0.05
 done
+echo "calls $OLD refused while draining, retried elsewhere by HAProxy: $(grep -c 'code=-1006' "$OLD.log")"
 wait $REV || fail "the reversal was not answered with its result: $(cat reversal.json)"
 jq -e '.data.state == "cancelled"' reversal.json >/dev/null || fail "reversal: $(cat reversal.json)"
 wait "${PID[$OLD]}"

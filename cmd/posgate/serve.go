@@ -136,7 +136,7 @@ func serveCmd(e *env) *cobra.Command {
 	f.BoolVar(&metricsAuth, "metrics-auth", false, "serve /metrics only with the admin bearer token")
 	f.BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
 	f.StringVar(&clu.NATS, "cluster", "", "join a cluster of gateways on this NATS URL (nats://host:4222); needs a PostgreSQL --db (docs/cluster.md)")
-	// The first slice's name, kept so existing deployments keep working.
+	// The flag's first name, kept so existing deployments keep working.
 	f.StringVar(&clusterAlias, "cluster-nats", "", "deprecated name of --cluster")
 	f.MarkDeprecated("cluster-nats", "use --cluster (env POSGATE_CLUSTER)")
 	f.StringVar(&clu.NodeID, "node-id", "", "this gateway's name in the cluster (default random at each start)")
