@@ -129,7 +129,7 @@ func (t *Terminal) session(ctx context.Context, endpoint string) (time.Duration,
 		return 0, err
 	}
 	start := time.Now()
-	t.log.Info("terminal connected", "heartbeat_ms", welcome.HeartbeatMS)
+	t.log.Info("terminal connected", "server", endpoint, "heartbeat_ms", welcome.HeartbeatMS)
 	err = t.serve(ctx, c, welcome)
 	return time.Since(start), err
 }
