@@ -4,7 +4,8 @@
 // simulated acquirer whose behaviour is chosen by magic amounts. Merchants
 // use it to try posgate without hardware; tests use it, with its faults, to
 // check the cloud's exactly-once handling. It has no UI; see RunHeadless and
-// package simterm/tui.
+// package simterm/tui, and package simterm/control for a program that
+// chooses each outcome (Queue, SetStanding).
 package simterm
 
 import (
@@ -116,6 +117,8 @@ type Terminal struct {
 	exec          *execution    // the command being executed, if any
 	sess          *session      // the live connection, if any
 	executed      map[string]int
+	queued        []Action // the next commands' actions, oldest first
+	standing      *Action  // the action of a command with none queued
 	running       bool
 	crashed       bool
 }
@@ -309,24 +312,48 @@ func (t *Terminal) Executed(kind string) int {
 }
 
 // Tap presents a card to the command waiting for one, or confirms a
-// reversal. Without such a command it does nothing.
-func (t *Terminal) Tap() { t.input(inputTap) }
+// reversal. It reports whether a command was on screen to take it.
+func (t *Terminal) Tap() bool { return t.input(inputTap) }
 
-// Decline presents a card the issuer declines; on a reversal the operator
-// refuses it.
-func (t *Terminal) Decline() { t.input(inputDecline) }
+// Decline presents a card that the issuer declines; on a reversal the
+// operator refuses it.
+func (t *Terminal) Decline() bool { return t.input(inputDecline) }
 
 // Cancel is the operator's cancel key: a command still waiting for the card
 // (or the reversal confirmation) ends with outcome cancelled.
-func (t *Terminal) Cancel() { t.input(termproto.OutcomeCancelled) }
+func (t *Terminal) Cancel() bool { return t.input(termproto.OutcomeCancelled) }
 
-func (t *Terminal) input(in string) {
+// input hands a key to the command on screen; once its card is read the
+// key changes nothing, as on a real terminal.
+func (t *Terminal) input(in string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.exec != nil {
-		select {
-		case t.exec.input <- in:
-		default: // a key press is already pending
-		}
+	if t.exec == nil {
+		return false
 	}
+	select {
+	case t.exec.input <- in:
+	default: // a key press is already pending
+	}
+	return true
+}
+
+// DropLink cuts the live connection without a close handshake, as a lost
+// network would; the terminal reconnects with its usual backoff. It
+// reports whether there was a connection to cut. The terminal is offline
+// when it returns, so a caller that waits for it to be online again waits
+// for the new connection.
+func (t *Terminal) DropLink() bool {
+	t.mu.Lock()
+	s := t.sess
+	if s != nil {
+		t.sess = nil // frames sent from now on are lost, as on a cut cable
+		t.setOnlineLocked(false, ScreenOffline, "link dropped")
+	}
+	t.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.conn.CloseNow()
+	return true
 }

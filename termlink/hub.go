@@ -275,10 +275,12 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	defer h.release(c)
-	err := h.serve(r.Context(), c)
-	c.timer.Stop()
-	h.finish(c, err)
+	// The connection is served by goroutines of its own and this handler
+	// returns: net/http then frees what it keeps for a request's life (its
+	// connection state, a 4 KiB write buffer, the request and its
+	// headers). Hijacked, the connection no longer belongs to the server;
+	// the hub tracks and closes it (Close waits for serving).
+	go h.serve(c)
 }
 
 // accept upgrades the request and tracks the connection, or returns nil
@@ -334,10 +336,18 @@ func (h *Hub) release(c *conn) {
 // separate functions so that their large frames (termproto.Frame values)
 // are off the stack an idle connection parks on: a shallow stack lets the
 // GC shrink the goroutine's stack back after a burst.
-func (h *Hub) serve(ctx context.Context, c *conn) error {
+func (h *Hub) serve(c *conn) {
+	ctx := context.Background()
 	if err := h.open(ctx, c); err != nil {
-		return err
+		h.end(c, err)
+		return
 	}
+	h.end(c, h.loop(ctx, c))
+}
+
+// loop reads and handles an authenticated terminal's frames until the
+// connection ends.
+func (h *Hub) loop(ctx context.Context, c *conn) error {
 	for {
 		b, err := c.next(2 * h.cfg.HeartbeatInterval)
 		if err != nil {
@@ -347,6 +357,13 @@ func (h *Hub) serve(ctx context.Context, c *conn) error {
 			return err
 		}
 	}
+}
+
+// end closes a connection's books once it is over.
+func (h *Hub) end(c *conn, err error) {
+	c.timer.Stop()
+	h.finish(c, err)
+	h.release(c)
 }
 
 // open authenticates the hello, welcomes the terminal and registers it.
