@@ -25,6 +25,8 @@ type drainRig struct {
 	wait          func() error
 	terminal      func() string // the terminal's output so far
 	till          *sdk.Client
+	// restart starts the gateway again on the same address and database.
+	restart func()
 }
 
 func startDrainRig(t *testing.T, resultDelay time.Duration, serveArgs ...string) *drainRig {
@@ -38,6 +40,10 @@ func startDrainRig(t *testing.T, resultDelay time.Duration, serveArgs ...string)
 	args := append([]string{"serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db}, serveArgs...)
 	m, serve, _ := started(t, regexp.MustCompile(`url=(http://\S+)`), env, args...)
 	base := m[1]
+	restart := func() {
+		args[4] = strings.TrimPrefix(base, "http://")
+		started(t, regexp.MustCompile(`url=(http://\S+)`), env, args...)
+	}
 	_, _, termOut := started(t, regexp.MustCompile(`screen=idle tid=T1`), nil, "terminal", "--server", base, "--tid", "T1", "--secret", secret,
 		"--headless", "--log-level", "info", "--card-delay", "10ms", "--result-delay", resultDelay.String())
 
@@ -59,7 +65,7 @@ func startDrainRig(t *testing.T, resultDelay time.Duration, serveArgs ...string)
 		require.True(t, time.Now().Before(deadline), "never paid: %s", q.Data)
 		time.Sleep(20 * time.Millisecond)
 	}
-	return &drainRig{base: base, tradeID: o.TradeID, serve: serve.Process, wait: serve.Wait, terminal: termOut.String, till: till}
+	return &drainRig{base: base, tradeID: o.TradeID, serve: serve.Process, wait: serve.Wait, terminal: termOut.String, till: till, restart: restart}
 }
 
 // reverseInFlight starts a reversal and returns once the terminal has it.
@@ -127,8 +133,9 @@ func TestDrainAnswersCallInFlight(t *testing.T) {
 }
 
 // TestDrainGraceOver: a reversal whose terminal answers after the grace
-// is answered -4203; the process still exits 0 and the terminal keeps
-// the result for the next gateway.
+// is answered -4203; the process still exits 0. Restarted on the same
+// address, the gateway gets the terminal back and with it the reversal's
+// result: the order ends cancelled, the reversal run once.
 func TestDrainGraceOver(t *testing.T) {
 	g := startDrainRig(t, 4*time.Second, "--drain-grace", "500ms", "--drain-spread", "100ms")
 	answer := g.reverseInFlight(t)
@@ -141,6 +148,18 @@ func TestDrainGraceOver(t *testing.T) {
 	}
 	require.NoError(t, g.wait(), "a drained gateway exits 0")
 	require.Contains(t, g.terminal(), "the cloud asked to reconnect")
+
+	g.restart()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		q, err := g.till.Call(t.Context(), "v3.QueryOrder", map[string]string{"trade_id": g.tradeID})
+		require.NoError(t, err)
+		if strings.Contains(string(q.Data), `"state":"cancelled"`) {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the reversal's result never reached the restarted gateway: %s\n%s", q.Data, g.terminal())
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.Equal(t, 1, strings.Count(g.terminal(), "screen=reversal_requested"), "the reversal ran once:\n%s", g.terminal())
 }
 
 func TestDrainFlagsValidated(t *testing.T) {
