@@ -107,8 +107,10 @@ func (g *Gateway) drain() {
 		defer cancel()
 		g.calls.wait(last)
 	}
-	told, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel2()
+	// The frames are small; a terminal that cannot take one in time is
+	// closed without it and reconnects on its own backoff.
+	told, cancelTold := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelTold()
 	n := g.Hub.Reconnect(told, g.drainCfg.Spread)
 	g.log.Info("drained: terminals told to reconnect", "terminals", n)
 }

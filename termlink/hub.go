@@ -265,9 +265,9 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, time.Second, "draining: connect to another gateway")
 		return
 	}
-	if r := h.accepts.ReserveN(now, 1); r.DelayFrom(now) > 0 {
-		wait := r.DelayFrom(now)
-		r.CancelAt(now)
+	if token := h.accepts.ReserveN(now, 1); token.DelayFrom(now) > 0 {
+		wait := token.DelayFrom(now)
+		token.CancelAt(now)
 		unavailable(w, wait, "too many new terminal connections on this gateway")
 		return
 	}
