@@ -20,6 +20,7 @@ import (
 const (
 	minBackoff       = 100 * time.Millisecond
 	maxBackoff       = 10 * time.Second
+	maxRetryAfter    = time.Minute // the longest a refusal's Retry-After is honoured
 	handshakeTimeout = 10 * time.Second
 	writeTimeout     = 5 * time.Second
 	defaultHeartbeat = 15 * time.Second // if a welcome names none
@@ -111,9 +112,11 @@ func (t *Terminal) session(ctx context.Context, endpoint string) (time.Duration,
 			return 0, &authError{reason: resp.Status}
 		}
 		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			// Over a limit, or draining: the cloud says when to come back.
+			// Over a limit, or draining: the cloud says when to come back,
+			// within reason.
 			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			return 0, &refusedError{status: resp.Status, retryAfter: time.Duration(max(secs, 0)) * time.Second}
+			wait := min(time.Duration(max(secs, 0))*time.Second, maxRetryAfter)
+			return 0, &refusedError{status: resp.Status, retryAfter: wait}
 		}
 		return 0, fmt.Errorf("dial %s: %w", endpoint, err)
 	}
