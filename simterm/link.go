@@ -115,7 +115,7 @@ func (t *Terminal) session(ctx context.Context, endpoint string) (time.Duration,
 			// Over a limit, or draining: the cloud says when to come back,
 			// within reason.
 			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			wait := min(time.Duration(max(secs, 0))*time.Second, maxRetryAfter)
+			wait := time.Duration(min(max(secs, 0), int(maxRetryAfter/time.Second))) * time.Second
 			return 0, &refusedError{status: resp.Status, retryAfter: wait}
 		}
 		return 0, fmt.Errorf("dial %s: %w", endpoint, err)
