@@ -279,7 +279,7 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	// The connection is served by goroutines of its own and this handler
+	// The connection is served by a goroutine of its own and this handler
 	// returns: net/http then frees what it keeps for a request's life (its
 	// connection state, a 4 KiB write buffer, the request and its
 	// headers). Hijacked, the connection no longer belongs to the server;
