@@ -55,6 +55,9 @@ type Config struct {
 	// would write merchants' request data to the logs for anyone who
 	// sends a bad signature.
 	LogStringToSign bool
+	// SeparateAdmin serves the operator's routes on their own handler
+	// (Handlers.Admin), for a listener of their own (--admin-addr).
+	SeparateAdmin bool
 }
 
 // Terminals is what the operator API shows of the live terminal link.
@@ -74,9 +77,10 @@ type api struct {
 	latency  *prometheus.HistogramVec
 }
 
-// New returns the HTTP handler. extra routes (the terminal endpoint) are
-// mounted beside the API's own.
-func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]http.Handler) http.Handler {
+// New returns the HTTP handlers. extra routes (the terminal endpoint) are
+// mounted beside the API's own, adminExtra (the console) beside the
+// operator's.
+func New(cfg Config, svc *payment.Service, terms Terminals, extra, adminExtra map[string]http.Handler) Handlers {
 	if cfg.TimeWindow <= 0 {
 		cfg.TimeWindow = protocol.DefaultTimeWindow
 	}
@@ -103,7 +107,7 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		}, []string{"method", "code"}),
 	}
 	cfg.Registry.MustRegister(a.requests, a.latency)
-	return a.routes(extra)
+	return a.routes(extra, adminExtra)
 }
 
 // newResponseID is a timestamp and ten random digits, the shape of

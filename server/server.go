@@ -84,6 +84,10 @@ type Config struct {
 	Cluster cluster.Config
 	// LogStringToSign: see httpapi.Config (the demo only).
 	LogStringToSign bool
+	// SeparateAdmin serves /admin, /console, /metrics and pprof only on
+	// a listener of their own (--admin-addr; Gateway.ServeWithAdmin), not
+	// beside /Payments.
+	SeparateAdmin bool
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -328,6 +332,9 @@ func (a *App) Close() error {
 type Gateway struct {
 	*App
 	Handler http.Handler
+	// AdminHandler serves the operator's routes when Config.SeparateAdmin
+	// is set; nil otherwise (they are in Handler).
+	AdminHandler http.Handler
 
 	limits HTTPLimits
 	feed   *console.Feed
@@ -356,6 +363,8 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	routes := map[string]http.Handler{
 		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(terminals)),
+	}
+	adminRoutes := map[string]http.Handler{
 		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
 			console.Deps{Service: app.Service, Link: app.Hub, Feed: feed}),
 	}
@@ -376,8 +385,9 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
-	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
+		SeparateAdmin: cfg.SeparateAdmin,
+	}, app.Service, linkStatus{app.Hub}, routes, adminRoutes)
+	return &Gateway{App: app, Handler: h.Public, AdminHandler: h.Admin, limits: cfg.HTTP, feed: feed}, nil
 }
 
 // linkStatus adapts the hub to what the operator API shows.
@@ -393,6 +403,16 @@ func (l linkStatus) Link(tid string) httpapi.LinkStatus {
 // seconds, background work stops, the store closes. TLS is used when
 // certFile and keyFile are set.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	return g.ServeWithAdmin(ctx, ln, nil, certFile, keyFile)
+}
+
+// ServeWithAdmin is Serve with the operator's routes on adminLn, which a
+// gateway opened with Config.SeparateAdmin requires and any other refuses.
+// Both listeners use the same TLS certificate and connection limits.
+func (g *Gateway) ServeWithAdmin(ctx context.Context, ln, adminLn net.Listener, certFile, keyFile string) error {
+	if (adminLn != nil) != (g.AdminHandler != nil) {
+		return errors.Join(errors.New("server: an admin listener goes with Config.SeparateAdmin, and only with it"), g.Close())
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() {
@@ -409,16 +429,22 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 		<-bgDone
 		return errors.Join(fmt.Errorf("start notification delivery: %w", err), g.Close())
 	}
-	srv := g.httpServer()
-	ln = limitConns(ln, g.limits.MaxConns)
-	errc := make(chan error, 1)
-	go func() {
-		if certFile != "" {
-			errc <- srv.ServeTLS(ln, certFile, keyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	srvs := []*http.Server{g.httpServer(g.Handler)}
+	lns := []net.Listener{ln}
+	if adminLn != nil {
+		srvs, lns = append(srvs, g.httpServer(g.AdminHandler)), append(lns, adminLn)
+	}
+	errc := make(chan error, len(srvs))
+	for i, srv := range srvs {
+		ln := limitConns(lns[i], g.limits.MaxConns)
+		go func() {
+			if certFile != "" {
+				errc <- srv.ServeTLS(ln, certFile, keyFile)
+			} else {
+				errc <- srv.Serve(ln)
+			}
+		}()
+	}
 	var err error
 	select {
 	case err = <-errc:
@@ -430,8 +456,10 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	// The console's event streams would hold their connections until the
 	// shutdown timeout.
 	g.feed.Close()
-	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
-		err = serr
+	for _, srv := range srvs {
+		if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
+			err = serr
+		}
 	}
 	if oerr := g.delivery.Stop(shutdown); oerr != nil && err == nil {
 		err = oerr
