@@ -297,6 +297,9 @@ func (s *Service) moveRefund(ctx context.Context, refundID string, next posgate.
 		r, o = nr, no
 		return s.notifyRefund(tx, r, o)
 	})
+	if err == nil && changed && refundAnswered(r.State) {
+		s.obs.RefundFinished(r.State)
+	}
 	return r, o, changed, err
 }
 
@@ -330,4 +333,14 @@ func (s *Service) notifyRefund(tx posgate.Tx, r posgate.Refund, o posgate.Order)
 		CreatedAt:   now,
 		NextAttempt: now,
 	})
+}
+
+// refundAnswered reports whether a refund in state has its outcome: it no
+// longer waits for an operator or the acquirer.
+func refundAnswered(state posgate.RefundState) bool {
+	switch state {
+	case posgate.RefundToBeApproved, posgate.RefundPending, posgate.RefundProcessing:
+		return false
+	}
+	return true
 }

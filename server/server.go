@@ -198,6 +198,7 @@ type App struct {
 	Cluster *cluster.Node
 
 	delivery  notify.Runner // nil in an operator command: the serving gateway delivers
+	metrics   *paymentMetrics
 	log       *slog.Logger
 	closeOnce sync.Once
 }
@@ -254,16 +255,18 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 			waitPoll = cluster.DefaultWaitPoll
 		}
 	}
+	metrics := newPaymentMetrics()
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
 		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, AcquirerTimeout: cfg.AcquirerTimeout, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
-	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer})
+	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer,
+		Observer: metrics})
 	if node != nil {
 		if err := node.Attach(svc); err != nil {
 			return nil, errors.Join(err, node.Close(), st.Close())
 		}
 	}
-	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, Cluster: node, log: cfg.Logger}
+	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, Cluster: node, log: cfg.Logger, metrics: metrics}
 	if deliver {
 		app.delivery = runner
 	}
@@ -373,7 +376,12 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector(), announceAcquirer(cfg.Logger, cfg.Acquirer))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector(), announceAcquirer(cfg.Logger, cfg.Acquirer),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "posgate_terminals_connected",
+			Help: "Terminals with a live, authenticated connection to this gateway.",
+		}, func() float64 { return float64(app.Hub.Connected()) }))
+	reg.MustRegister(app.metrics.collectors()...)
 	for _, r := range []posgate.Reconciliation{posgate.LateApprovalReversing, posgate.LateApprovalReversed, posgate.LateApprovalNotReversed} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "posgate_late_approvals_total",
