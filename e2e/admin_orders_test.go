@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,8 +124,36 @@ func TestOrderTimelineOfAReversalReportedLate(t *testing.T) {
 	require.Nil(t, st.OfflineSince)
 	require.Nil(t, st.InFlight)
 
+	// The metrics saw it: two approved commands, each with its round
+	// trip, and the terminal connected again.
+	require.Equal(t, 1.0, g.metric(t, `posgate_commands_total{kind="sale",outcome="approved"}`))
+	require.Equal(t, 1.0, g.metric(t, `posgate_commands_total{kind="reversal",outcome="approved"}`))
+	require.Equal(t, 1.0, g.metric(t, `posgate_command_round_trip_seconds_count{kind="reversal"}`))
+	require.Equal(t, 0.0, g.metric(t, `posgate_late_results_total{kind="reversal",outcome="approved"}`), "late for the till, not for the cloud")
+	require.Equal(t, 1.0, g.metric(t, `posgate_terminals_connected`))
+
 	var missing map[string]string
 	require.Equal(t, http.StatusNotFound, g.adminGet(t, "/admin/v1/orders/00000000-0000-0000-0000-000000000000", &missing))
+}
+
+// metric is the value of one series on /metrics, written as the text
+// format writes it (name{labels}).
+func (g *gateway) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(g.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+			return f
+		}
+	}
+	t.Fatalf("no series %s on /metrics", series)
+	return 0
 }
 
 // steps names each timeline entry with what tells it apart.
