@@ -166,12 +166,13 @@ func (c *console) notificationsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *console) replay(w http.ResponseWriter, r *http.Request) {
-	n, err := c.svc.ReplayNotification(r.Context(), r.PathValue("id"))
+	by := operatorOf(r)
+	n, err := c.svc.ReplayNotification(r.Context(), by, r.PathValue("id"))
 	if err != nil {
 		c.fail(w, "replay", err)
 		return
 	}
-	c.log.Info("console: notification replayed", "id", n.ID, "trade_id", n.TradeID, "remote", r.RemoteAddr)
+	c.log.Info("console: notification replayed", "id", n.ID, "trade_id", n.TradeID, "operator", by, "remote", r.RemoteAddr)
 	done(w, r, "/console/notifications", "Notification "+n.ID+" scheduled for delivery again.")
 }
 
@@ -185,12 +186,12 @@ func (c *console) refundsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *console) approve(w http.ResponseWriter, r *http.Request) {
-	c.decide(w, r, "approved", func(id string) (posgate.Refund, error) { return c.svc.ApproveRefund(r.Context(), id) })
+	c.decide(w, r, "approved", func(id string) (posgate.Refund, error) { return c.svc.ApproveRefund(r.Context(), operatorOf(r), id) })
 }
 
 func (c *console) reject(w http.ResponseWriter, r *http.Request) {
 	c.decide(w, r, "rejected", func(id string) (posgate.Refund, error) {
-		return c.svc.RejectRefund(r.Context(), id, "rejected by an operator")
+		return c.svc.RejectRefund(r.Context(), operatorOf(r), id, "rejected by operator "+operatorOf(r))
 	})
 }
 
@@ -205,7 +206,7 @@ func (c *console) decide(w http.ResponseWriter, r *http.Request, verb string, ac
 		c.fail(w, "refund "+verb, err)
 		return
 	}
-	c.log.Info("console: refund "+verb, "refund_id", id, "trade_id", ref.TradeID, "state", ref.State, "remote", r.RemoteAddr)
+	c.log.Info("console: refund "+verb, "refund_id", id, "trade_id", ref.TradeID, "state", ref.State, "operator", operatorOf(r), "remote", r.RemoteAddr)
 	done(w, r, "/console/refunds", "Refund "+id+" "+verb+": it is now "+string(ref.State)+".")
 }
 

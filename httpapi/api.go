@@ -297,20 +297,59 @@ func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protoco
 	return m.handle(a, ctx, c, req)
 }
 
-// adminRaw serves h only to a caller with the admin bearer token.
+// adminRaw serves h only to an operator: the admin token (operator
+// "admin") or an operator's name and secret, as Authorization: Bearer
+// TOKEN or Bearer NAME:SECRET. The operator's name is in the request's
+// context for the audit (operatorOf).
 func (a *api) adminRaw(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(token))
-		if len(a.cfg.AdminTokenSHA256) == 0 || !ok || subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) != 1 {
+		name, err := a.operator(r)
+		if err != nil {
+			a.log.Error("admin: check operator", "err", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error":"internal error"}`+"\n")
+			return
+		}
+		if name == "" {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posgate admin"`)
 			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error":"a valid admin bearer token is required"}`+"\n")
+			io.WriteString(w, `{"error":"a valid admin bearer token, or an operator's NAME:SECRET, is required"}`+"\n")
 			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, name)))
 	})
+}
+
+type operatorKey struct{}
+
+// operatorOf is the operator adminRaw let in.
+func operatorOf(r *http.Request) string {
+	name, _ := r.Context().Value(operatorKey{}).(string)
+	return name
+}
+
+// operator is the name of the operator whose credential r carries, or ""
+// when it carries none that is valid.
+func (a *api) operator(r *http.Request) (string, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", nil
+	}
+	sum := sha256.Sum256([]byte(token))
+	if len(a.cfg.AdminTokenSHA256) > 0 && subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) == 1 {
+		return posgate.AdminOperator, nil
+	}
+	name, secret, ok := strings.Cut(token, ":")
+	if !ok || len(a.cfg.AdminTokenSHA256) == 0 || posgate.CheckOperatorName(name) != nil {
+		return "", nil
+	}
+	valid, err := a.svc.CheckOperator(r.Context(), name, secret)
+	if !valid {
+		name = ""
+	}
+	return name, err
 }
 
 func (a *api) admin(h func(w http.ResponseWriter, r *http.Request) (any, int)) http.Handler {
