@@ -207,10 +207,16 @@ type App struct {
 // notifications are enqueued in the database and delivered by the gateway
 // serving it, and no terminal connects to it. Close it when done.
 func OpenApp(ctx context.Context, cfg Config) (*App, error) {
-	return openApp(ctx, cfg.withDefaults(), false)
+	return openApp(ctx, cfg.withDefaults(), false, nil)
 }
 
-func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
+// openApp assembles the application; deliver runs the notification
+// deliveries here. watch, when set, wraps the store the payment service
+// and the deliveries write through (the console's live feed).
+func openApp(ctx context.Context, cfg Config, deliver bool, watch func(posgate.Store) posgate.Store) (*App, error) {
+	if watch == nil {
+		watch = func(s posgate.Store) posgate.Store { return s }
+	}
 	clustered := deliver && cfg.Cluster.NATS != ""
 	if clustered {
 		if err := checkCluster(cfg); err != nil {
@@ -228,7 +234,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 			return nil
 		}
 		return &notify.Config{
-			Store: st, Secret: creds.Secret, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays,
+			Store: watch(st), Secret: creds.Secret, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays,
 			Now: cfg.Now, Logger: cfg.Logger,
 		}
 	})
@@ -259,7 +265,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
 		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, AcquirerTimeout: cfg.AcquirerTimeout, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
-	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer,
+	}, payment.Deps{Store: watch(st), Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer,
 		Observer: metrics})
 	if node != nil {
 		if err := node.Attach(svc); err != nil {
@@ -354,11 +360,11 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	app, err := openApp(ctx, cfg, true)
+	feed := console.NewFeed()
+	app, err := openApp(ctx, cfg, true, feed.WatchStore)
 	if err != nil {
 		return nil, err
 	}
-	feed := console.NewFeed()
 	simulated := acquirer.IsSimulated(cfg.Acquirer)
 	var terminals termlink.Handler = app.Service
 	if app.Cluster != nil {
