@@ -105,7 +105,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if *screenshotDir == "" {
 			return
 		}
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(*screenshotDir, name+".png"), png, 0o644))
 	}
