@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -102,6 +103,14 @@ func TestConsoleOperatorsAndAudit(t *testing.T) {
 	require.Equal(t, saleNote, acts[1].NotificationID)
 	require.Equal(t, "alice", acts[1].Operator)
 	require.False(t, acts[1].At.Before(acts[0].At))
+
+	// The metrics saw the refund's outcome and the failed deliveries (the
+	// merchant's host does not resolve).
+	require.Equal(t, 1.0, g.metric(t, `posgate_refunds_total{outcome="refunded"}`))
+	for deadline := time.Now().Add(10 * time.Second); g.metric(t, `posgate_notification_attempts_total{result="failed"}`) < 1; time.Sleep(10 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "no failed attempt counted")
+	}
+	require.Equal(t, 0.0, g.metric(t, `posgate_notification_attempts_total{result="delivered"}`))
 
 	// Removed: the session and the bearer credential stop at once.
 	require.NoError(t, g.G.Service.RemoveOperator(ctx, "alice"))
