@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,6 +124,17 @@ func TestOrderTimelineOfAReversalReportedLate(t *testing.T) {
 	require.True(t, st.Online)
 	require.Nil(t, st.OfflineSince)
 	require.Nil(t, st.InFlight)
+
+	// The console's order page shows the same steps in the same order.
+	op := consoleClient(t)
+	consoleLogin(t, g, op)
+	_, page := fetch(t, op, "GET", g.URL+"/console/orders/"+sale.TradeID, nil)
+	var kinds []string
+	for _, m := range regexp.MustCompile(`data-kind="([a-z_]+)"`).FindAllStringSubmatch(page, -1) {
+		kinds = append(kinds, m[1])
+	}
+	wantKinds := []string{"request", "order_created", "command", "result", "request", "command", "reversal", "progress", "result", "reversal_finished"}
+	require.Truef(t, isSubsequence(wantKinds, kinds), "the page's timeline %q lacks %q in order", kinds, wantKinds)
 
 	// The metrics saw it: two approved commands, each with its round
 	// trip, and the terminal connected again.
