@@ -96,12 +96,15 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 		return write("event: " + part + "\ndata: " + strings.ReplaceAll(b.String(), "\n", "\ndata: ") + "\n\n")
 	}
 	send := c.terminalEvents(r, event)
+	// gap spaces the list's refreshes: on a busy gateway an order changes
+	// all the time, and each refresh is a query.
+	var gap time.Duration
 	q := r.URL.Query()
 	switch {
 	case q.Has("order"):
 		send = c.orderEvents(r, q.Get("order"), event)
 	case q.Has("orders"):
-		send = c.ordersEvents(r, ordersFilter(q), event)
+		send, gap = c.ordersEvents(r, ordersFilter(q), event), ordersRefreshGap
 	}
 	if !write(": stream open\n\n") {
 		return
@@ -122,9 +125,23 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 			if !send(c.feed.take(sub)) {
 				return
 			}
+			if gap > 0 {
+				// Changes meanwhile stay marked in sub, sent after the gap.
+				select {
+				case <-time.After(gap):
+				case <-r.Context().Done():
+					return
+				case <-sub.done:
+					return
+				}
+			}
 		}
 	}
 }
+
+// ordersRefreshGap is the least time between two refreshes of a live
+// orders list.
+const ordersRefreshGap = time.Second
 
 // eventFunc writes one event; false when the stream is broken.
 type eventFunc func(tmpl *template.Template, part string, data any) bool
