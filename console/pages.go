@@ -118,6 +118,12 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 		case <-sub.done:
 			return
 		case <-keepalive.C:
+			// A removed operator's stream ends within a keepalive.
+			if by := operatorOf(r); by != posgate.AdminOperator {
+				if exists, err := c.svc.OperatorExists(r.Context(), by); err != nil || !exists {
+					return
+				}
+			}
 			if !write(": keepalive\n\n") {
 				return
 			}
