@@ -109,6 +109,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(*screenshotDir, name+".png"), png, 0o644))
 	}
+	// waitText waits until the text of sel matches re: live parts are
+	// swapped in whole, so a read between two swaps could find nothing.
+	waitText := func(ctx context.Context, sel, re string) {
+		t.Helper()
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && new RegExp(%q, "s").test(e.textContent); })()`, sel, re)
+		if err := chromedp.Do(pctx, chromedp.Poll[chromedp.Void](js)); err != nil {
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel)))
+			t.Fatalf("%s never matched %s: %v; it reads %q", sel, re, err, got)
+		}
+	}
 	// The script marks the page once its event stream is open: from then
 	// on, no change is missed.
 	liveOpen := chromedp.WaitReady(chromedp.CSS(`body[data-live="open"]`))
@@ -133,14 +145,14 @@ func TestConsoleInBrowser(t *testing.T) {
 		liveOpen,
 	))
 	require.Equal(t, "alice", text(ctx, "#operator-name"))
-	require.Equal(t, "offline", text(ctx, "#term-T1 .status"))
+	waitText(ctx, "#term-T1 .status", `^offline$`)
 	require.Contains(t, text(ctx, "#simulated-acquirer"), "simulated acquirer")
 
 	// A slow customer: each screen lasts long enough to be seen.
 	g.connect("T1", secret, func(c *simterm.Config) { c.CardDelay = 1500 * time.Millisecond })
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#term-T1.online"))), "the row turns online without a reload")
-	require.Equal(t, "online", text(ctx, "#term-T1 .status"))
-	require.Equal(t, "posgate-sim/1", text(ctx, "#term-T1 td:nth-child(5)"))
+	waitText(ctx, "#term-T1 .status", `^online$`)
+	waitText(ctx, "#term-T1 td:nth-child(5)", `^posgate-sim/1$`)
 	shot(ctx, "terminals")
 
 	// The screen mirror follows a sale made through the API.
@@ -151,10 +163,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(stagesSeen, "T1")),
 	))
 	first := sale(down.URL + "/notify")
-	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#screen-T1 .screen-stage")),
-		chromedp.Poll[chromedp.Void](`document.querySelector("#screen-T1 .screen-stage").textContent == "waiting for card"`)))
+	waitText(ctx, "#screen-T1 .screen-stage", `^waiting for card$`)
 	shot(ctx, "terminal")
-	require.NoError(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector("#screen-T1 .screen-stage").textContent == "result: approved"`)))
+	waitText(ctx, "#screen-T1 .screen-stage", `^result: approved$`)
 	seen, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.stagesSeen`))
 	require.NoError(t, err)
 	require.True(t, isSubsequence([]string{"waiting for card", "result: approved"}, seen), "the mirror showed %q", seen)
@@ -167,7 +178,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	))
 	second := sale("https://merchant.example/notify")
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("order-"+second.TradeID))), "the new order's row without a reload")
-	require.NoError(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector("#order-`+second.TradeID+` .state").textContent == "paid"`)))
+	waitText(ctx, "#order-"+second.TradeID+" .state", `^paid$`)
 	shot(ctx, "orders")
 
 	// The order's timeline, and in a second tab the screen mirror, follow
@@ -177,8 +188,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("timeline")),
 		liveOpen,
 	))
-	require.Equal(t, "paid", text(ctx, "#order-state"))
-	require.Regexp(t, `(?s)v3\.POS request_id=\S+ by T1.*order_created.*sale command \S+ sent to T1.*sale result approved`, text(ctx, "#timeline"))
+	waitText(ctx, "#order-state", `^paid$`)
+	waitText(ctx, "#timeline", `v3\.POS request_id=\S+ by T1.*order_created.*sale command \S+ sent to T1.*sale result approved`)
 	mirror, closeMirror := chromedp.NewContext(ctx)
 	defer closeMirror()
 	require.NoError(t, chromedp.Do(mirror,
@@ -189,9 +200,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	))
 	r := call(t, g.client("T1", secret), "v3.POSReversal", reversal("T1", first.TradeID))
 	require.True(t, r.Status, "reversal: %s %s", r.Code, r.Message)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector("#order-state").textContent == "cancelled"`)), "the facts without a reload")
-	require.NoError(t, chromedp.Do(ctx, chromedp.Poll[chromedp.Void](`document.querySelector("#timeline").textContent.includes("reversal approved")`)))
-	require.Regexp(t, `(?s)sale result approved.*v3\.POSReversal request_id=\S+ by T1.*reversal command \S+ sent to T1.*reversal \S+ started.*terminal: reversal_requested.*reversal result approved.*reversal approved`, text(ctx, "#timeline"))
+	waitText(ctx, "#order-state", `^cancelled$`) // the facts without a reload
+	waitText(ctx, "#timeline", `sale result approved.*v3\.POSReversal request_id=\S+ by T1.*reversal command \S+ sent to T1.*reversal \S+ started.*terminal: reversal_requested.*reversal result approved.*reversal approved`)
 	require.NoError(t, chromedp.Do(mirror, chromedp.Poll[chromedp.Void](`window.stagesSeen.includes("result: approved")`)))
 	seen, err = chromedp.Run(mirror, chromedp.Evaluate[[]string](`window.stagesSeen`))
 	require.NoError(t, err)
@@ -247,10 +257,10 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// Both actions are in their orders' timelines under alice's name.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(g.URL+"/console/orders/"+first.TradeID), chromedp.WaitVisible(chromedp.ID("timeline"))))
-	require.Contains(t, text(ctx, "#timeline"), "operator alice replayed notification "+note.ID)
+	waitText(ctx, "#timeline", "operator alice replayed notification "+note.ID)
 	shot(ctx, "order")
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(g.URL+"/console/orders/"+second.TradeID), chromedp.WaitVisible(chromedp.ID("timeline"))))
-	require.Contains(t, text(ctx, "#timeline"), "operator alice approved refund "+ref.RefundID)
+	waitText(ctx, "#timeline", "operator alice approved refund "+ref.RefundID)
 
 	// A form whose CSRF token was tampered with is refused, and so is one
 	// sent after the session is gone.
