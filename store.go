@@ -177,4 +177,17 @@ type Tx interface {
 	Orders(f OrderFilter) ([]Order, error)
 	// RefundsInState lists refunds in state, oldest first, at most limit.
 	RefundsInState(state RefundState, limit int) ([]Refund, error)
+
+	// Operators. InsertOperator returns ErrDuplicate when the name is
+	// taken; DeleteOperator ErrNotFound when it is not. Operators lists
+	// them by name.
+	InsertOperator(o Operator) error
+	Operator(name string) (Operator, error)
+	Operators() ([]Operator, error)
+	DeleteOperator(name string) error
+	// InsertOperatorAction records an action in the transaction of the
+	// change it made; OperatorActionsForTrade lists an order's, oldest
+	// first (equal times in the order they were recorded).
+	InsertOperatorAction(a OperatorAction) error
+	OperatorActionsForTrade(tradeID string) ([]OperatorAction, error)
 }

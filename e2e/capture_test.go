@@ -133,6 +133,13 @@ func TestCaptureThenRefund(t *testing.T) {
 	require.Equal(t, protocol.CodeNotCancellable, r.Code, r.Message)
 	_, err = till.Capture(context.Background(), &sdk.AuthChangeRequest{TradeID: full.TradeID, Amount: "1", Currency: "EUR", Description: "again", NotifyURL: "https://merchant.example/notify"})
 	require.ErrorIs(t, err, sdk.ErrCaptureRefused, "once")
+
+	// The metrics: two captures and two refunds made, two authorisations
+	// approved by the terminal.
+	require.Equal(t, 2.0, g.metric(t, `posgate_captures_total{outcome="captured"}`))
+	require.Equal(t, 0.0, g.metric(t, `posgate_captures_total{outcome="error"}`))
+	require.Equal(t, 2.0, g.metric(t, `posgate_refunds_total{outcome="refunded"}`))
+	require.Equal(t, 2.0, g.metric(t, `posgate_commands_total{kind="authorisation",outcome="approved"}`))
 }
 
 func TestDecrementTwiceThenCapture(t *testing.T) {

@@ -78,6 +78,10 @@ type TimelineEntryView struct {
 	Attempts       *int       `json:"attempts,omitempty"`
 	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
 	LastError      string     `json:"last_error,omitempty"`
+	// operator_action: who did what (subject: the refund or notification
+	// it was on, in RefundID or NotificationID; message: the detail)
+	Operator string `json:"operator,omitempty"`
+	Action   string `json:"action,omitempty"`
 	// State of the reversal or refund, or a notification's delivery status
 	// (delivered, failing, pending).
 	State   string `json:"state,omitempty"`
@@ -123,6 +127,15 @@ func ViewTimeline(tl payment.Timeline) OrderTimeline {
 			attempts := n.Attempts
 			v.NotificationID, v.NotifyURL, v.Attempts, v.DeliveredAt, v.LastError = n.ID, n.NotifyURL, &attempts, n.DeliveredAt, n.LastError
 			v.State, v.RefundID = payment.DeliveryStatus(*n), n.RefundID
+		}
+		if a := e.Action; a != nil {
+			v.Operator, v.Action, v.Message = a.Operator, string(a.Action), a.Detail
+			switch a.Action {
+			case posgate.ActionNotificationReplay:
+				v.NotificationID = a.Subject
+			default:
+				v.RefundID = a.Subject
+			}
 		}
 		out.Timeline = append(out.Timeline, v)
 	}

@@ -91,13 +91,15 @@ func (s *Service) completeCapture(ctx context.Context, cp posgate.Capture, o pos
 	case res.Outcome != acquirer.Approved:
 		next = posgate.CaptureError
 	}
+	finished := false
 	err = s.refundTx(ctx, func(tx posgate.Tx) error {
 		var err error
+		finished = false
 		if o, err = tx.Order(cp.TradeID); err != nil {
 			return err
 		}
 		nc, no, _ := posgate.CaptureOutcome(cp, o, next, res.Reference, msg, s.now())
-		if done, err := tx.FinishCapture(nc); err != nil || !done {
+		if finished, err = tx.FinishCapture(nc); err != nil || !finished {
 			return err
 		}
 		if no.State == o.State {
@@ -110,6 +112,9 @@ func (s *Service) completeCapture(ctx context.Context, cp posgate.Capture, o pos
 	})
 	if err != nil {
 		return o, err
+	}
+	if finished {
+		s.obs.CaptureFinished(next)
 	}
 	return o, acquirerRefusal(next == posgate.CaptureFailed, next == posgate.CaptureError, "capture", msg, o)
 }

@@ -25,11 +25,12 @@ const (
 	EntryRefund           EntryKind = "refund"            // a refund was asked for
 	EntryRefundUpdated    EntryKind = "refund_updated"    // the refund's latest state
 	EntryNotification     EntryKind = "notification"      // a signed notification, with its delivery so far
+	EntryOperatorAction   EntryKind = "operator_action"   // an operator approved, rejected, replayed...
 )
 
 // TimelineEntry is one thing that happened to an order. The field of its
 // kind is set: Request; Command (with Event for progress and results);
-// Reversal; Refund; Notification.
+// Reversal; Refund; Notification; Action.
 type TimelineEntry struct {
 	At           time.Time
 	Kind         EntryKind
@@ -39,6 +40,7 @@ type TimelineEntry struct {
 	Reversal     *posgate.Reversal
 	Refund       *posgate.Refund
 	Notification *posgate.Notification
+	Action       *posgate.OperatorAction
 	// Late marks a result that arrived after the cloud had abandoned its
 	// command: recorded, but it changed nothing.
 	Late bool
@@ -131,6 +133,14 @@ func (s *Service) Timeline(ctx context.Context, tradeID string) (Timeline, error
 		for i := range notes {
 			add(TimelineEntry{At: notes[i].CreatedAt, Kind: EntryNotification, Notification: &notes[i]})
 		}
+
+		acts, err := tx.OperatorActionsForTrade(tradeID)
+		if err != nil {
+			return err
+		}
+		for i := range acts {
+			add(TimelineEntry{At: acts[i].At, Kind: EntryOperatorAction, Action: &acts[i]})
+		}
 		// Stable: entries of equal times keep the causal order they were
 		// added in (the request before its order, a command before its
 		// progress).
@@ -187,6 +197,16 @@ func (e TimelineEntry) Summary(o posgate.Order) string {
 	case EntryNotification:
 		n := e.Notification
 		return withMessage(fmt.Sprintf("notification %s to %s: %s after %d attempts", n.ID, n.NotifyURL, DeliveryStatus(*n), n.Attempts), n.LastError)
+	case EntryOperatorAction:
+		a := e.Action
+		what := map[posgate.Action]string{
+			posgate.ActionRefundApprove: "approved refund", posgate.ActionRefundReject: "rejected refund",
+			posgate.ActionNotificationReplay: "replayed notification",
+		}[a.Action]
+		if what == "" {
+			what = string(a.Action)
+		}
+		return withMessage(fmt.Sprintf("operator %s %s %s", a.Operator, what, a.Subject), a.Detail)
 	}
 	return string(e.Kind)
 }

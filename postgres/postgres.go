@@ -271,6 +271,8 @@ var constraintErrors = map[string]error{
 	"captures_one_per_order": posgate.ErrAlreadyCaptured,
 	"captures_amount":        posgate.ErrCaptureNotAllowed,
 	"jobs_pkey":              posgate.ErrDuplicate,
+	"operators_pkey":         posgate.ErrDuplicate,
+	"operator_actions_pkey":  posgate.ErrDuplicate,
 }
 
 // interpretError translates a driver error into the domain's: a missing

@@ -689,6 +689,13 @@ func (h *Hub) Statuses() []Status {
 	return out
 }
 
+// Connected is how many terminals have a live connection.
+func (h *Hub) Connected() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
+}
+
 // Online reports whether tid has a live connection.
 func (h *Hub) Online(tid string) bool {
 	h.mu.Lock()
