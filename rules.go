@@ -113,7 +113,7 @@ func CheckCancelPayment(o Order, reversalInFlight bool, loc *time.Location, now 
 // or authorisation command. changed is false when the order had already
 // left processing (a late result: the caller records it, the order keeps
 // its state).
-func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, now time.Time) (next Order, changed bool) {
+func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, receipt Receipt, now time.Time) (next Order, changed bool) {
 	if o.State != StateProcessing && o.State != StatePending {
 		return o, false
 	}
@@ -123,7 +123,7 @@ func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, now t
 		if op == OpAuthorisation {
 			o.State = StateAuthorized
 		}
-		o.TransactionID = transactionID
+		o.TransactionID, o.Receipt = transactionID, receipt
 		t := now
 		o.PaidAt = &t
 	case OutcomeDeclined:
