@@ -71,15 +71,25 @@ type TimelineEntryView struct {
 	ReversalID string `json:"reversal_id,omitempty"`
 	// refund, refund_updated
 	RefundID string `json:"refund_id,omitempty"`
-	Amount   string `json:"amount,omitempty"`
+	// Amount of the refund, the capture or the decrement (the reduction).
+	Amount string `json:"amount,omitempty"`
+	// capture, capture_finished
+	CaptureID        string `json:"capture_id,omitempty"`
+	AuthorisedAmount string `json:"authorised_amount,omitempty"` // when the capture was asked for
+	// decrement, decrement_finished: the authorised amount before and
+	// after it
+	DecrementID      string `json:"decrement_id,omitempty"`
+	AuthorisedBefore string `json:"authorised_before,omitempty"`
+	AuthorisedAfter  string `json:"authorised_after,omitempty"`
+	AcquirerRef      string `json:"acquirer_reference,omitempty"`
 	// notification
 	NotificationID string     `json:"notification_id,omitempty"`
 	NotifyURL      string     `json:"notify_url,omitempty"`
 	Attempts       *int       `json:"attempts,omitempty"`
 	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
 	LastError      string     `json:"last_error,omitempty"`
-	// State of the reversal or refund, or a notification's delivery status
-	// (delivered, failing, pending).
+	// State of the reversal, refund, capture or decrement, or a
+	// notification's delivery status (delivered, failing, pending).
 	State   string `json:"state,omitempty"`
 	Message string `json:"message,omitempty"`
 }
@@ -118,6 +128,17 @@ func ViewTimeline(tl payment.Timeline) OrderTimeline {
 			cur, _ := posgate.LookupCurrency(r.Currency)
 			v.RefundID, v.Amount, v.State, v.Message, v.Caller = r.RefundID, posgate.FormatAmount(r.Amount, cur)+" "+r.Currency, string(r.State), r.Message, r.User
 			v.RequestID = r.RequestID
+		}
+		if c := e.Capture; c != nil {
+			cur, _ := posgate.LookupCurrency(c.Currency)
+			v.CaptureID, v.Amount, v.AuthorisedAmount = c.CaptureID, posgate.FormatAmount(c.Amount, cur)+" "+c.Currency, posgate.FormatAmount(c.AuthorisedAmount, cur)+" "+c.Currency
+			v.State, v.Message, v.Caller, v.RequestID, v.AcquirerRef = string(c.State), c.Message, c.User, c.RequestID, c.AcquirerRef
+		}
+		if d := e.Decrement; d != nil {
+			cur, _ := posgate.LookupCurrency(d.Currency)
+			money := func(minor int64) string { return posgate.FormatAmount(minor, cur) + " " + d.Currency }
+			v.DecrementID, v.Amount, v.AuthorisedBefore, v.AuthorisedAfter = d.DecrementID, money(d.Amount), money(d.Before), money(d.After)
+			v.State, v.Message, v.Caller, v.RequestID, v.AcquirerRef = string(d.State), d.Message, d.User, d.RequestID, d.AcquirerRef
 		}
 		if n := e.Notification; n != nil {
 			attempts := n.Attempts

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 	}
 	tests = append(tests, refundTests...)
 	tests = append(tests, captureTests...)
+	tests = append(tests, decrementTests...)
 	tests = append(tests, exportTests...)
 	tests = append(tests, notificationTests...)
 	tests = append(tests, readTests...)
