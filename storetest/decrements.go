@@ -53,7 +53,9 @@ func testDecrementRoundTrip(t *testing.T, s posgate.Store) {
 	require.False(t, ok, "an answer applies once")
 	require.Equal(t, []posgate.Decrement{done, second}, decrements(t, s, "tr-1"))
 
-	_, err = get(t, s, func(tx posgate.Tx) (bool, error) { return tx.FinishDecrement(decrement(mid, "tr-1", "dc-none", 1000, 1)) })
+	_, err = get(t, s, func(tx posgate.Tx) (bool, error) {
+		return tx.FinishDecrement(decrement(mid, "tr-1", "dc-none", 1000, 1))
+	})
 	require.ErrorIs(t, err, posgate.ErrNotFound)
 	err = try(t, s, func(tx posgate.Tx) error { return tx.InsertDecrement(decrement(mid, "tr-2", "dc-1", 1000, 1)) })
 	require.ErrorIs(t, err, posgate.ErrDuplicate, "decrement id taken")
