@@ -407,3 +407,34 @@ func TestAuthorisationExpiry(t *testing.T) {
 	require.Len(t, g.notified(fresh.TradeID), 1)
 	refusedAuth(t, cashier, "v3.Capture", protocol.CodeExpired, authChangeData(fresh.TradeID, "1"))
 }
+
+// An uncaptured authorisation is still released whole as before: by a
+// reversal on the terminal, and by a silent cancel after a decrement; a
+// capture of either then answers -4116 and writes nothing.
+func TestAuthorisationReleasedWhole(t *testing.T) {
+	g := start(t)
+	secret := g.addTerminal("Hotel", "T1", "")
+	g.connect("T1", secret)
+	till := g.client("T1", secret)
+	cashier := g.client("C1", g.addCashier("Hotel", "C1"))
+
+	reversed := authorised(t, till, "T1", "40.00")
+	r := call(t, till, "v3.POSReversal", reversal("T1", reversed.TradeID))
+	require.True(t, r.Status, "reversal: %s %s", r.Code, r.Message)
+	waitState(t, till, reversed.TradeID, "cancelled")
+
+	cancelled := authorised(t, till, "T1", "40.00")
+	changeAuth(t, cashier, "v3.PreauthDecrement", authChangeData(cancelled.TradeID, "15"))
+	r = call(t, cashier, "v3.CancelPayment", map[string]string{"trade_id": cancelled.TradeID})
+	require.True(t, r.Status, "silent cancel: %s %s", r.Code, r.Message)
+	require.Equal(t, "cancelled", queryOrder(t, till, cancelled.TradeID).State)
+
+	for _, o := range []sdk.Order{reversed, cancelled} {
+		before, captures, decs := g.count(), g.countCaptures(), g.countDecrements()
+		refusedAuth(t, cashier, "v3.Capture", protocol.CodeAlreadyCancelled, authChangeData(o.TradeID, "10"))
+		refusedAuth(t, cashier, "v3.PreauthDecrement", protocol.CodeAlreadyCancelled, authChangeData(o.TradeID, "1"))
+		require.Equal(t, before, g.count(), "nothing written")
+		require.Equal(t, captures, g.countCaptures())
+		require.Equal(t, decs, g.countDecrements())
+	}
+}
