@@ -192,6 +192,8 @@ type Decrement struct {
 	Before      int64 // the authorised amount before it
 	After       int64 // and after it
 	Currency    string
+	Description string
+	NotifyURL   string // the requester's, notified with the order
 	State       DecrementState
 	AcquirerRef string
 	Message     string

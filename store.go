@@ -143,6 +143,9 @@ type Tx interface {
 	FinishDecrement(d Decrement) (bool, error)
 	// DecrementsForTrade lists the order's decrements, oldest first.
 	DecrementsForTrade(tradeID string) ([]Decrement, error)
+	// StaleDecrements lists decrements still processing that were asked
+	// for at or before before, oldest first, at most limit.
+	StaleDecrements(before time.Time, limit int) ([]Decrement, error)
 	// StaleCaptures lists captures still processing that were asked for at
 	// or before before, oldest first, at most limit.
 	StaleCaptures(before time.Time, limit int) ([]Capture, error)

@@ -146,7 +146,7 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 		d = posgate.Decrement{
 			DecrementID: newID(), TradeID: o.TradeID, MerchantID: o.MerchantID, User: c.User, RequestID: in.RequestID,
 			Amount: reduction, Before: o.Amount, After: o.Amount - reduction, Currency: o.Currency,
-			State: posgate.DecrementProcessing, CreatedAt: now,
+			Description: in.Description, NotifyURL: in.NotifyURL, State: posgate.DecrementProcessing, CreatedAt: now,
 		}
 		if err := tx.InsertDecrement(d); err != nil {
 			return err
@@ -162,8 +162,14 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 	if err != nil {
 		return o, err
 	}
+	return s.completeDecrement(ctx, d, o)
+}
+
+// completeDecrement asks the acquirer to make decrement d of order o (the
+// decrement id is its idempotency key) and records the answer, once.
+func (s *Service) completeDecrement(ctx context.Context, d posgate.Decrement, o posgate.Order) (posgate.Order, error) {
 	res, err := s.callAcquirer(ctx, func(ctx context.Context) (acquirer.Result, error) {
-		return s.acquirer.Decrement(ctx, acquirer.AuthRequest{ID: d.DecrementID, TradeID: o.TradeID, TransactionID: o.TransactionID, Amount: d.Amount, Currency: o.Currency})
+		return s.acquirer.Decrement(ctx, acquirer.AuthRequest{ID: d.DecrementID, TradeID: o.TradeID, TransactionID: o.TransactionID, Amount: d.Amount, Currency: d.Currency})
 	})
 	next, msg := posgate.DecrementDecremented, res.Message
 	switch {
@@ -199,7 +205,7 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 		if err := s.notifyOrder(tx, o); err != nil {
 			return err
 		}
-		return s.notifyRequester(tx, o, c.User, in.NotifyURL)
+		return s.notifyRequester(tx, o, d.User, d.NotifyURL)
 	})
 	if err != nil {
 		return o, err

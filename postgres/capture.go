@@ -63,17 +63,17 @@ func (t *tx) CapturesForTrade(tradeID string) ([]posgate.Capture, error) {
 }
 
 const decrementCols = `decrement_id, trade_id, merchant_id, "user", request_id, amount, before_amount, after_amount, currency,
-	state, acquirer_ref, message, created_at, finished_at`
+	description, notify_url, state, acquirer_ref, message, created_at, finished_at`
 
 func scanDecrement(r row) (d posgate.Decrement, err error) {
 	return d, r.Scan(&d.DecrementID, &d.TradeID, &d.MerchantID, &d.User, &d.RequestID, &d.Amount, &d.Before, &d.After, &d.Currency,
-		&d.State, &d.AcquirerRef, &d.Message, &d.CreatedAt, &d.FinishedAt)
+		&d.Description, &d.NotifyURL, &d.State, &d.AcquirerRef, &d.Message, &d.CreatedAt, &d.FinishedAt)
 }
 
 func (t *tx) InsertDecrement(d posgate.Decrement) error {
-	_, err := t.exec(`INSERT INTO decrements (`+decrementCols+`) VALUES (`+placeholders(14)+`)`,
+	_, err := t.exec(`INSERT INTO decrements (`+decrementCols+`) VALUES (`+placeholders(16)+`)`,
 		d.DecrementID, d.TradeID, d.MerchantID, d.User, d.RequestID, d.Amount, d.Before, d.After, d.Currency,
-		d.State, d.AcquirerRef, d.Message, d.CreatedAt, d.FinishedAt)
+		d.Description, d.NotifyURL, d.State, d.AcquirerRef, d.Message, d.CreatedAt, d.FinishedAt)
 	return err
 }
 
@@ -95,4 +95,9 @@ func (t *tx) FinishDecrement(d posgate.Decrement) (bool, error) {
 func (t *tx) DecrementsForTrade(tradeID string) ([]posgate.Decrement, error) {
 	return list(t, scanDecrement, `SELECT `+decrementCols+` FROM decrements WHERE trade_id = $1
 		ORDER BY created_at, before_amount DESC, decrement_id`, tradeID)
+}
+
+func (t *tx) StaleDecrements(before time.Time, limit int) ([]posgate.Decrement, error) {
+	return list(t, scanDecrement, `SELECT `+decrementCols+` FROM decrements WHERE state = 'processing' AND created_at <= $1
+		ORDER BY created_at, decrement_id LIMIT $2`, before, limit)
 }

@@ -18,11 +18,32 @@ var decrementTests = []storeTest{
 	{"DecrementBounds", testDecrementBounds},
 	{"ConcurrentDecrements", testConcurrentDecrements},
 	{"CapturesForTrade", testCapturesForTrade},
+	{"StaleDecrements", testStaleDecrements},
+}
+
+func testStaleDecrements(t *testing.T, s posgate.Store) {
+	mid := seed(t, s)
+	insertOrders(t, s, authorisation(mid, "T1", "tr-1", t0), authorisation(mid, "T1", "tr-2", t0))
+	old, older, fresh, done := decrement(mid, "tr-1", "dc-old", 1000, 100), decrement(mid, "tr-2", "dc-older", 1000, 100),
+		decrement(mid, "tr-1", "dc-fresh", 900, 100), decrement(mid, "tr-1", "dc-done", 800, 100)
+	old.CreatedAt, older.CreatedAt, fresh.CreatedAt, done.CreatedAt = t0.Add(-time.Minute), t0.Add(-time.Hour), t0.Add(time.Second), t0.Add(-time.Hour)
+	for _, d := range []posgate.Decrement{old, older, fresh, done} {
+		do(t, s, func(tx posgate.Tx) error { return tx.InsertDecrement(d) })
+	}
+	done.State, done.FinishedAt = posgate.DecrementDecremented, ptr(t0)
+	do(t, s, func(tx posgate.Tx) error { _, err := tx.FinishDecrement(done); return err })
+	got, err := get(t, s, func(tx posgate.Tx) ([]posgate.Decrement, error) { return tx.StaleDecrements(t0, 10) })
+	require.NoError(t, err)
+	require.Equal(t, []posgate.Decrement{older, old}, got, "processing ones asked for by then, oldest first")
+	got, err = get(t, s, func(tx posgate.Tx) ([]posgate.Decrement, error) { return tx.StaleDecrements(t0, 1) })
+	require.NoError(t, err)
+	require.Equal(t, []posgate.Decrement{older}, got)
 }
 
 func decrement(mid int64, tradeID, id string, before, amount int64) posgate.Decrement {
 	return posgate.Decrement{DecrementID: id, TradeID: tradeID, MerchantID: mid, User: "C1", RequestID: "req-" + id,
-		Amount: amount, Before: before, After: before - amount, Currency: "EUR", State: posgate.DecrementProcessing, CreatedAt: t0}
+		Amount: amount, Before: before, After: before - amount, Currency: "EUR", Description: "minibar", NotifyURL: "https://example.com/n",
+		State: posgate.DecrementProcessing, CreatedAt: t0}
 }
 
 func decrements(t *testing.T, s posgate.Store, tradeID string) []posgate.Decrement {

@@ -13,6 +13,8 @@ CREATE TABLE decrements (
 	before_amount bigint NOT NULL,
 	after_amount  bigint NOT NULL,
 	currency      text NOT NULL,
+	description   text NOT NULL,
+	notify_url    text NOT NULL,
 	state         text NOT NULL,
 	acquirer_ref  text NOT NULL,
 	message       text NOT NULL,
@@ -22,6 +24,8 @@ CREATE TABLE decrements (
 );
 
 CREATE INDEX decrements_trade ON decrements (trade_id, created_at);
+-- The recovery job finds decrements a crash left processing.
+CREATE INDEX decrements_processing ON decrements (created_at) WHERE state = 'processing';
 
 -- The order's timeline lists its captures, failed ones included.
 CREATE INDEX captures_trade ON captures (trade_id, created_at);

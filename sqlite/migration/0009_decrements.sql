@@ -13,6 +13,8 @@ CREATE TABLE decrements (
 	before_amount INTEGER NOT NULL,
 	after_amount  INTEGER NOT NULL,
 	currency      TEXT NOT NULL,
+	description   TEXT NOT NULL,
+	notify_url    TEXT NOT NULL,
 	state         TEXT NOT NULL,
 	acquirer_ref  TEXT NOT NULL,
 	message       TEXT NOT NULL,
@@ -22,6 +24,8 @@ CREATE TABLE decrements (
 ) STRICT;
 
 CREATE INDEX decrements_trade ON decrements (trade_id, created_at);
+-- The recovery job finds decrements a crash left processing.
+CREATE INDEX decrements_processing ON decrements (created_at) WHERE state = 'processing';
 
 -- The order's timeline lists its captures, failed ones included.
 CREATE INDEX captures_trade ON captures (trade_id, created_at);
