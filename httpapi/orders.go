@@ -8,6 +8,7 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/protocol"
 )
 
 // OrderView is an order as operators see it.
@@ -32,6 +33,8 @@ type OrderView struct {
 	PaidAt         *time.Time `json:"paid_at"`
 	ClearedAt      *time.Time `json:"cleared_at"`
 	ExpiresAt      time.Time  `json:"expires_at"`
+	// The receipt data of the terminal's approval, when it sent some.
+	protocol.Card
 }
 
 // ViewOrder is o for operators.
@@ -47,6 +50,7 @@ func ViewOrder(o posgate.Order) OrderView {
 		Description: o.Description, State: string(o.State), TransactionID: o.TransactionID,
 		RefundedAmount: posgate.FormatAmount(o.RefundedAmount, cur), RefundCount: o.RefundCount, BusinessDate: o.BusinessDate,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, PaidAt: o.PaidAt, ClearedAt: o.ClearedAt, ExpiresAt: o.ExpiresAt,
+		Card: viewCard(o.Receipt),
 	}
 }
 
