@@ -101,29 +101,63 @@ func registeredAID(s string) bool {
 	return true
 }
 
-// holdsPAN reports whether s has a run of 13 to 19 digits. One space or
-// hyphen between digits continues the run ("4111 1111 1111 1111"); a
-// longer run (a 20-digit acquirer reference) is not a card number.
+// holdsPAN reports whether s may hold a card number: a run of 13 to 19
+// digits, or a card number as people write it, groups of at least 3
+// digits joined by single spaces or hyphens ("4111 1111 1111 1111",
+// "3782-822463-10005") that add up to 13 to 19 digits and stand alone: no
+// letter, digit, hyphen or underscore right before or after. Longer runs
+// (a 20-digit acquirer reference) are not card numbers, and neither are
+// the hyphenated groups of a UUID, which always touch a hex letter or a
+// hyphen.
 func holdsPAN(s string) bool {
-	run, sep := 0, false
-	for i := 0; i <= len(s); i++ {
-		c := byte(0)
-		if i < len(s) {
-			c = s[i]
+	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
+	word := func(i int) bool {
+		if i < 0 || i >= len(s) {
+			return false
 		}
-		switch {
-		case c >= '0' && c <= '9':
-			run++
-			sep = false
-			continue
-		case (c == ' ' || c == '-') && run > 0 && !sep && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			sep = true
+		c := s[i]
+		return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_'
+	}
+	type group struct{ from, to int } // s[from:to] is a maximal run of digits
+	var chain []group
+	// standsAlone: the chain is a written card number.
+	standsAlone := func() bool {
+		if len(chain) < 2 {
+			return false
+		}
+		total := 0
+		for _, g := range chain {
+			total += g.to - g.from
+		}
+		return total >= MinPANDigits && total <= MaxPANDigits && !word(chain[0].from-1) && !word(chain[len(chain)-1].to)
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
 			continue
 		}
-		if run >= MinPANDigits && run <= MaxPANDigits {
+		g := group{from: i}
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		g.to = i
+		n := g.to - g.from
+		if n >= MinPANDigits && n <= MaxPANDigits {
 			return true
 		}
-		run, sep = 0, false
+		if len(chain) > 0 {
+			last := chain[len(chain)-1]
+			if n >= 3 && g.from == last.to+1 && (s[last.to] == ' ' || s[last.to] == '-') {
+				chain = append(chain, g)
+				continue
+			}
+			if standsAlone() {
+				return true
+			}
+			chain = chain[:0]
+		}
+		if n >= 3 {
+			chain = append(chain, g)
+		}
 	}
-	return false
+	return standsAlone()
 }
