@@ -109,12 +109,19 @@ func testDecrementBounds(t *testing.T, s posgate.Store) {
 // rows form one chain from 10.00 down to the order's amount, never below
 // the minimum, never zero.
 func testConcurrentDecrements(t *testing.T, s posgate.Store) {
+	raceDecrements(t, [2]posgate.Store{s, s})
+}
+
+// raceDecrements runs the decrement race, the racers alternating between
+// the two stores (one, or two processes sharing a database).
+func raceDecrements(t *testing.T, stores [2]posgate.Store) {
+	s := stores[0]
 	mid := seed(t, s)
 	insertOrders(t, s, authorisation(mid, "T1", "tr-1", t0))
 	const reduction = 99
 	errs := race(16, func(i int) error {
 		for n := 0; ; n++ {
-			err := s.InTx(context.Background(), func(tx posgate.Tx) error {
+			err := stores[i%2].InTx(context.Background(), func(tx posgate.Tx) error {
 				o, err := tx.Order("tr-1")
 				if err != nil {
 					return err
