@@ -3,6 +3,7 @@ package posgate
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 var visaChip = Receipt{CardBrand: "Visa", MaskedPAN: "411111******1111", EntryMode: EntryChip, AuthCode: "A1B2C3", AID: "A0000000031010"}
@@ -49,5 +50,14 @@ func TestCheckReceiptRefuses(t *testing.T) {
 		if err := CheckReceipt(r); err == nil {
 			t.Errorf("%s: %+v accepted", name, r)
 		}
+	}
+}
+
+// TestLateApprovalKeepsTheReceipt: a late approval records the card it
+// charged, which an operator needs should its reversal fail.
+func TestLateApprovalKeepsTheReceipt(t *testing.T) {
+	o, ok := LateApproval(Order{State: StateExpired}, "ACQ", visaChip, time.Unix(0, 0))
+	if !ok || o.Receipt != visaChip || o.TransactionID != "ACQ" {
+		t.Fatalf("%+v %v", o, ok)
 	}
 }
