@@ -152,6 +152,9 @@ func TestCaptureThenRefund(t *testing.T) {
 	require.Equal(t, protocol.CodeNotCancellable, r.Code, r.Message)
 	_, err = till.Capture(context.Background(), &sdk.AuthChangeRequest{TradeID: full.TradeID, Amount: "1", Currency: "EUR", Description: "again", NotifyURL: "https://merchant.example/notify"})
 	require.ErrorIs(t, err, sdk.ErrCaptureRefused, "once")
+	refusedRefund(t, cashier, protocol.CodeRefundNotAllowed, refundData(full.TradeID, "7.31"))
+	refunded(t, cashier, full.TradeID, "7.30")
+	require.Equal(t, "7.30", queryOrder(t, till, full.TradeID).RefundedAmount, "the full capture refunded whole")
 }
 
 func TestDecrementTwiceThenCapture(t *testing.T) {
