@@ -62,3 +62,23 @@ func TestCardFieldsAreExtra(t *testing.T) {
 		t.Fatalf("fields %v", after)
 	}
 }
+
+// TestTransactionCardFieldsAreExtra: transaction_info without receipt
+// data has no card field; with it, they follow the existing fields.
+func TestTransactionCardFieldsAreExtra(t *testing.T) {
+	b, err := json.Marshal(Transaction{TradeID: "tr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const plain = `{"trade_id":"tr","merchant_name":"","user":"","tid":"","pay_method":"","sub_pay_method":"","order_id":"","amount":"","tip_amount":"","currency":"","settlement_amount":"","settlement_currency":"","exchange_rate":"","description":"","demo":"","created_at":"","notify_url":"","state":"","transaction_id":"","paid_time":"","refunded_amount":"","cleared":false}`
+	if string(b) != plain {
+		t.Fatalf("got  %s\nwant %s", b, plain)
+	}
+	b, err = json.Marshal(Transaction{TradeID: "tr", Card: Card{CardMaskedPAN: "******1111"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := plain[:len(plain)-1] + `,"card_masked_pan":"******1111"}`; string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
