@@ -224,6 +224,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		cmd.Outcome = r.Outcome
 		cmd.TransactionID = r.TransactionID
 		cmd.Message = r.Message
+		cmd.Receipt = r.Receipt
 		cmd.FinishedAt = &now
 		ok, err := tx.FinishCommand(cmd)
 		if err != nil || !ok {
@@ -296,7 +297,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		}
 		next, changed = posgate.ReversalOutcome(o, cmd.Outcome, now)
 	default:
-		next, changed = posgate.SaleOutcome(o, o.Operation, cmd.Outcome, cmd.TransactionID, now)
+		next, changed = posgate.SaleOutcome(o, o.Operation, cmd.Outcome, cmd.TransactionID, cmd.Receipt, now)
 	}
 	if !changed {
 		if cmd.Kind != posgate.CommandReversal {
