@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/payment"
-	"github.com/posgate/posgate/termlink"
 )
 
 //go:embed templates/*.html
@@ -35,9 +35,11 @@ var staticFS embed.FS
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// Link is the live terminal link's view of a terminal.
+// Link tells whether terminals are online and, in a cluster, which node
+// holds each: the same answer on every node (server's linkStatus, which
+// the admin API shows too).
 type Link interface {
-	Status(tid string) termlink.Status
+	Links(ctx context.Context, tids []string) (map[string]httpapi.LinkStatus, error)
 }
 
 // Config is the console's configuration.

@@ -17,6 +17,7 @@ import (
 type terminalRow struct {
 	TID          string
 	Online       bool
+	Node         string // the cluster node holding it; "" outside a cluster
 	LastSeen     time.Time
 	OfflineSince time.Time
 	Client       string
@@ -31,10 +32,18 @@ func (c *console) terminalRows(r *http.Request, tid string) ([]terminalRow, erro
 	if err != nil {
 		return nil, err
 	}
+	tids := make([]string, len(ts))
+	for i, t := range ts {
+		tids[i] = t.TID
+	}
+	links, err := c.link.Links(r.Context(), tids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]terminalRow, 0, len(ts))
 	for _, t := range ts {
-		st := c.link.Status(t.TID)
-		row := terminalRow{TID: t.TID, Online: st.Online, LastSeen: st.LastSeen, OfflineSince: st.OfflineSince, Client: st.Client, InFlight: t.InFlight}
+		st := links[t.TID]
+		row := terminalRow{TID: t.TID, Online: st.Online, Node: st.Node, LastSeen: st.LastSeen, OfflineSince: st.OfflineSince, Client: st.Client, InFlight: t.InFlight}
 		live, seen := c.feed.screen(t.TID)
 		switch {
 		case seen && (t.InFlight == nil || live.CommandID == t.InFlight.ID):

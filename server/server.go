@@ -381,7 +381,7 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	adminRoutes := map[string]http.Handler{
 		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
-			console.Deps{Service: app.Service, Link: app.Hub, Feed: feed}),
+			console.Deps{Service: app.Service, Link: linkStatus{app.Hub, app.Cluster}, Feed: feed}),
 	}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
