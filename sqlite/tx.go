@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/internal/sqlstmt"
 )
 
 // tx implements posgate.Tx. State literals in the SQL below match the
@@ -29,7 +28,7 @@ type row interface{ Scan(dest ...any) error }
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	t.wrote = true
 	res, err := t.tx.ExecContext(t.ctx, query, args...)
-	return res, interpretError(err, sqlstmt.Describe(query))
+	return res, interpretError(err, query)
 }
 
 // update runs an UPDATE and reports whether it changed a row.
@@ -65,13 +64,13 @@ func (t *tx) casMissed(table, key string, v any) error {
 
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.tx.QueryRowContext(t.ctx, query, args...))
-	return v, interpretError(err, sqlstmt.Describe(query))
+	return v, interpretError(err, query)
 }
 
 func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
-		return nil, interpretError(err, sqlstmt.Describe(query))
+		return nil, interpretError(err, query)
 	}
 	defer rows.Close()
 	var out []T
