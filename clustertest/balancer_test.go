@@ -1,0 +1,122 @@
+package clustertest
+
+import (
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// balancer is a TCP load balancer in front of the nodes, as HAProxy in
+// TCP mode would be: each connection goes to the first node in its order
+// that accepts it. A terminal behind it keeps one URL; when its node dies
+// the connection closes, the terminal reconnects, and the balancer dials
+// the next node. With rotate, each connection starts one node further (a
+// merchant's round robin).
+type balancer struct {
+	ln     net.Listener
+	URL    string
+	order  []func() string // each returns its node's current address
+	rotate bool
+	next   atomic.Uint64
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func newBalancer(t testing.TB, rotate bool, order ...func() string) *balancer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &balancer{ln: ln, URL: "http://" + ln.Addr().String(), order: order, rotate: rotate, conns: map[net.Conn]struct{}{}}
+	b.wg.Add(1)
+	go b.serve()
+	t.Cleanup(b.close)
+	return b
+}
+
+func (b *balancer) serve() {
+	defer b.wg.Done()
+	for {
+		c, err := b.ln.Accept()
+		if err != nil {
+			return
+		}
+		b.wg.Add(1)
+		go func() { defer b.wg.Done(); b.relay(c) }()
+	}
+}
+
+func (b *balancer) relay(c net.Conn) {
+	first := 0
+	if b.rotate {
+		first = int(b.next.Add(1) % uint64(len(b.order)))
+	}
+	var up net.Conn
+	for i := range b.order {
+		addr := b.order[(first+i)%len(b.order)]()
+		d, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if err == nil {
+			up = d
+			break
+		}
+	}
+	if up == nil {
+		c.Close()
+		return
+	}
+	if !b.track(c, up) {
+		return
+	}
+	defer b.untrack(c, up)
+	done := make(chan struct{})
+	go func() {
+		io.Copy(up, c)
+		up.Close()
+		c.Close()
+		close(done)
+	}()
+	io.Copy(c, up)
+	c.Close()
+	up.Close()
+	<-done
+}
+
+func (b *balancer) track(cs ...net.Conn) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conns == nil {
+		for _, c := range cs {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		b.conns[c] = struct{}{}
+	}
+	return true
+}
+
+func (b *balancer) untrack(cs ...net.Conn) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, c := range cs {
+		delete(b.conns, c)
+	}
+}
+
+func (b *balancer) close() {
+	b.ln.Close()
+	b.mu.Lock()
+	for c := range b.conns {
+		c.Close()
+	}
+	b.conns = nil
+	b.mu.Unlock()
+	b.wg.Wait()
+}
