@@ -383,6 +383,8 @@ func (a *acquirerLog) doubled() []string {
 
 var orderSeq atomic.Int64
 
+func newRequestID() string { return sdk.NewRequestID() }
+
 func saleData(tid, amount, notifyURL string) map[string]string {
 	return map[string]string{
 		"pay_method": "offline", "sub_pay_method": "point_of_sales", "operation": "1", "tid": tid,
