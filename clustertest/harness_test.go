@@ -109,7 +109,7 @@ func (n *node) start() {
 	args := []string{"serve", "--acquirer", "simulated", "--addr", n.addr, "--db", c.dsn,
 		"--cluster-nats", c.nats.URL(), "--node-id", n.id,
 		"--cluster-heartbeat", nodeHeartbeat.String(), "--cluster-stale-after", c.opts.staleAfter.String(),
-		"--heartbeat", "1s", "--reversal-wait", reversalWait.String(), "--display-wait", "8s", "--sale-timeout", "60s",
+		"--heartbeat", c.opts.termHeartbeat.String(), "--reversal-wait", reversalWait.String(), "--display-wait", "8s", "--sale-timeout", "60s",
 		"--allow-private-notify", "--log-level", "warn",
 		// Every terminal and till is on loopback: one source address.
 		"--rate-user", "1e9", "--rate-user-burst", "1e9", "--rate-addr", "1e9", "--rate-addr-burst", "1e9",
@@ -149,8 +149,9 @@ func (n *node) stop() {
 }
 
 type options struct {
-	staleAfter time.Duration
-	poolConns  int
+	staleAfter    time.Duration
+	poolConns     int
+	termHeartbeat time.Duration // how often terminals heartbeat (1 s)
 }
 
 // cluster is a PostgreSQL schema, a NATS server, nodes on them, the
@@ -173,7 +174,7 @@ type cluster struct {
 
 func newCluster(t testing.TB, nodes int, opts ...func(*options)) *cluster {
 	t.Helper()
-	o := options{staleAfter: nodeStaleAfter, poolConns: 8}
+	o := options{staleAfter: nodeStaleAfter, poolConns: 8, termHeartbeat: time.Second}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -231,17 +232,45 @@ func newCluster(t testing.TB, nodes int, opts ...func(*options)) *cluster {
 func (c *cluster) provision(tids ...string) {
 	c.t.Helper()
 	for _, tid := range tids {
-		b := make([]byte, 32)
-		copy(b, tid)
-		secret := hex.EncodeToString(b)
-		if _, err := payment.AddTerminal(context.Background(), c.app.Store, c.app.Sealer,
-			payment.NewTerminal{Merchant: merchant, TID: tid, Secret: secret}, time.Now()); err != nil {
-			c.t.Fatalf("add terminal %s: %v", tid, err)
+		if err := c.add(tid); err != nil {
+			c.t.Fatal(err)
 		}
-		c.mu.Lock()
-		c.secrets[tid] = secret
-		c.mu.Unlock()
 	}
+}
+
+func (c *cluster) add(tid string) error {
+	b := make([]byte, 32)
+	copy(b, tid)
+	secret := hex.EncodeToString(b)
+	if _, err := payment.AddTerminal(context.Background(), c.app.Store, c.app.Sealer,
+		payment.NewTerminal{Merchant: merchant, TID: tid, Secret: secret}, time.Now()); err != nil {
+		return fmt.Errorf("add terminal %s: %w", tid, err)
+	}
+	c.mu.Lock()
+	c.secrets[tid] = secret
+	c.mu.Unlock()
+	return nil
+}
+
+// provisionParallel adds many terminals with workers at once.
+func (c *cluster) provisionParallel(tids []string, workers int) {
+	c.t.Helper()
+	next := make(chan string)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for tid := range next {
+				if err := c.add(tid); err != nil {
+					c.t.Error(err)
+				}
+			}
+		})
+	}
+	for _, tid := range tids {
+		next <- tid
+	}
+	close(next)
+	wg.Wait()
 }
 
 func (c *cluster) secret(tid string) (string, bool) {

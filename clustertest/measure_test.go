@@ -1,0 +1,271 @@
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/posgate/posgate/protocol"
+	"github.com/posgate/posgate/sdk"
+	"github.com/posgate/posgate/simterm"
+)
+
+// BenchmarkReversalRoutedVsLocal measures, in the same run, a reversal
+// called on the node holding the terminal and one called on another node
+// (routed over NATS). Each iteration makes one of each, each of a sale
+// made just before; the metrics are the reversals' latency percentiles.
+func BenchmarkReversalRoutedVsLocal(b *testing.B) {
+	c := newCluster(b, 2)
+	c.provision("T0")
+	c.connect("T0", 0, cardDelay(time.Millisecond))
+	var local, routed []time.Duration
+	reverse := func(i int) time.Duration {
+		sale := c.paidSale(i, "T0")
+		start := time.Now()
+		c.reverse(i, "T0", sale)
+		return time.Since(start)
+	}
+	for b.Loop() {
+		local = append(local, reverse(0))
+		routed = append(routed, reverse(1))
+	}
+	report := func(name string, ds []time.Duration) {
+		slices.Sort(ds)
+		b.ReportMetric(ms(percentile(ds, 0.50)), name+"-p50-ms")
+		b.ReportMetric(ms(percentile(ds, 0.99)), name+"-p99-ms")
+	}
+	report("local", local)
+	report("routed", routed)
+	if d := c.acq.doubled(); len(d) > 0 {
+		b.Fatalf("doubled: %v", d)
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(p*float64(len(sorted))))]
+}
+
+// TestKillStorm (-clustertest.storm=N) connects N terminals to one node of
+// three, starts a reversal on 30 of them from another node, kills -9 the
+// node while those are on the terminals' screens, and measures how long
+// until 99% and all of the terminals are online again on the survivors,
+// and the reconnects a second they absorbed. Every reversal must be
+// applied once.
+func TestKillStorm(t *testing.T) {
+	n := *stormFlag
+	if n <= 0 {
+		t.Skip("a measurement: run with -clustertest.storm=3000 (docs/benchmarks.md)")
+	}
+	const busy = 30
+	c := newCluster(t, 3, func(o *options) { o.termHeartbeat = 10 * time.Second; o.poolConns = 10 })
+	tids := make([]string, n)
+	for i := range tids {
+		tids[i] = fmt.Sprintf("S%05d", i)
+	}
+	provisionStart := time.Now()
+	c.provisionParallel(tids, 8)
+	t.Logf("%d terminals provisioned in %s", n, time.Since(provisionStart).Round(time.Millisecond))
+
+	// All on n0; half fail over to n1 first, half to n2.
+	quiet := func(cfg *simterm.Config) { cfg.CardDelay = time.Millisecond }
+	slow := cardDelay(2 * time.Second)
+	terms := make([]*term, n)
+	connectStart := time.Now()
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i, tid := range tids {
+		order := []int{0, 1, 2}
+		if i%2 == 1 {
+			order = []int{0, 2, 1}
+		}
+		opt := quiet
+		if i < busy {
+			opt = slow
+		}
+		sem <- struct{}{}
+		terms[i] = c.start(tid, c.balancerFor(order...), opt)
+		wg.Go(func() {
+			defer func() { <-sem }()
+			poll(60*time.Second, func() bool { return terms[i].Current().Online })
+		})
+	}
+	wg.Wait()
+	if !poll(60*time.Second, func() bool { return c.heldBy("n0") == n }) {
+		t.Fatalf("%d of %d terminals on n0", c.heldBy("n0"), n)
+	}
+	t.Logf("%d terminals online on n0 in %s", n, time.Since(connectStart).Round(time.Millisecond))
+
+	// Reversals in flight on the busy terminals, called on n1.
+	sales := make([]string, busy)
+	for i := range busy {
+		sales[i] = c.paidSale(1, tids[i])
+	}
+	type answer struct {
+		code protocol.Code
+		err  error
+	}
+	answers := make(chan answer, busy)
+	for i := range busy {
+		go func() {
+			r, err := c.till(1, tids[i]).Call(context.Background(), "v3.POSReversal",
+				map[string]string{"tid": tids[i], "trade_id": sales[i], "request_id": sdk.NewRequestID()})
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			answers <- answer{code: r.Code}
+		}()
+	}
+	for i := range busy {
+		if !poll(30*time.Second, func() bool { return terms[i].Current().Name == simterm.ScreenReversalRequested }) {
+			t.Fatalf("%s shows %s", tids[i], terms[i].Current().Name)
+		}
+	}
+
+	c.nodes[0].kill()
+	killed := time.Now()
+	var t99, tAll time.Duration
+	online := func() int { return c.heldBy("n1") + c.heldBy("n2") }
+	if !poll(5*time.Minute, func() bool {
+		k := online()
+		if t99 == 0 && k*100 >= n*99 {
+			t99 = time.Since(killed)
+		}
+		return k == n
+	}) {
+		t.Errorf("only %d of %d terminals online again after 5 minutes", online(), n)
+	}
+	tAll = time.Since(killed)
+	t.Logf("kill -9 of n0 with %d terminals: 99%% online again after %.2fs, all after %.2fs: %.0f reconnects/s absorbed by n1 (%d) and n2 (%d)",
+		n, t99.Seconds(), tAll.Seconds(), float64(n)/tAll.Seconds(), c.heldBy("n1"), c.heldBy("n2"))
+
+	codes := map[string]int{}
+	for range busy {
+		select {
+		case a := <-answers:
+			if a.err != nil {
+				codes["error: "+a.err.Error()]++
+			} else {
+				codes[string(a.code)]++
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("a reversal never answered")
+		}
+	}
+	lost := 0
+	for i, sale := range sales {
+		if !poll(30*time.Second, func() bool { return c.state(1, tids[i], sale) == "cancelled" }) || c.acq.ops(sale, "reversal") != 1 {
+			lost++
+			t.Errorf("reversal of %s: order %s, reversed %d times", sale, c.state(1, tids[i], sale), c.acq.ops(sale, "reversal"))
+		}
+	}
+	doubled := c.acq.doubled()
+	t.Logf("%d reversals in flight at the kill: answers %v; lost %d, doubled %d", busy, codes, lost, len(doubled))
+	if len(doubled) > 0 {
+		t.Errorf("doubled: %v", doubled)
+	}
+}
+
+// heldBy counts the presence rows naming node.
+func (c *cluster) heldBy(node string) int {
+	return c.count(`SELECT count(*) FROM terminal_presence WHERE node_id = $1`, node)
+}
+
+// TestCyclesPerNodeCount (-clustertest.cycles=D) loads clusters of 1, 2
+// and 3 nodes for D each with the cycle of `posgate bench` (v3.POS, poll
+// v3.QueryOrder until paid, v3.POSReversal), merchants calling through a
+// round-robin balancer, terminals spread over the nodes, and reports
+// cycles a second.
+func TestCyclesPerNodeCount(t *testing.T) {
+	d := *cyclesFlag
+	if d <= 0 {
+		t.Skip("a measurement: run with -clustertest.cycles=20s (docs/benchmarks.md)")
+	}
+	const terminals = 24
+	for nodes := 1; nodes <= 3; nodes++ {
+		t.Run(fmt.Sprintf("%d nodes", nodes), func(t *testing.T) {
+			c := newCluster(t, nodes)
+			tids := make([]string, terminals)
+			for i := range tids {
+				tids[i] = fmt.Sprintf("C%03d", i)
+			}
+			c.provision(tids...)
+			for i, tid := range tids {
+				c.connect(tid, i%nodes, cardDelay(time.Nanosecond))
+			}
+			var order []func() string
+			for _, n := range c.nodes {
+				order = append(order, n.address)
+			}
+			merch := newBalancer(t, true, order...)
+			var cycles, failures atomic.Int64
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			warm := 3 * time.Second
+			start := time.Now()
+			for _, tid := range tids {
+				secret, _ := c.secret(tid)
+				till := sdk.New(merch.URL, tid, secret)
+				// Keep-alive connections would pin a till to one node.
+				till.HTTP = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+				wg.Go(func() {
+					for ctx.Err() == nil {
+						ok := cycle(ctx, till, tid, c.rcv.URL)
+						if time.Since(start) < warm || ctx.Err() != nil {
+							continue
+						}
+						if ok {
+							cycles.Add(1)
+						} else {
+							failures.Add(1)
+						}
+					}
+				})
+			}
+			time.Sleep(warm + d) // the measurement window, not a synchronisation
+			cancel()
+			wg.Wait()
+			t.Logf("%d node(s), %d terminals, %d merchant loops: %.1f cycles/s over %s (%d failed)",
+				nodes, terminals, terminals, float64(cycles.Load())/d.Seconds(), d, failures.Load())
+		})
+	}
+}
+
+// cycle is posgate bench's reversal cycle: a sale, v3.QueryOrder until
+// paid (1 ms doubling to 20 ms), its reversal.
+func cycle(ctx context.Context, till *sdk.Client, tid, notifyURL string) bool {
+	r, err := till.Call(ctx, "v3.POS", saleData(tid, "12.50", notifyURL))
+	if err != nil || r.Code != protocol.CodeOK {
+		return false
+	}
+	sale := orderOf(r).TradeID
+	for wait := time.Millisecond; ; wait = min(2*wait, 20*time.Millisecond) {
+		q, err := till.QueryOrder(ctx, sale)
+		if err != nil {
+			return false
+		}
+		if q.State == "paid" {
+			break
+		}
+		if q.State != "processing" {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+	}
+	r, err = till.Call(ctx, "v3.POSReversal", map[string]string{"tid": tid, "trade_id": sale, "request_id": sdk.NewRequestID()})
+	return err == nil && r.Code == protocol.CodeOK
+}
