@@ -76,12 +76,12 @@ func (b *balancer) relay(c net.Conn) {
 	defer b.untrack(c, up)
 	done := make(chan struct{})
 	go func() {
-		io.Copy(up, c)
+		copyFrames(up, c)
 		up.Close()
 		c.Close()
 		close(done)
 	}()
-	io.Copy(c, up)
+	copyFrames(c, up)
 	c.Close()
 	up.Close()
 	<-done
@@ -119,4 +119,13 @@ func (b *balancer) close() {
 	b.conns = nil
 	b.mu.Unlock()
 	b.wg.Wait()
+}
+
+// copyFrames copies through a small buffer of its own. io.Copy between two
+// TCP connections would splice through a kernel pipe per direction: four
+// more descriptors per connection, which a storm of thousands of
+// terminals cannot afford.
+func copyFrames(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 4<<10)
+	io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, buf)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -103,7 +104,7 @@ func TestKillStorm(t *testing.T) {
 	if !poll(60*time.Second, func() bool { return c.heldBy("n0") == n }) {
 		t.Fatalf("%d of %d terminals on n0", c.heldBy("n0"), n)
 	}
-	t.Logf("%d terminals online on n0 in %s", n, time.Since(connectStart).Round(time.Millisecond))
+	t.Logf("%d terminals online on n0 in %s (%d open files here)", n, time.Since(connectStart).Round(time.Millisecond), openFiles())
 
 	// Reversals in flight on the busy terminals, called on n1.
 	sales := make([]string, busy)
@@ -128,7 +129,11 @@ func TestKillStorm(t *testing.T) {
 	}
 	for i := range busy {
 		if !poll(30*time.Second, func() bool { return terms[i].Current().Name == simterm.ScreenReversalRequested }) {
-			t.Fatalf("%s shows %s", tids[i], terms[i].Current().Name)
+			var got []answer
+			for len(answers) > 0 {
+				got = append(got, <-answers)
+			}
+			t.Fatalf("%s shows %s; answers so far: %v", tids[i], terms[i].Current().Name, got)
 		}
 	}
 
@@ -268,4 +273,11 @@ func cycle(ctx context.Context, till *sdk.Client, tid, notifyURL string) bool {
 	}
 	r, err = till.Call(ctx, "v3.POSReversal", map[string]string{"tid": tid, "trade_id": sale, "request_id": sdk.NewRequestID()})
 	return err == nil && r.Code == protocol.CodeOK
+}
+
+// openFiles counts this process's file descriptors: the storm needs three
+// per terminal here (the terminal's and the balancer's two).
+func openFiles() int {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	return len(fds)
 }

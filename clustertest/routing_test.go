@@ -200,3 +200,38 @@ func TestConcurrentReversalsOverNodes(t *testing.T) {
 		t.Errorf("%d reversals in the database", got)
 	}
 }
+
+// TestRoutedCallsBeyondThePool: more concurrent calls on one node for
+// terminals held by another than the node has database connections. Each
+// call asks whether its terminal is online inside its transaction; that
+// question must not wait for a connection the transactions hold.
+func TestRoutedCallsBeyondThePool(t *testing.T) {
+	c := newCluster(t, 2, func(o *options) { o.poolConns = 4 })
+	const n = 12
+	tids := make([]string, n)
+	for i := range tids {
+		tids[i] = fmt.Sprintf("T%02d", i)
+	}
+	c.provision(tids...)
+	for _, tid := range tids {
+		c.connect(tid, 0)
+	}
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	for i, tid := range tids {
+		wg.Go(func() {
+			<-ready
+			start := time.Now()
+			r, err := c.till(1, tid).Call(ctxFor(t, time.Minute), "v3.POS", saleData(tid, "12.50", c.rcv.URL))
+			codes[i] = fmt.Sprintf("%s in %s", describe(r, err), time.Since(start).Round(10*time.Millisecond))
+		})
+	}
+	close(ready)
+	wg.Wait()
+	for i, code := range codes {
+		if code[:4] != "200 " {
+			t.Errorf("v3.POS for %s on n1 (terminal on n0): %s", tids[i], code)
+		}
+	}
+}
