@@ -35,6 +35,12 @@ const (
 	ScenarioIdle     = "idle"     // connect terminals, measure memory and heartbeat cost
 )
 
+// How a sale's merchant learns that the order is paid.
+const (
+	WaitPoll         = "poll"         // v3.QueryOrder, 1 ms doubling to 20 ms
+	WaitNotification = "notification" // the order's signed notification, as a real till's back end does
+)
+
 // Config is one benchmark run.
 type Config struct {
 	// Server is the gateway to load; empty starts one (`posgate serve` as a
@@ -49,17 +55,23 @@ type Config struct {
 	Duration    time.Duration
 	Scenario    string
 	Heartbeat   time.Duration // idle scenario: the gateway's heartbeat interval
+	Wait        string        // WaitPoll or WaitNotification (the baseline always polls: it notifies nothing)
 	Progress    io.Writer     // the live progress line; nil for none
-	ServeArgs   []string      // extra flags for the posgate serve it starts (e.g. --cpuprofile)
-	Getenv      func(string) string
+	// ProgressLive redraws the progress line in place (Progress is a
+	// terminal); otherwise one line is printed per interval.
+	ProgressLive bool
+	ServeArgs    []string // extra flags for the posgate serve it starts (e.g. --cpuprofile)
+	Getenv       func(string) string
 
-	notifyURL string // the benchmark's own merchant endpoint
+	notifyURL string    // the benchmark's own merchant endpoint
+	receiver  *receiver // it, for sales that wait for their notification
 }
 
 // Report holds every figure of a run; it is what --json prints.
 type Report struct {
 	Machine         string             `json:"machine"`
 	Scenario        string             `json:"scenario"`
+	Wait            string             `json:"wait,omitempty"`
 	Terminals       int                `json:"terminals"`
 	Concurrency     int                `json:"concurrency"`
 	DurationSeconds float64            `json:"duration_seconds"`
@@ -68,6 +80,9 @@ type Report struct {
 	LatencyMS       map[string]Latency `json:"latency_ms"`
 	ErrorsByCode    map[string]int64   `json:"errors_by_code"`
 	ServerRSSBytes  int64              `json:"server_rss_bytes"`
+	// ServerCPUMillisPerCycle is the gateway's CPU time per cycle (user
+	// plus system), only when the benchmark started it.
+	ServerCPUMillisPerCycle float64 `json:"server_cpu_ms_per_cycle,omitempty"`
 	// NotificationsReceived counts what the benchmark's merchant endpoint
 	// got: posgate notifies every state change, the baseline nothing.
 	NotificationsReceived int64           `json:"notifications_received"`
@@ -79,11 +94,12 @@ type Report struct {
 
 // BaselineReport is the baseline's share of a run.
 type BaselineReport struct {
-	CyclesPerSecond float64            `json:"cycles_per_second"`
-	Cycles          int64              `json:"cycles"`
-	LatencyMS       map[string]Latency `json:"latency_ms"`
-	ErrorsByCode    map[string]int64   `json:"errors_by_code"`
-	ServerRSSBytes  int64              `json:"server_rss_bytes"`
+	CyclesPerSecond         float64            `json:"cycles_per_second"`
+	Cycles                  int64              `json:"cycles"`
+	LatencyMS               map[string]Latency `json:"latency_ms"`
+	ErrorsByCode            map[string]int64   `json:"errors_by_code"`
+	ServerRSSBytes          int64              `json:"server_rss_bytes"`
+	ServerCPUMillisPerCycle float64            `json:"server_cpu_ms_per_cycle"`
 }
 
 // Latency summarises one method's answers.
@@ -102,6 +118,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if cfg.Getenv == nil {
 		cfg.Getenv = os.Getenv
+	}
+	switch cfg.Wait {
+	case "":
+		cfg.Wait = WaitPoll
+	case WaitPoll, WaitNotification:
+	default:
+		return nil, fmt.Errorf("unknown --wait %q: poll or notification", cfg.Wait)
 	}
 	switch cfg.Scenario {
 	case ScenarioReversal, ScenarioSale, ScenarioQuery:

@@ -59,11 +59,12 @@ func runIdle(ctx context.Context, cfg Config) (*Report, error) {
 	if err := provision(ctx, getenv, db, cfg.Terminals); err != nil {
 		return nil, err
 	}
-	gw, err := startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"},
-		"serve", "--acquirer", "simulated", "--db", db, "--log-level", "warn", "--heartbeat", cfg.Heartbeat.String(),
+	args := []string{"serve", "--acquirer", "simulated", "--db", db, "--log-level", "warn", "--heartbeat", cfg.Heartbeat.String(),
 		// Every terminal connects from this one address at once: that is
 		// the scenario, not an attack.
-		"--rate-hello", "1e9", "--rate-hello-burst", "1e9")
+		"--rate-hello", "1e9", "--rate-hello-burst", "1e9", "--rate-accept", "1e9", "--rate-accept-burst", "1e9"}
+	args = append(args, cfg.ServeArgs...)
+	gw, err := startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, args...)
 	if err != nil {
 		return nil, err
 	}

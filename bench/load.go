@@ -25,6 +25,9 @@ import (
 // baseline.
 func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Machine: machine(), Scenario: cfg.Scenario, Terminals: cfg.Terminals, Concurrency: cfg.Concurrency}
+	if cfg.Scenario != ScenarioQuery {
+		rep.Wait = cfg.Wait
+	}
 	if cfg.Concurrency > cfg.Terminals {
 		rep.Notes = append(rep.Notes, "concurrency above terminals: clients share terminals and some answers are -4202 busy")
 	}
@@ -51,7 +54,7 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 		gateway, err = startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, append([]string{"serve", "--acquirer", "simulated", "--db", db, "--log-level", "warn", "--allow-private-notify",
 			// The load comes from one address and is the point: no rate limit.
 			"--rate-user", "1e9", "--rate-user-burst", "1e9", "--rate-addr", "1e9", "--rate-addr-burst", "1e9",
-			"--rate-hello", "1e9", "--rate-hello-burst", "1e9"}, cfg.ServeArgs...)...)
+			"--rate-hello", "1e9", "--rate-hello-burst", "1e9", "--rate-accept", "1e9", "--rate-accept-burst", "1e9"}, cfg.ServeArgs...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -72,11 +75,14 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer receiver.close()
 	cfg.notifyURL = receiver.url
+	cfg.receiver = receiver
 	stopTerminals, err := connectTerminals(ctx, target, cfg.Terminals)
 	if err != nil {
 		return nil, err
 	}
+	cpu0 := gatewayCPU(gateway)
 	res, err := drive(ctx, cfg, target, "posgate")
+	cpu := gatewayCPU(gateway) - cpu0
 	stopTerminals()
 	if err != nil {
 		return nil, err
@@ -85,6 +91,7 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	rep.NotificationsReceived = receiver.count.Load()
 	if gateway != nil {
 		rep.ServerRSSBytes = rss(gateway.cmd.Process.Pid)
+		rep.ServerCPUMillisPerCycle = perCycle(cpu, res.cycles)
 	}
 	if gateway == nil {
 		rep.Notes = append(rep.Notes, "no baseline: it is measured only when the benchmark starts the gateway itself")
@@ -100,26 +107,57 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	bres, err := drive(ctx, cfg, base.URL, "baseline")
+	bcfg := cfg
+	bcfg.receiver = nil // the baseline notifies nothing: its sales are polled
+	if cfg.Wait == WaitNotification {
+		rep.Notes = append(rep.Notes, "the baseline polls v3.QueryOrder (once: it answers paid at once); it sends no notifications")
+	}
+	bcpu0 := gatewayCPU(base)
+	bres, err := drive(ctx, bcfg, base.URL, "baseline")
+	bcpu := gatewayCPU(base) - bcpu0
 	stopBare()
 	if err != nil {
 		return nil, err
 	}
 	b := &Report{}
 	bres.fill(b)
-	rep.Baseline = &BaselineReport{CyclesPerSecond: b.CyclesPerSecond, Cycles: b.Cycles, LatencyMS: b.LatencyMS, ErrorsByCode: b.ErrorsByCode, ServerRSSBytes: rss(base.cmd.Process.Pid)}
+	rep.Baseline = &BaselineReport{CyclesPerSecond: b.CyclesPerSecond, Cycles: b.Cycles, LatencyMS: b.LatencyMS, ErrorsByCode: b.ErrorsByCode, ServerRSSBytes: rss(base.cmd.Process.Pid),
+		ServerCPUMillisPerCycle: perCycle(bcpu, bres.cycles)}
 	if b.CyclesPerSecond > 0 {
 		rep.RatioVsBaseline = rep.CyclesPerSecond / b.CyclesPerSecond
 	}
 	return rep, nil
 }
 
+// gatewayCPU is the CPU seconds a server child has used; 0 for a server
+// the benchmark did not start.
+func gatewayCPU(c *child) float64 {
+	if c == nil {
+		return 0
+	}
+	return cpuSeconds(c.cmd.Process.Pid)
+}
+
+// perCycle is the server's CPU milliseconds per completed cycle: unlike
+// cycles per second it barely moves when other work shares the cores.
+func perCycle(cpuSeconds float64, cycles int64) float64 {
+	if cycles == 0 {
+		return 0
+	}
+	return cpuSeconds * 1000 / float64(cycles)
+}
+
 // receiver is the merchant's notification endpoint: it answers 200 at
-// once and counts what it got.
+// once, counts what it got, and hands each order's outcome to the sale
+// waiting for it.
 type receiver struct {
 	url   string
 	srv   *http.Server
 	count atomic.Int64
+
+	mu      sync.Mutex
+	waiting map[string]chan string // trade_id -> the sale waiting for its outcome
+	early   map[string]string      // outcomes that arrived before their sale waited
 }
 
 func newReceiver() (*receiver, error) {
@@ -127,14 +165,74 @@ func newReceiver() (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &receiver{url: "http://" + ln.Addr().String() + "/notify"}
+	r := &receiver{url: "http://" + ln.Addr().String() + "/notify", waiting: map[string]chan string{}, early: map[string]string{}}
 	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		io.Copy(io.Discard, req.Body)
+		var n struct {
+			Data struct {
+				Type    string `json:"type"`
+				TradeID string `json:"trade_id"`
+				State   string `json:"state"`
+			} `json:"data"`
+		}
+		json.NewDecoder(req.Body).Decode(&n)
 		r.count.Add(1)
+		if n.Data.Type == "payment" {
+			r.deliver(n.Data.TradeID, n.Data.State)
+		}
 		io.WriteString(w, "success")
 	})}
 	go r.srv.Serve(ln)
 	return r, nil
+}
+
+// deliver hands a sale's outcome to its waiter, or keeps it until the
+// sale waits. A reversal's "cancelled" comes after its sale was settled
+// and nobody waits for it: it is not kept.
+func (r *receiver) deliver(tradeID, state string) {
+	if state == "processing" || state == "pending" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ch, ok := r.waiting[tradeID]; ok {
+		delete(r.waiting, tradeID)
+		ch <- state
+		return
+	}
+	if state != "cancelled" {
+		r.early[tradeID] = state
+	}
+}
+
+// await waits up to limit for the outcome of order tradeID; "" when none
+// came.
+func (r *receiver) await(ctx context.Context, tradeID string, limit time.Duration) string {
+	r.mu.Lock()
+	if state, ok := r.early[tradeID]; ok {
+		delete(r.early, tradeID)
+		r.mu.Unlock()
+		return state
+	}
+	ch := make(chan string, 1)
+	r.waiting[tradeID] = ch
+	r.mu.Unlock()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case state := <-ch:
+		return state
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	r.mu.Lock()
+	delete(r.waiting, tradeID)
+	r.mu.Unlock()
+	select {
+	case state := <-ch: // delivered while giving up
+		return state
+	default:
+		return ""
+	}
 }
 
 func (r *receiver) close() { r.srv.Close() }
@@ -218,6 +316,7 @@ type worker struct {
 	c         *sdk.Client
 	tid       string
 	notifyURL string
+	receiver  *receiver // nil: poll v3.QueryOrder until paid
 	samples   map[string][]float64
 	errors    map[string]int64
 	seq       int
@@ -240,8 +339,12 @@ func (w *worker) call(ctx context.Context, method string, data map[string]string
 	return r, true
 }
 
-// sale starts a sale and waits, polling v3.QueryOrder as a till would,
-// until it is paid.
+// notificationWait bounds how long a sale waits for its notification
+// before it asks v3.QueryOrder (and counts a "no_notification" error).
+const notificationWait = 10 * time.Second
+
+// sale starts a sale and waits until it is paid: for its notification, or
+// polling v3.QueryOrder as a till without a back end would.
 func (w *worker) sale(ctx context.Context) (string, bool) {
 	w.seq++
 	r, ok := w.call(ctx, "v3.POS", map[string]string{
@@ -256,6 +359,20 @@ func (w *worker) sale(ctx context.Context) (string, bool) {
 		TradeID string `json:"trade_id"`
 	}
 	json.Unmarshal(r.Data, &o)
+	if w.receiver != nil {
+		switch state := w.receiver.await(ctx, o.TradeID, notificationWait); state {
+		case "paid":
+			return o.TradeID, true
+		case "":
+			if ctx.Err() != nil {
+				return "", false
+			}
+			w.errors["no_notification"]++ // then poll
+		default:
+			w.errors["sale_"+state]++
+			return "", false
+		}
+	}
 	for backoff := time.Millisecond; ; backoff = min(2*backoff, 20*time.Millisecond) {
 		r, ok := w.call(ctx, "v3.QueryOrder", map[string]string{"trade_id": o.TradeID})
 		if !ok {
@@ -290,6 +407,9 @@ func drive(ctx context.Context, cfg Config, url, label string) (*result, error) 
 	for i := range workers {
 		t := tid(i % cfg.Terminals)
 		workers[i] = &worker{c: sdk.New(url, t, secretOf(t)), tid: t, notifyURL: cfg.notifyURL, samples: map[string][]float64{}, errors: map[string]int64{}}
+		if cfg.Wait == WaitNotification {
+			workers[i].receiver = cfg.receiver
+		}
 	}
 	paid := make([]string, len(workers))
 	if cfg.Scenario == ScenarioQuery {
@@ -331,7 +451,7 @@ func drive(ctx context.Context, cfg Config, url, label string) (*result, error) 
 		}()
 	}
 	progressDone := make(chan struct{})
-	go progress(cfg.Progress, label, start, cfg.Duration, &cycles, dctx, progressDone)
+	go progress(cfg.Progress, cfg.ProgressLive, label, start, cfg.Duration, &cycles, dctx, progressDone)
 	wg.Wait()
 	elapsed := time.Since(start)
 	<-progressDone
@@ -347,23 +467,35 @@ func drive(ctx context.Context, cfg Config, url, label string) (*result, error) 
 	return res, nil
 }
 
-// progress rewrites one line each second until ctx ends.
-func progress(w io.Writer, label string, start time.Time, total time.Duration, cycles *atomic.Int64, ctx context.Context, done chan<- struct{}) {
+// progress reports the cycles so far each second until ctx ends: on a
+// terminal (live) by redrawing one line, elsewhere (a log, a pipe) one
+// line per second, so a captured output is readable.
+func progress(w io.Writer, live bool, label string, start time.Time, total time.Duration, cycles *atomic.Int64, ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	if w == nil {
 		<-ctx.Done()
 		return
+	}
+	line := func(el time.Duration) string {
+		return fmt.Sprintf("%-9s %5.1fs/%v  cycles %-8d %8.1f/s", label, el.Seconds(), total, cycles.Load(), float64(cycles.Load())/el.Seconds())
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(w, "\r%-9s %5.1fs  cycles %-8d %8.1f/s\n", label, time.Since(start).Seconds(), cycles.Load(), float64(cycles.Load())/time.Since(start).Seconds())
+			if live {
+				fmt.Fprintf(w, "\r%s\n", line(time.Since(start)))
+			} else {
+				fmt.Fprintln(w, line(time.Since(start)))
+			}
 			return
 		case <-tick.C:
-			el := time.Since(start)
-			fmt.Fprintf(w, "\r%-9s %5.1fs/%v  cycles %-8d %8.1f/s", label, el.Seconds(), total, cycles.Load(), float64(cycles.Load())/el.Seconds())
+			if live {
+				fmt.Fprintf(w, "\r%s", line(time.Since(start)))
+			} else {
+				fmt.Fprintln(w, line(time.Since(start)))
+			}
 		}
 	}
 }

@@ -47,6 +47,12 @@ type Config struct {
 	// WriteTimeout bounds writing a /Payments answer once it is ready
 	// (default 30 s).
 	WriteTimeout time.Duration
+	// Draining reports that the gateway is shutting down: /readyz answers
+	// 503 so load balancers stop sending to it, and a new /Payments call
+	// is refused, before anything is read or done, with HTTP 503 and
+	// Retry-After, so the caller (or the balancer) retries on another
+	// gateway. Calls already running are not affected. Nil: never.
+	Draining func() bool
 	// SimulatedAcquirer says the gateway refunds through the simulated
 	// acquirer: refund answers say so, /readyz too.
 	SimulatedAcquirer bool
@@ -59,7 +65,9 @@ type Config struct {
 
 // Terminals is what the operator API shows of the live terminal link.
 type Terminals interface {
-	Link(tid string) LinkStatus
+	// Links reports the connection of each of tids; in a cluster, as the
+	// whole cluster knows it, whichever node is asked.
+	Links(ctx context.Context, tids []string) (map[string]LinkStatus, error)
 }
 
 type api struct {
@@ -116,6 +124,8 @@ func newResponseID(now time.Time) string {
 	return now.UTC().Format("20060102150405") + fmt.Sprintf("%010d", n.Int64())
 }
 
+func (a *api) draining() bool { return a.cfg.Draining != nil && a.cfg.Draining() }
+
 func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rid := newResponseID(a.cfg.Now())
@@ -125,6 +135,11 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	var methodName, user string
 	addr, now := sourceAddr(r), time.Now()
 	data, err := func() (any, error) {
+		if a.draining() {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "1")
+			return nil, protocol.Errorf(protocol.CodeRateLimited, "This gateway is draining: nothing was done; retry, another gateway answers")
+		}
 		if d, spent := a.limits.authFail.Exhausted(addr, now); spent {
 			return nil, limited(w, d, "too many failed authentications from this address")
 		}

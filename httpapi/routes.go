@@ -27,6 +27,11 @@ func (a *api) routes(extra map[string]http.Handler) http.Handler {
 	}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		if a.draining() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"status":"draining"}`+"\n")
+			return
+		}
 		io.WriteString(w, ready)
 	})
 	var metrics http.Handler = promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{})

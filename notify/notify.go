@@ -147,9 +147,14 @@ func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Con
 	return q, nil
 }
 
-// Enqueue schedules a delivery of notification id in tx.
-func (q *Queue[TTx]) Enqueue(ctx context.Context, tx TTx, id string) error {
-	_, err := q.client.InsertTx(ctx, tx, Args{ID: id}, nil)
+// Enqueue schedules a delivery of each notification of ids in tx, in one
+// insert.
+func (q *Queue[TTx]) Enqueue(ctx context.Context, tx TTx, ids []string) error {
+	params := make([]river.InsertManyParams, len(ids))
+	for i, id := range ids {
+		params[i] = river.InsertManyParams{Args: Args{ID: id}}
+	}
+	_, err := q.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 

@@ -146,6 +146,9 @@ type Service struct {
 	waiters map[string]*waiter   // by command id
 	aborted map[string]time.Time // trade id -> when an expiry abort was sent
 
+	waitsEnded chan struct{} // closed by EndWaits
+	endWaits   sync.Once
+
 	locs     sync.Map // time zone name -> *time.Location
 	late     lateCounts
 	progress chan progressReport
@@ -168,6 +171,7 @@ func New(cfg Config, d Deps) *Service {
 		waiters:     map[string]*waiter{},
 		aborted:     map[string]time.Time{},
 		progress:    make(chan progressReport, 4096),
+		waitsEnded:  make(chan struct{}),
 	}
 }
 

@@ -10,11 +10,11 @@ import (
 	"github.com/posgate/posgate"
 )
 
-// NotificationQueue schedules the delivery of notification id inside tx,
-// the transaction that stores it or asks for its replay, so the delivery
-// job commits or rolls back with it (a transactional outbox): River's
-// pgx driver inserts its job through tx.
-type NotificationQueue func(ctx context.Context, tx pgx.Tx, id string) error
+// NotificationQueue schedules the deliveries of notifications ids inside
+// tx, the transaction that stores them or asks for their replay, so the
+// delivery jobs commit or roll back with them (a transactional outbox):
+// River's pgx driver inserts its jobs through tx.
+type NotificationQueue func(ctx context.Context, tx pgx.Tx, ids []string) error
 
 // Outbox builds the notification queue of a store that has just opened,
 // on the store's own database; the queue's workers may use the store.
@@ -64,7 +64,7 @@ func (t *tx) schedule(id string) error {
 	if t.store.queue == nil {
 		return posgate.ErrNoOutbox
 	}
-	if err := t.check(t.store.queue(t.ctx, t.tx, id), "INSERT INTO river_job"); err != nil {
+	if err := t.check(t.store.queue(t.ctx, t.tx, []string{id}), "INSERT INTO river_job"); err != nil {
 		return fmt.Errorf("schedule notification %s: %w", id, err)
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posgate/posgate"
@@ -84,6 +85,8 @@ type Config struct {
 	Cluster cluster.Config
 	// LogStringToSign: see httpapi.Config (the demo only).
 	LogStringToSign bool
+	// Drain is how Serve leaves when its context ends (server/drain.go).
+	Drain Drain
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -153,7 +156,7 @@ func adminTokenHash(getenv func(string) string, dsn string, show func(string)) (
 }
 
 // LinkLimits are the terminal link's rate limits (termlink.Config).
-type LinkLimits struct{ Hellos, HelloFailures, Progress termlink.Rate }
+type LinkLimits struct{ Hellos, HelloFailures, Accepts, Progress termlink.Rate }
 
 // DefaultDB is the database of every command that is given none.
 const DefaultDB = "posgate.db"
@@ -232,7 +235,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	}
 	hub := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
-		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Progress: cfg.Link.Progress,
+		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Accepts: cfg.Link.Accepts, Progress: cfg.Link.Progress,
 	})
 	var link payment.Link = hub
 	var node *cluster.Node
@@ -329,8 +332,11 @@ type Gateway struct {
 	*App
 	Handler http.Handler
 
-	limits HTTPLimits
-	feed   *console.Feed
+	limits   HTTPLimits
+	feed     *console.Feed
+	drainCfg Drain
+	draining atomic.Bool
+	calls    calls
 }
 
 // Open assembles a gateway that serves terminals and the API and delivers
@@ -372,25 +378,51 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 			ConstLabels: prometheus.Labels{"reconciliation": string(r)},
 		}, func() float64 { return float64(app.Service.LateApprovals()[r]) }))
 	}
+	g := &Gateway{App: app, limits: cfg.HTTP, feed: feed, drainCfg: cfg.Drain.withDefaults()}
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
-	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
+		Draining: g.draining.Load,
+	}, app.Service, linkStatus{app.Hub, app.Cluster}, routes)
+	g.Handler = g.calls.track(h)
+	return g, nil
 }
 
-// linkStatus adapts the hub to what the operator API shows.
-type linkStatus struct{ hub *termlink.Hub }
-
-func (l linkStatus) Link(tid string) httpapi.LinkStatus {
-	s := l.hub.Status(tid)
-	return httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+// linkStatus adapts the hub, and in a cluster the node's presence view,
+// to what the operator API shows.
+type linkStatus struct {
+	hub  *termlink.Hub
+	node *cluster.Node // nil outside a cluster
 }
 
-// Serve runs the gateway on ln until ctx ends, then shuts down cleanly:
-// terminals are told to reconnect, in-flight API calls get up to ten
-// seconds, background work stops, the store closes. TLS is used when
+// Links: last_seen, client and offline_since are what this node's hub
+// saw; in a cluster, online and node come from the cluster's presence,
+// so every node tells the same.
+func (l linkStatus) Links(ctx context.Context, tids []string) (map[string]httpapi.LinkStatus, error) {
+	var holders map[string]string
+	if l.node != nil {
+		var err error
+		if holders, err = l.node.Holders(ctx, tids); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]httpapi.LinkStatus, len(tids))
+	for _, tid := range tids {
+		s := l.hub.Status(tid)
+		ls := httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+		if l.node != nil {
+			ls.Node = holders[tid]
+			ls.Online = ls.Node != ""
+		}
+		out[tid] = ls
+	}
+	return out, nil
+}
+
+// Serve runs the gateway on ln until ctx ends, then drains (drain.go) and
+// shuts down cleanly: background work stops, a cluster node leaves (its
+// presence goes), the store closes. TLS is used when
 // certFile and keyFile are set.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
@@ -423,6 +455,7 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		g.drain()
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -23,7 +23,7 @@ type magic struct {
 var magicAmounts = map[string]magic{
 	"1.05": {payments: true, outcome: termproto.OutcomeDeclined, message: "Declined by issuer (magic amount 1.05)", described: "sale/authorisation declined by the acquirer"},
 	"1.06": {payments: true, outcome: termproto.OutcomeFailed, message: "Acquirer error (magic amount 1.06)", described: "acquirer error: outcome failed"},
-	"1.07": {payments: true, noCard: true, described: "the customer never presents a card: waits for abort or timeout (auto-tap off; a manual tap still works)"},
+	"1.07": {payments: true, noCard: true, outcome: termproto.OutcomeApproved, described: "the customer never presents a card: waits for abort or timeout (auto-tap off; a manual tap still works)"},
 	"1.08": {payments: true, outcome: termproto.OutcomeApproved, latency: 3 * time.Second, described: "slow acquirer: authorisation takes 3 s, then approved"},
 	"1.09": {outcome: termproto.OutcomeDeclined, message: "Reversal declined by acquirer (magic amount 1.09)", described: "reversal declined"},
 	"1.10": {outcome: termproto.OutcomeFailed, message: "Acquirer timeout (magic amount 1.10)", described: "reversal failed (acquirer timeout)"},

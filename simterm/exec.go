@@ -16,9 +16,10 @@ const (
 // survives reconnects: a customer does not stop tapping because the link
 // blinked.
 type execution struct {
-	cmd   termproto.Frame
-	input chan string // Tap, Decline, Cancel
-	abort chan string // the cloud's abort reason
+	cmd    termproto.Frame
+	input  chan string // Tap, Decline, Cancel
+	abort  chan string // the cloud's abort reason
+	action *Action     // what the customer does, if scripted (Queue, SetStanding)
 }
 
 type result struct {
@@ -83,7 +84,7 @@ func (t *Terminal) command(ctx context.Context, f termproto.Frame) error {
 		t.send(resultFrame(e))
 		return nil
 	}
-	x := &execution{cmd: f, input: make(chan string, 1), abort: make(chan string, 1)}
+	x := &execution{cmd: f, input: make(chan string, 1), abort: make(chan string, 1), action: t.nextActionLocked()}
 	t.exec = x
 	t.execs.Add(1)
 	t.mu.Unlock()
@@ -170,18 +171,18 @@ func (t *Terminal) execute(ctx context.Context, x *execution) {
 }
 
 func (t *Terminal) pay(ctx context.Context, x *execution) (result, bool) {
-	b := behaviour(x.cmd.Kind, x.cmd.Amount)
+	b := scripted(x, behaviour(x.cmd.Kind, x.cmd.Amount))
 	t.show(x, ScreenAmount, amountNote(x.cmd))
 	t.progress(x, termproto.StageOnScreen, "Amount shown")
 	t.progress(x, termproto.StageWaitingForCard, "Tap, insert or swipe card")
-	in, ok := t.await(ctx, x, !b.noCard)
+	in, ok := t.await(ctx, x, b.noCard)
 	switch {
 	case !ok:
 		return result{}, false
 	case in != inputTap && in != inputDecline:
 		return stopped(in), true
 	}
-	t.show(x, ScreenCardRead, "")
+	t.show(x, ScreenCardRead, cardNote(x))
 	t.progress(x, termproto.StageCardRead, "Card read")
 	t.show(x, ScreenAuthorising, "")
 	t.progress(x, termproto.StageAuthorising, "Authorising")
@@ -189,10 +190,10 @@ func (t *Terminal) pay(ctx context.Context, x *execution) (result, bool) {
 }
 
 func (t *Terminal) reverse(ctx context.Context, x *execution) (result, bool) {
-	b := behaviour(x.cmd.Kind, x.cmd.Amount)
+	b := scripted(x, behaviour(x.cmd.Kind, x.cmd.Amount))
 	t.show(x, ScreenReversalRequested, "")
 	t.progress(x, termproto.StageReversalRequested, "Reversal shown")
-	in, ok := t.await(ctx, x, true)
+	in, ok := t.await(ctx, x, false)
 	switch {
 	case !ok:
 		return result{}, false
@@ -233,26 +234,28 @@ func amountNote(f termproto.Frame) string {
 }
 
 // await waits for the customer or operator: the card (or the reversal's
-// confirmation), a decline, a cancel, the cloud's abort or the timeout. It
-// reports false when the terminal is shutting down.
-func (t *Terminal) await(ctx context.Context, x *execution, autoTap bool) (string, bool) {
+// confirmation), a decline, a cancel, the cloud's abort or the timeout;
+// noCard is the magic amount's customer who never taps. It reports false
+// when the terminal is shutting down.
+func (t *Terminal) await(ctx context.Context, x *execution, noCard bool) (string, bool) {
 	timeout := time.Duration(x.cmd.TimeoutMS) * time.Millisecond
 	if timeout <= 0 {
 		timeout = defaultCardTimeout
 	}
 	expire := time.NewTimer(timeout)
 	defer expire.Stop()
-	var tap <-chan time.Time
-	if autoTap && t.cfg.AutoTap {
-		tm := time.NewTimer(t.cfg.CardDelay)
+	var planned <-chan time.Time
+	in, delay := t.planned(x, noCard)
+	if in != "" {
+		tm := time.NewTimer(delay)
 		defer tm.Stop()
-		tap = tm.C
+		planned = tm.C
 	}
 	select {
 	case <-ctx.Done():
 		return "", false
-	case <-tap:
-		return inputTap, true
+	case <-planned:
+		return in, true
 	case in := <-x.input:
 		return in, true
 	case reason := <-x.abort:
@@ -315,7 +318,7 @@ func (t *Terminal) finish(ctx context.Context, x *execution, r result) {
 	// may send its next command the moment the result reaches it, and a
 	// re-send of this one is answered from the journal.
 	t.exec = nil
-	t.showLocked(Screen{Name: outcomeScreen(c.Kind, r.outcome), CommandID: c.ID, TradeID: c.TradeID,
+	t.showLocked(Screen{Name: outcomeScreen(c.Kind, r.outcome), Kind: c.Kind, CommandID: c.ID, TradeID: c.TradeID,
 		Amount: c.Amount, Currency: c.Currency, Message: r.message})
 	crash := t.faults.CrashBeforeResult
 	if crash {
@@ -376,7 +379,7 @@ func (t *Terminal) show(x *execution, name, message string) {
 	c := x.cmd
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.showLocked(Screen{Name: name, CommandID: c.ID, TradeID: c.TradeID, Amount: c.Amount, Currency: c.Currency, Message: message})
+	t.showLocked(Screen{Name: name, Kind: c.Kind, CommandID: c.ID, TradeID: c.TradeID, Amount: c.Amount, Currency: c.Currency, Message: message})
 }
 
 func (t *Terminal) progress(x *execution, stage, message string) {

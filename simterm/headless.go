@@ -18,18 +18,25 @@ func RunHeadless(ctx context.Context, cfg Config, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return t.RunPrinting(ctx, w)
+}
+
+// RunPrinting is Run, writing one line per screen change to w (see
+// FormatLine): the headless terminal, for a caller that also holds t, such
+// as a control API.
+func (t *Terminal) RunPrinting(ctx context.Context, w io.Writer) error {
 	screens, unsubscribe := t.Subscribe()
 	var printer sync.WaitGroup
 	printer.Go(func() {
 		last := ""
 		for s := range screens {
-			if line := FormatLine(cfg.TID, s); line != last {
+			if line := FormatLine(t.cfg.TID, s); line != last {
 				fmt.Fprintln(w, line)
 				last = line
 			}
 		}
 	})
-	err = t.Run(ctx)
+	err := t.Run(ctx)
 	unsubscribe() // the printer drains what is buffered, then ends
 	printer.Wait()
 	return err

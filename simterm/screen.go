@@ -24,7 +24,9 @@ const (
 // Screen is what the terminal displays. Lines is the text of a POS display;
 // the other fields let programs follow the terminal without parsing Lines.
 type Screen struct {
-	Name      string
+	Name string
+	// Kind is the command's: sale, authorisation or reversal.
+	Kind      string
 	CommandID string
 	TradeID   string
 	Amount    string
@@ -105,7 +107,7 @@ func (t *Terminal) setOnlineLocked(online bool, name, message string) {
 
 // sameScreen ignores Lines, which render derives from the other fields.
 func sameScreen(a, b Screen) bool {
-	return a.Name == b.Name && a.CommandID == b.CommandID && a.TradeID == b.TradeID &&
+	return a.Name == b.Name && a.Kind == b.Kind && a.CommandID == b.CommandID && a.TradeID == b.TradeID &&
 		a.Amount == b.Amount && a.Currency == b.Currency && a.Message == b.Message && a.Online == b.Online
 }
 

@@ -4,7 +4,8 @@
 // simulated acquirer whose behaviour is chosen by magic amounts. Merchants
 // use it to try posgate without hardware; tests use it, with its faults, to
 // check the cloud's exactly-once handling. It has no UI; see RunHeadless and
-// package simterm/tui.
+// package simterm/tui, and package simterm/control for a program that
+// chooses each outcome (Queue, SetStanding).
 package simterm
 
 import (
@@ -23,7 +24,10 @@ import (
 // Config configures a Terminal.
 type Config struct {
 	// Server is the cloud's base URL: http(s)://host[:port][/prefix], or
-	// ws(s):// directly.
+	// ws(s):// directly. Several gateways of one cluster may be given,
+	// separated by commas: the terminal moves to the next one each time
+	// its link ends (it was dropped, refused, or told to reconnect), with
+	// the usual backoff.
 	Server string
 	// TID and Secret are the terminal's credentials; Secret is the hex text.
 	TID, Secret string
@@ -94,9 +98,10 @@ const (
 // Terminal is one simulated POS terminal. Its methods are safe for
 // concurrent use.
 type Terminal struct {
-	cfg      Config
-	log      *slog.Logger
-	endpoint string
+	cfg       Config
+	log       *slog.Logger
+	endpoints []string
+	next      int // index in endpoints of the next dial; touched by Run only
 
 	// crash carries the crash faults from the execution to Run.
 	crash chan struct{}
@@ -112,6 +117,8 @@ type Terminal struct {
 	exec          *execution    // the command being executed, if any
 	sess          *session      // the live connection, if any
 	executed      map[string]int
+	queued        []Action // the next commands' actions, oldest first
+	standing      *Action  // the action of a command with none queued
 	running       bool
 	crashed       bool
 }
@@ -121,9 +128,13 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.TID == "" || cfg.Secret == "" {
 		return nil, errors.New("simterm: TID and Secret are required")
 	}
-	ep, err := endpoint(cfg.Server)
-	if err != nil {
-		return nil, err
+	var eps []string
+	for server := range strings.SplitSeq(cfg.Server, ",") {
+		ep, err := endpoint(strings.TrimSpace(server))
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
 	}
 	if cfg.CardDelay <= 0 {
 		cfg.CardDelay = defaultCardDelay
@@ -142,7 +153,7 @@ func New(cfg Config) (*Terminal, error) {
 	t := &Terminal{
 		cfg:           cfg,
 		log:           log,
-		endpoint:      ep,
+		endpoints:     eps,
 		crash:         make(chan struct{}, 1),
 		journal:       j,
 		subs:          map[chan Screen]struct{}{},
@@ -207,7 +218,10 @@ func (t *Terminal) Run(ctx context.Context) error {
 
 	attempt := 0
 	for {
-		connected, err := t.session(ctx)
+		ep := t.endpoints[t.next]
+		t.next = (t.next + 1) % len(t.endpoints)
+		connected, err := t.session(ctx, ep)
+		var told *reconnectError
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -225,10 +239,23 @@ func (t *Terminal) Run(ctx context.Context) error {
 		}
 		delay := backoff(attempt)
 		attempt++
+		var refused *refusedError
+		switch {
+		case errors.As(err, &told):
+			// The cloud chose the moment, spreading its terminals so
+			// that the gateways taking them are not stormed.
+			delay, attempt = told.after, 0
+		case errors.As(err, &refused) && len(t.endpoints) == 1:
+			// The only gateway asked to wait; with several, the next
+			// one is tried after the usual backoff instead.
+			delay = max(delay, refused.retryAfter)
+		}
 		// As text: slog's JSON handler writes a time.Duration as nanoseconds.
 		retryIn := delay.Round(time.Millisecond).String()
 		var auth *authError
-		if errors.As(err, &auth) {
+		if told != nil {
+			t.log.Info("the cloud asked to reconnect", "server", ep, "retry_in", retryIn, "next", t.endpoints[t.next])
+		} else if errors.As(err, &auth) {
 			t.log.Error("terminal authentication failed: check the TID and secret", "reason", auth.reason, "retry_in", retryIn)
 		} else {
 			t.log.Warn("terminal link down", "err", err, "retry_in", retryIn)
@@ -285,24 +312,48 @@ func (t *Terminal) Executed(kind string) int {
 }
 
 // Tap presents a card to the command waiting for one, or confirms a
-// reversal. Without such a command it does nothing.
-func (t *Terminal) Tap() { t.input(inputTap) }
+// reversal. It reports whether a command was on screen to take it.
+func (t *Terminal) Tap() bool { return t.input(inputTap) }
 
-// Decline presents a card the issuer declines; on a reversal the operator
-// refuses it.
-func (t *Terminal) Decline() { t.input(inputDecline) }
+// Decline presents a card that the issuer declines; on a reversal the
+// operator refuses it.
+func (t *Terminal) Decline() bool { return t.input(inputDecline) }
 
 // Cancel is the operator's cancel key: a command still waiting for the card
 // (or the reversal confirmation) ends with outcome cancelled.
-func (t *Terminal) Cancel() { t.input(termproto.OutcomeCancelled) }
+func (t *Terminal) Cancel() bool { return t.input(termproto.OutcomeCancelled) }
 
-func (t *Terminal) input(in string) {
+// input hands a key to the command on screen; once its card is read the
+// key changes nothing, as on a real terminal.
+func (t *Terminal) input(in string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.exec != nil {
-		select {
-		case t.exec.input <- in:
-		default: // a key press is already pending
-		}
+	if t.exec == nil {
+		return false
 	}
+	select {
+	case t.exec.input <- in:
+	default: // a key press is already pending
+	}
+	return true
+}
+
+// DropLink cuts the live connection without a close handshake, as a lost
+// network would; the terminal reconnects with its usual backoff. It
+// reports whether there was a connection to cut. The terminal is offline
+// when it returns, so a caller that waits for it to be online again waits
+// for the new connection.
+func (t *Terminal) DropLink() bool {
+	t.mu.Lock()
+	s := t.sess
+	if s != nil {
+		t.sess = nil // frames sent from now on are lost, as on a cut cable
+		t.setOnlineLocked(false, ScreenOffline, "link dropped")
+	}
+	t.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.conn.CloseNow()
+	return true
 }

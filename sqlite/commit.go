@@ -130,6 +130,7 @@ func (s *Store) runGroup(group []*job) (err error) {
 	}
 	defer sqlTx.Rollback()
 	wrote, writers := false, 0
+	var scheduled []string
 	for _, j := range group {
 		j.err, j.panic = nil, nil
 		if err := j.ctx.Err(); err != nil {
@@ -151,10 +152,16 @@ func (s *Store) runGroup(group []*job) (err error) {
 		} else if t.wrote {
 			wrote = true
 			writers++
+			scheduled = append(scheduled, t.scheduled...)
 		}
 		if _, err := sqlTx.ExecContext(ctx, "RELEASE job"); err != nil {
 			return err
 		}
+	}
+	// A failure here fails the whole group: every job's writes roll back
+	// with the jobs that would have delivered them.
+	if err := s.enqueue(ctx, sqlTx, scheduled); err != nil {
+		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return err

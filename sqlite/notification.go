@@ -9,11 +9,15 @@ import (
 	"github.com/posgate/posgate"
 )
 
-// NotificationQueue schedules the delivery of notification id inside tx,
-// the transaction that stores it or asks for its replay, so the delivery
-// job commits or rolls back with it (a transactional outbox). It must use
-// tx only: the store has one connection and tx holds it.
-type NotificationQueue func(ctx context.Context, tx *sql.Tx, id string) error
+// NotificationQueue schedules the deliveries of notifications ids inside
+// tx, the transaction that stores them or asks for their replay, so the
+// delivery jobs commit or roll back with them (a transactional outbox).
+// It must use tx only: the store has one connection and tx holds it. The
+// store calls it once per group commit with every notification the
+// group's committed savepoints scheduled: one queue insert for the group
+// instead of one per notification was the largest cost the writer had
+// left (docs/benchmarks.md).
+type NotificationQueue func(ctx context.Context, tx *sql.Tx, ids []string) error
 
 // Outbox builds the notification queue of a store that has just opened,
 // on the store's own database; the queue's workers may use the store.
@@ -57,13 +61,25 @@ func (t *tx) ScheduleNotification(id string) error {
 	return t.schedule(id)
 }
 
+// schedule records id for the queue insert the group makes before it
+// commits; a savepoint rolled back drops its ids with its writes.
 func (t *tx) schedule(id string) error {
 	if t.store.queue == nil {
 		return posgate.ErrNoOutbox
 	}
 	t.wrote = true
-	if err := t.store.queue(t.ctx, t.tx, id); err != nil {
-		return fmt.Errorf("schedule notification %s: %w", id, err)
+	t.scheduled = append(t.scheduled, id)
+	return nil
+}
+
+// enqueue inserts the delivery jobs of the ids a group scheduled, inside
+// the group's transaction.
+func (s *Store) enqueue(ctx context.Context, sqlTx *sql.Tx, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.queue(ctx, sqlTx, ids); err != nil {
+		return fmt.Errorf("schedule %d notifications: %w", len(ids), err)
 	}
 	return nil
 }

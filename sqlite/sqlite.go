@@ -67,9 +67,13 @@ func Open(ctx context.Context, path string, outbox Outbox) (*Store, error) {
 	}
 	// Pragmas go in the DSN so that a connection the pool replaces gets
 	// them too; busy_timeout comes first as the others may need the lock.
+	// temp_store(MEMORY) keeps the savepoint journal of group commit in
+	// memory: it only undoes a savepoint inside an open transaction, and
+	// as a temporary file it cost a write per changed page (7% of the
+	// gateway's CPU under the reversal benchmark).
 	q := url.Values{
 		"_txlock": {"immediate"},
-		"_pragma": {"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)"},
+		"_pragma": {"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(ON)", "temp_store(MEMORY)"},
 	}
 	db := sql.OpenDB(connector{dsn: path + "?" + q.Encode(), drv: &msqlite.Driver{}})
 	db.SetMaxOpenConns(1)
@@ -122,8 +126,12 @@ func (s *Store) Read(ctx context.Context, fn func(tx posgate.Tx) error) error {
 		return err
 	}
 	defer sqlTx.Rollback()
-	if err := fn(&tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, store: s}); err != nil {
+	t := &tx{ctx: context.WithoutCancel(ctx), tx: sqlTx, store: s}
+	if err := fn(t); err != nil {
 		return err
+	}
+	if len(t.scheduled) > 0 {
+		return errors.New("sqlite: a notification was scheduled in a read-only transaction; use InTx")
 	}
 	return sqlTx.Commit()
 }

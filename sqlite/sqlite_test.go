@@ -100,6 +100,7 @@ func TestPragmas(t *testing.T) {
 		"synchronous":  "2", // FULL
 		"foreign_keys": "1",
 		"busy_timeout": "5000",
+		"temp_store":   "2", // MEMORY
 	} {
 		var got string
 		require.NoError(t, s.DB().QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got))

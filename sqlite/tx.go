@@ -18,6 +18,9 @@ type tx struct {
 	tx    *sql.Tx
 	store *Store
 	wrote bool // a statement that may change rows ran
+	// scheduled are the notifications whose delivery this transaction
+	// asked for, inserted into the queue when it commits.
+	scheduled []string
 }
 
 // row is a *sql.Row or *sql.Rows.

@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -65,6 +68,46 @@ func RunOutbox(t *testing.T, o Outbox) {
 		})
 		require.ErrorIs(t, err, errRollback)
 		require.Equal(t, []string{"nt-2"}, o.Scheduled(t, s), "the rolled-back replay left no delivery")
+	})
+	t.Run("ConcurrentCommitsAndRollbacks", func(t *testing.T) {
+		// Transactions running at once may share one commit (the SQLite
+		// store's group commit inserts the whole group's deliveries in
+		// one statement): each committed notification has exactly one
+		// delivery, each rolled-back one none.
+		t.Parallel()
+		s := o.Open(t)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		mid := seed(t, s)
+		const n = 40
+		errRollback := errors.New("roll back")
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				errs[i] = s.InTx(t.Context(), func(tx posgate.Tx) error {
+					if err := tx.InsertNotification(notification(mid, fmt.Sprintf("nt-%02d", i))); err != nil {
+						return err
+					}
+					if i%2 == 1 {
+						return errRollback
+					}
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		var want []string
+		for i, err := range errs {
+			if i%2 == 1 {
+				require.ErrorIs(t, err, errRollback)
+				continue
+			}
+			require.NoError(t, err)
+			want = append(want, fmt.Sprintf("nt-%02d", i))
+		}
+		got := o.Scheduled(t, s)
+		slices.Sort(got)
+		require.Equal(t, want, got)
 	})
 	t.Run("RefusedWithoutOutbox", func(t *testing.T) {
 		t.Parallel()

@@ -34,6 +34,12 @@ const (
 	TypeResult       = "result"        // terminal → cloud, one final result per command
 	TypeAck          = "ack"           // cloud → terminal: result durably applied
 	TypeError        = "error"         // cloud → terminal, before the cloud closes
+	// TypeReconnect tells the terminal that the cloud (one gateway of
+	// several, or one about to restart) closes the connection now and
+	// wants it back after AfterMS, possibly on another gateway. The delay
+	// spreads a gateway's terminals over time so that the others are not
+	// stormed.
+	TypeReconnect = "reconnect" // cloud → terminal, then close 4005
 )
 
 // Command kinds (cloud → terminal).
@@ -137,7 +143,15 @@ type Frame struct {
 
 	// error
 	Code string `json:"code,omitempty"`
+
+	// reconnect: how long to wait before dialling again, in milliseconds;
+	// 0 (omitted) means at once.
+	AfterMS int64 `json:"after_ms,omitempty"`
 }
+
+// MaxReconnectAfter bounds a reconnect frame's after_ms: a terminal told
+// to stay away longer is more likely facing a broken cloud than a plan.
+const MaxReconnectAfter = 10 * 60 * 1000
 
 // MaxFrameBytes bounds a frame; larger ones close the connection.
 const MaxFrameBytes = 16 << 10
@@ -235,6 +249,10 @@ func (f Frame) Validate() error {
 			return fmt.Errorf("result frame with unknown outcome %q", f.Outcome)
 		}
 	case TypeError:
+	case TypeReconnect:
+		if f.AfterMS < 0 || f.AfterMS > MaxReconnectAfter {
+			return fmt.Errorf("reconnect frame with after_ms %d outside 0 to %d", f.AfterMS, MaxReconnectAfter)
+		}
 	default:
 		return fmt.Errorf("unknown frame type %q", f.Type)
 	}

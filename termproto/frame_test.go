@@ -91,6 +91,8 @@ func TestDecode(t *testing.T) {
 		{"Ack", `{"type":"ack","id":"c1"}`, termproto.Frame{Type: "ack", ID: "c1"}},
 		{"Error", `{"type":"error","code":"-1001","message":"authentication failed"}`,
 			termproto.Frame{Type: "error", Code: "-1001", Message: "authentication failed"}},
+		{"Reconnect", `{"type":"reconnect","after_ms":2500}`, termproto.Frame{Type: "reconnect", AfterMS: 2500}},
+		{"ReconnectAtOnce", `{"type":"reconnect"}`, termproto.Frame{Type: "reconnect"}},
 		{"UnknownFieldIgnored", `{"type":"ack","id":"c1","future":true}`, termproto.Frame{Type: "ack", ID: "c1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,6 +122,8 @@ func TestDecode(t *testing.T) {
 		{"ErrAckWithoutID", `{"type":"ack"}`, "without id"},
 		{"ErrProgressWithoutStage", `{"type":"progress","id":"c1"}`, "without stage"},
 		{"ErrResultUnknownOutcome", `{"type":"result","id":"c1","outcome":"maybe"}`, `unknown outcome "maybe"`},
+		{"ErrReconnectNegative", `{"type":"reconnect","after_ms":-1}`, "after_ms -1"},
+		{"ErrReconnectTooLate", `{"type":"reconnect","after_ms":600001}`, "after_ms 600001"},
 		{"ErrTooLarge", `{"type":"ack","id":"` + strings.Repeat("x", termproto.MaxFrameBytes) + `"}`, "exceeds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

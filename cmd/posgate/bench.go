@@ -29,7 +29,9 @@ WebSocket round trip to a bare echo terminal. It prints both and their ratio.
 
 Scenarios: reversal (sale, wait until paid, reversal), sale, query, and idle
 (connect --terminals and report memory per terminal and heartbeat CPU cost
-after --duration). See docs/benchmarks.md.`,
+after --duration). --wait says how a sale is known to be paid: by polling
+v3.QueryOrder, or by its notification. The last line of the report is a
+summary row to paste into docs/benchmarks.md. See docs/benchmarks.md.`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			bin, err := os.Executable()
 			if err != nil {
@@ -37,7 +39,7 @@ after --duration). See docs/benchmarks.md.`,
 			}
 			cfg.Binary, cfg.Getenv = bin, e.getenv
 			if !asJSON {
-				cfg.Progress = e.stderr
+				cfg.Progress, cfg.ProgressLive = e.stderr, isTerminal(e.stderr)
 			}
 			rep, err := bench.Run(c.Context(), cfg)
 			if err != nil {
@@ -59,6 +61,7 @@ after --duration). See docs/benchmarks.md.`,
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "concurrent merchant clients (one per terminal up to --terminals)")
 	f.DurationVar(&cfg.Duration, "duration", 20*time.Second, "how long to drive load (idle: how long to measure)")
 	f.StringVar(&cfg.Scenario, "scenario", bench.ScenarioReversal, "reversal, sale, query or idle")
+	f.StringVar(&cfg.Wait, "wait", bench.WaitPoll, "how a sale's merchant learns it is paid: poll (v3.QueryOrder) or notification (its signed notification, as a till's back end would)")
 	f.DurationVar(&cfg.Heartbeat, "heartbeat", 10*time.Second, "idle scenario: the gateway's heartbeat interval")
 	f.StringArrayVar(&cfg.ServeArgs, "serve-arg", nil, "extra flag for the gateway it starts, repeatable (e.g. --serve-arg=--cpuprofile=cpu.prof)")
 	f.BoolVar(&asJSON, "json", false, "print every figure as JSON on stdout (the ratio under ratio_vs_baseline)")
@@ -78,7 +81,38 @@ after --duration). See docs/benchmarks.md.`,
 	return c
 }
 
+// isTerminal reports whether w is a terminal, where a progress line can
+// be redrawn in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// summaryRow is one Markdown table row with a run's figures, in the
+// columns of docs/benchmarks.md's tables.
+func summaryRow(r *bench.Report) string {
+	day := time.Now().UTC().Format("2006-01-02")
+	if i := r.Idle; i != nil {
+		return fmt.Sprintf("| `posgate bench --scenario idle --terminals %d --duration %.0fs --heartbeat %gs`, %s | %.1f KiB RSS per terminal; heartbeats %.3f of one core (%.1f µs each) | %s |",
+			r.Terminals, i.MeasuredSeconds, i.HeartbeatSeconds, day, i.RSSPerTerminalBytes/1024, i.CPUShare, i.CPUMicrosPerHeartbeat, r.Machine)
+	}
+	cmd := fmt.Sprintf("`posgate bench --scenario %s", r.Scenario)
+	if r.Wait != "" {
+		cmd += " --wait " + r.Wait
+	}
+	cmd += fmt.Sprintf(" --terminals %d --concurrency %d --duration %.0fs`, %s", r.Terminals, r.Concurrency, r.DurationSeconds, day)
+	if r.Baseline == nil {
+		return fmt.Sprintf("| %s | %.1f cycles/s | no baseline | | %s |", cmd, r.CyclesPerSecond, r.Machine)
+	}
+	return fmt.Sprintf("| %s | %.1f cycles/s | %.1f cycles/s | %.2f | %s |", cmd, r.CyclesPerSecond, r.Baseline.CyclesPerSecond, r.RatioVsBaseline, r.Machine)
+}
+
 func printReport(w io.Writer, r *bench.Report) {
+	defer fmt.Fprintf(w, "summary     %s\n", summaryRow(r))
 	fmt.Fprintf(w, "machine     %s\n", r.Machine)
 	if r.Idle != nil {
 		i := r.Idle
@@ -88,10 +122,18 @@ func printReport(w io.Writer, r *bench.Report) {
 		fmt.Fprintf(w, "heartbeats  %.0f/s, CPU share %.3f of one core, %.1f µs CPU per heartbeat\n", i.HeartbeatsPerSecond, i.CPUShare, i.CPUMicrosPerHeartbeat)
 		return
 	}
-	fmt.Fprintf(w, "scenario    %s, %d terminals, %d clients, %.1fs\n", r.Scenario, r.Terminals, r.Concurrency, r.DurationSeconds)
+	wait := ""
+	if r.Wait != "" {
+		wait = ", sales wait by " + r.Wait
+	}
+	fmt.Fprintf(w, "scenario    %s, %d terminals, %d clients, %.1fs%s\n", r.Scenario, r.Terminals, r.Concurrency, r.DurationSeconds, wait)
 	fmt.Fprintf(w, "posgate     %.1f cycles/s (%d cycles), server RSS %.1f MiB, %d notifications delivered\n", r.CyclesPerSecond, r.Cycles, float64(r.ServerRSSBytes)/(1<<20), r.NotificationsReceived)
+	if r.ServerCPUMillisPerCycle > 0 {
+		fmt.Fprintf(w, "            server CPU %.2f ms per cycle\n", r.ServerCPUMillisPerCycle)
+	}
 	if b := r.Baseline; b != nil {
 		fmt.Fprintf(w, "baseline    %.1f cycles/s (%d cycles), server RSS %.1f MiB\n", b.CyclesPerSecond, b.Cycles, float64(b.ServerRSSBytes)/(1<<20))
+		fmt.Fprintf(w, "            server CPU %.2f ms per cycle\n", b.ServerCPUMillisPerCycle)
 		fmt.Fprintf(w, "ratio       %.2f (posgate / baseline)\n", r.RatioVsBaseline)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,4 +36,28 @@ func TestBenchIdle(t *testing.T) {
 	require.NoError(t, err, stderr)
 	require.Contains(t, out, "KiB RSS per terminal")
 	require.Contains(t, out, "µs CPU per heartbeat")
+}
+
+// A sale that waits for its notification makes a cycle without one
+// v3.QueryOrder; the progress goes to a pipe one line per second, and the
+// report ends with a row for docs/benchmarks.md.
+func TestBenchWaitsForNotifications(t *testing.T) {
+	out, stderr, err := runBin(t, nil, "bench", "--duration", "2s", "--terminals", "2", "--concurrency", "2", "--scenario", "reversal", "--wait", "notification")
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, "sales wait by notification")
+	require.Contains(t, out, "errors      posgate: none", "no sale fell back to polling")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "   posgate") {
+			require.NotContains(t, line, "v3.QueryOrder", "posgate's sales were polled")
+		}
+	}
+	require.Regexp(t, `(?m)^summary     \| `+"`"+`posgate bench --scenario reversal --wait notification --terminals 2 --concurrency 2 --duration 2s`+"`"+`, \d{4}-\d\d-\d\d \| [0-9.]+ cycles/s \| [0-9.]+ cycles/s \| [0-9.]+ \| .+ \|$`, out)
+	require.NotContains(t, stderr, "\r", "a pipe gets whole lines, not a redrawn one")
+	require.Regexp(t, `(?m)^posgate +[0-9.]+s/2s  cycles`, stderr)
+}
+
+func TestBenchRefusesUnknownWait(t *testing.T) {
+	_, stderr, err := runBin(t, nil, "bench", "--duration", "1s", "--wait", "sometimes")
+	require.Error(t, err)
+	require.Contains(t, stderr, `unknown --wait "sometimes": poll or notification`)
 }

@@ -209,11 +209,19 @@ posgate keeps serving at %[1]s (Ctrl-C stops it). Try it yourself:
   sig=$(printf '%%s' "$s" | openssl dgst -sha256 -hmac %[5]s | sed 's/^.* //')
   curl -s %[1]s/Payments -d "{\"user\":\"%[4]s\",\"sign\":\"$sig\",\"method\":\"v3.QueryOrder\",\"time\":$t,\"data\":{\"trade_id\":\"%[6]s\"}}"
 
+  # watch a sale's notifications arrive, verified (listen in one shell, call in another)
+  export POSGATE_SECRET=%[3]s
+  %[8]s listen
+  %[8]s call v3.POS --server %[1]s --user %[2]s pay_method=offline sub_pay_method=point_of_sales operation=1 order_id=$(date +%%s) amount=12.50 currency=EUR description=Coffee notify_url=http://127.0.0.1:8081/notify
+
   # connect a second simulated terminal with a screen (in another shell)
   %[8]s terminals add --db %[7]s --merchant "Demo Shop" --tid T2
   %[8]s terminal --server %[1]s --tid T2 --secret <secret_key printed above>
+  # or headless, scripted through its control API: its next sale is declined
+  %[8]s terminal --server %[1]s --tid T2 --secret <secret_key printed above> --headless --control-addr 127.0.0.1:8091
+  curl -s -X POST 127.0.0.1:8091/v1/next -d '{"do":"decline"}'
 
-Magic amounts (1.05 declined, 1.07 no card, 1.09 reversal declined...) are in docs/simulator.md.
+Magic amounts (1.05 declined, 1.07 no card, 1.09 reversal declined...) and the control API are in docs/simulator.md.
 `, base, demoTID, demoTerminalSecret, demoCashier, demoCashierSecret, tradeID, db, self)
 }
 

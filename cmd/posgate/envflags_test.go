@@ -30,7 +30,7 @@ func TestEveryGatewayFlagHasItsVariable(t *testing.T) {
 func TestHelpShowsNoSecret(t *testing.T) {
 	env := []string{"POSGATE_DB=postgres://posgate:s3cret-pw@db:5432/pg", "POSGATE_SECRET=t0p-secret-key", "POSGATE_ADMIN_TOKEN=adm1n-token"}
 	for _, args := range [][]string{
-		{"serve", "--help"}, {"demo", "--help"}, {"call", "--help"}, {"sign", "--help"}, {"terminal", "--help"},
+		{"serve", "--help"}, {"demo", "--help"}, {"call", "--help"}, {"sign", "--help"}, {"terminal", "--help"}, {"listen", "--help"},
 		{"terminals", "add", "--help"}, {"orders", "list", "--help"}, {"refunds", "approve", "--help"},
 	} {
 		out, stderr, err := runIn(t, env, args...)

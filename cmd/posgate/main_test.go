@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,18 +123,18 @@ func TestCredentialsCommands(t *testing.T) {
 
 // started runs a long-lived posgate command and returns the first line of
 // its output (stdout or stderr) that matches re, and the process.
-func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
+func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *syncBuffer) {
 	t.Helper()
 	return startedBin(t, bin, re, env, args...)
 }
 
 // startedBin is started with another build of the binary.
-func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
+func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
-	var all bytes.Buffer
+	var all syncBuffer
 	w := io.MultiWriter(pw, &all) // one writer: exec then writes from one goroutine at a time
 	cmd.Stdout, cmd.Stderr = w, w
 	require.NoError(t, cmd.Start())
@@ -156,6 +157,25 @@ func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, ar
 		t.Fatalf("no line matching %s", re)
 		return nil, nil, nil
 	}
+}
+
+// syncBuffer is a process's output, readable by the test while the
+// process still writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestServeTerminalAndAdmin(t *testing.T) {

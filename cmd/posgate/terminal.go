@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/posgate/posgate/simterm"
+	"github.com/posgate/posgate/simterm/control"
 	"github.com/posgate/posgate/simterm/tui"
 	"github.com/spf13/cobra"
 )
@@ -14,7 +18,9 @@ import (
 func terminalCmd(e *env) *cobra.Command {
 	var cfg simterm.Config
 	var headless bool
-	var logLevel, logFile string
+	var logLevel, logFile, controlAddr string
+	var controlRemote bool
+	var ui tui.Options
 	c := &cobra.Command{
 		Use:   "terminal",
 		Short: "Run a simulated POS terminal connected to a gateway (full-screen, or --headless)",
@@ -24,15 +30,23 @@ acquirer simulator whose magic amounts force each outcome (docs/simulator.md).
 
 The terminal's secret_key comes from --secret or, when that is not given,
 from the environment variable POSGATE_SECRET, which other users cannot see
-in ps.`,
+in ps.
+
+With --headless, --control-addr opens a local HTTP API that scripts the
+terminal: what the customer does with the next commands (present a card,
+a declined card, cancel, no card, a timeout, an acquirer error), keys now,
+a dropped link, faults (docs/simulator.md, Control API).`,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if cfg.Secret == "" {
 				return errors.New("--secret (or POSGATE_SECRET) is required")
 			}
+			if controlAddr != "" && !headless {
+				return errors.New("--control-addr needs --headless")
+			}
 			if headless {
 				cfg.Logger = e.logger("text", logLevel)
 				cfg.AutoTap = true
-				return simterm.RunHeadless(c.Context(), cfg, e.stdout)
+				return runHeadless(c.Context(), e, cfg, controlAddr, controlRemote)
 			}
 			// Logs on stderr would draw over the full-screen display.
 			if logFile != "" {
@@ -43,11 +57,11 @@ in ps.`,
 				defer f.Close()
 				cfg.Logger = slog.New(slog.NewTextHandler(f, nil))
 			}
-			return tui.Run(c.Context(), cfg)
+			return tui.Run(c.Context(), cfg, ui)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "gateway base URL (http:// or https://)")
+	f.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "gateway base URL (http:// or https://); several gateways of a cluster comma-separated: after the link ends the terminal tries the next, with backoff")
 	f.StringVar(&cfg.TID, "tid", "", "terminal id")
 	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex); prefer the variable, which other users cannot see in ps")
 	envFlag(f, "server", "POSGATE_SERVER")
@@ -61,6 +75,29 @@ in ps.`,
 	f.DurationVar(&cfg.Faults.ResultDelay, "result-delay", 0, "fault: hold every result back this long (try it beyond --reversal-wait for -4203)")
 	f.StringVar(&logLevel, "log-level", "warn", "with --headless, the log level on stderr")
 	f.StringVar(&logFile, "log-file", "", "without --headless, write logs to this file (they are discarded otherwise)")
+	f.DurationVar(&ui.ResultHold, "result-hold", 5*time.Second, "without --headless, how long a result screen stays before the display goes back to idle (0: until the next command)")
+	f.StringVar(&controlAddr, "control-addr", "", "with --headless, serve the control API here (loopback only, e.g. 127.0.0.1:8091)")
+	f.BoolVar(&controlRemote, "control-allow-remote", false, "let --control-addr be an address other hosts reach: they can then drive the terminal")
 	c.MarkFlagRequired("tid")
 	return c
+}
+
+// runHeadless runs the headless terminal, and its control API when asked.
+func runHeadless(ctx context.Context, e *env, cfg simterm.Config, controlAddr string, allowRemote bool) error {
+	t, err := simterm.New(cfg)
+	if err != nil {
+		return err
+	}
+	if controlAddr != "" {
+		ln, err := control.Listen(controlAddr, allowRemote)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: control.Handler(cfg.TID, t), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10}
+		go srv.Serve(ln)
+		defer srv.Close()
+		fmt.Fprintf(e.stderr, "posgate terminal: control API http://%s/v1/state\n", ln.Addr())
+	}
+	return t.RunPrinting(ctx, e.stdout)
 }
