@@ -3,37 +3,36 @@ package clustertest
 import (
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// balancer is a TCP load balancer in front of the nodes, as HAProxy in
-// TCP mode would be: each connection goes to the first node in its order
-// that accepts it. A terminal behind it keeps one URL; when its node dies
-// the connection closes, the terminal reconnects, and the balancer dials
-// the next node. With rotate, each connection starts one node further (a
-// merchant's round robin).
+// balancer is the merchants' load balancer in front of the nodes, as
+// HAProxy in TCP mode with health checks would be: each connection goes,
+// round robin, to the next node that is ready (its /readyz answers 200: a
+// draining node is skipped) and accepts the connection.
 type balancer struct {
 	ln     net.Listener
 	URL    string
-	order  []func() string // each returns its node's current address
-	rotate bool
-	next   atomic.Uint64
+	order []func() string // each returns its node's current address
+	next  atomic.Uint64
+	ready *http.Client
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 }
 
-func newBalancer(t testing.TB, rotate bool, order ...func() string) *balancer {
+func newBalancer(t testing.TB, order ...func() string) *balancer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &balancer{ln: ln, URL: "http://" + ln.Addr().String(), order: order, rotate: rotate, conns: map[net.Conn]struct{}{}}
+	b := &balancer{ready: &http.Client{Timeout: time.Second}, ln: ln, URL: "http://" + ln.Addr().String(), order: order, conns: map[net.Conn]struct{}{}}
 	b.wg.Add(1)
 	go b.serve()
 	t.Cleanup(b.close)
@@ -53,13 +52,13 @@ func (b *balancer) serve() {
 }
 
 func (b *balancer) relay(c net.Conn) {
-	first := 0
-	if b.rotate {
-		first = int(b.next.Add(1) % uint64(len(b.order)))
-	}
+	first := int(b.next.Add(1) % uint64(len(b.order)))
 	var up net.Conn
 	for i := range b.order {
 		addr := b.order[(first+i)%len(b.order)]()
+		if !b.isReady(addr) {
+			continue
+		}
 		d, err := net.DialTimeout("tcp", addr, 2*time.Second)
 		if err == nil {
 			up = d
@@ -85,6 +84,17 @@ func (b *balancer) relay(c net.Conn) {
 	c.Close()
 	up.Close()
 	<-done
+}
+
+// isReady is the health check, made per connection: the tests' merchants
+// make a connection per call, so a drain is seen at once.
+func (b *balancer) isReady(addr string) bool {
+	resp, err := b.ready.Get("http://" + addr + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func (b *balancer) track(cs ...net.Conn) bool {

@@ -1,8 +1,10 @@
 // Package clustertest drives a cluster of real `posgate serve` processes
 // (the binary, built once) on one PostgreSQL schema and an embedded NATS
-// server the tests stop and restart, with simulated terminals speaking real
-// WebSockets through a small TCP load balancer that fails over to the next
-// node, as HAProxy or `posgate terminal --server URL1,URL2` would.
+// server the tests stop and restart. Simulated terminals speak real
+// WebSockets and are given every node, home first, as `posgate terminal
+// --server URL1,URL2,URL3` is; merchants call through a small TCP load
+// balancer that skips nodes whose /readyz is not 200, as HAProxy with a
+// health check does.
 //
 // It holds the cluster's end-to-end tests (issue 15: every method across
 // nodes, concurrent reversals over nodes, kill -9 at several moments of a

@@ -107,16 +107,19 @@ func (n *node) start() {
 	c := n.c
 	c.t.Helper()
 	args := []string{"serve", "--acquirer", "simulated", "--addr", n.addr, "--db", c.dsn,
-		"--cluster-nats", c.nats.URL(), "--node-id", n.id,
+		"--cluster", c.nats.URL(), "--node-id", n.id,
 		"--cluster-heartbeat", nodeHeartbeat.String(), "--cluster-stale-after", c.opts.staleAfter.String(),
 		"--heartbeat", c.opts.termHeartbeat.String(), "--reversal-wait", reversalWait.String(), "--display-wait", "8s", "--sale-timeout", "60s",
-		"--allow-private-notify", "--log-level", "warn",
+		"--allow-private-notify", "--log-level", "warn", "--drain-grace", "10s", "--drain-spread", "1s",
 		// Every terminal and till is on loopback: one source address.
 		"--rate-user", "1e9", "--rate-user-burst", "1e9", "--rate-addr", "1e9", "--rate-addr-burst", "1e9",
 		"--rate-hello", "1e9", "--rate-hello-burst", "1e9",
 		// The scripts run a terminal through commands faster than a
 		// customer: its progress frames must not be dropped as a flood.
 		"--rate-progress", "1e9", "--rate-progress-burst", "1e9"}
+	if !c.opts.acceptLimit {
+		args = append(args, "--rate-accept", "1e9", "--rate-accept-burst", "1e9")
+	}
 	n.p = startProc(c.t, gatewayEnv, args...)
 	n.all = append(n.all, n.p)
 	if !poll(30*time.Second, func() bool {
@@ -152,6 +155,9 @@ type options struct {
 	staleAfter    time.Duration
 	poolConns     int
 	termHeartbeat time.Duration // how often terminals heartbeat (1 s)
+	// acceptLimit keeps each node's default limit on new terminal
+	// connections (a reconnect storm's bound); tests lift it otherwise.
+	acceptLimit bool
 }
 
 // cluster is a PostgreSQL schema, a NATS server, nodes on them, the
@@ -167,9 +173,8 @@ type cluster struct {
 	rcv   *receiver
 	acq   *acquirerLog
 
-	mu        sync.Mutex
-	balancers map[string]*balancer
-	secrets   map[string]string
+	mu      sync.Mutex
+	secrets map[string]string
 }
 
 func newCluster(t testing.TB, nodes int, opts ...func(*options)) *cluster {
@@ -179,7 +184,7 @@ func newCluster(t testing.TB, nodes int, opts ...func(*options)) *cluster {
 		f(&o)
 	}
 	dsn := pgtest.SchemaDSN(t, "clustertest", fmt.Sprintf("pool_max_conns=%d", o.poolConns))
-	c := &cluster{t: t, opts: o, dsn: dsn, balancers: map[string]*balancer{}, secrets: map[string]string{}, acq: newAcquirerLog()}
+	c := &cluster{t: t, opts: o, dsn: dsn, secrets: map[string]string{}, acq: newAcquirerLog()}
 	ctx := context.Background()
 	// Migrates the schema once, before the nodes start, and provisions.
 	app, err := server.OpenApp(ctx, server.Config{DB: dsn, Getenv: func(k string) string {
@@ -280,21 +285,14 @@ func (c *cluster) secret(tid string) (string, bool) {
 	return s, ok
 }
 
-// balancerFor returns the balancer that prefers the nodes in this order.
-func (c *cluster) balancerFor(order ...int) *balancer {
-	key := fmt.Sprint(order)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.balancers[key]; ok {
-		return b
-	}
-	var addrs []func() string
+// servers is the terminal's --server list: home first, then the other
+// nodes in turn (simterm moves to the next each time its link ends).
+func (c *cluster) servers(order ...int) string {
+	var urls []string
 	for _, i := range order {
-		addrs = append(addrs, c.nodes[i].address)
+		urls = append(urls, c.nodes[i].URL)
 	}
-	b := newBalancer(c.t, false, addrs...)
-	c.balancers[key] = b
-	return b
+	return strings.Join(urls, ",")
 }
 
 // failover is home first, then the other nodes in turn.
@@ -306,7 +304,7 @@ func (c *cluster) failover(home int) []int {
 	return order
 }
 
-// term is an in-process simulated terminal behind a balancer.
+// term is an in-process simulated terminal.
 type term struct {
 	*simterm.Terminal
 	tid    string
@@ -318,20 +316,19 @@ type termOpt func(*simterm.Config)
 
 func cardDelay(d time.Duration) termOpt { return func(c *simterm.Config) { c.CardDelay = d } }
 
-// connect starts tid's terminal behind the balancer of order (default: the
-// failover order from its home node) and waits until its presence names
-// the first node of the order.
+// connect starts tid's terminal with every node in its server list, home
+// first, and waits until its presence names home.
 func (c *cluster) connect(tid string, home int, opts ...termOpt) *term {
 	c.t.Helper()
-	tm := c.start(tid, c.balancerFor(c.failover(home)...), opts...)
+	tm := c.start(tid, c.servers(c.failover(home)...), opts...)
 	c.waitHolder(tid, c.nodes[home].id, 15*time.Second)
 	return tm
 }
 
-func (c *cluster) start(tid string, b *balancer, opts ...termOpt) *term {
+func (c *cluster) start(tid, servers string, opts ...termOpt) *term {
 	c.t.Helper()
 	secret, _ := c.secret(tid)
-	cfg := simterm.Config{Server: b.URL, TID: tid, Secret: secret, AutoTap: true, CardDelay: 20 * time.Millisecond,
+	cfg := simterm.Config{Server: servers, TID: tid, Secret: secret, AutoTap: true, CardDelay: 20 * time.Millisecond,
 		OnAcquirer: func(f termproto.Frame) { c.acq.record(tid, f) }}
 	for _, o := range opts {
 		o(&cfg)

@@ -24,8 +24,9 @@ type traffic struct {
 	wg     sync.WaitGroup
 	cycles atomic.Int64 // sales reversed end to end
 
-	mu     sync.Mutex
-	calls  map[string]int // "method code" → count
+	mu      sync.Mutex
+	offline []time.Time    // when each -4201 or -4203 was answered
+	calls   map[string]int // "method code" → count
 	failed []string       // answers that are neither a success nor a reconnect window's -4201/-4203
 	trades []string
 }
@@ -35,7 +36,7 @@ func (c *cluster) startTraffic(tids ...string) *traffic {
 	for _, n := range c.nodes {
 		order = append(order, n.address)
 	}
-	tr := &traffic{c: c, merch: newBalancer(c.t, true, order...), stop: make(chan struct{}), calls: map[string]int{}}
+	tr := &traffic{c: c, merch: newBalancer(c.t, order...), stop: make(chan struct{}), calls: map[string]int{}}
 	for _, tid := range tids {
 		tr.wg.Go(func() { tr.loop(tid) })
 	}
@@ -66,7 +67,9 @@ func (tr *traffic) record(method string, r *sdk.Response, err error) {
 	}
 	tr.calls[fmt.Sprint(method, " ", r.Code)]++
 	switch r.Code {
-	case protocol.CodeOK, protocol.CodeTerminalOffline, protocol.CodeTerminalTimeout:
+	case protocol.CodeOK:
+	case protocol.CodeTerminalOffline, protocol.CodeTerminalTimeout:
+		tr.offline = append(tr.offline, time.Now())
 	default:
 		tr.failed = append(tr.failed, fmt.Sprintf("%s: %s", method, describe(r, nil)))
 	}
@@ -181,6 +184,27 @@ func (tr *traffic) audit(t *testing.T) {
 	}
 }
 
+// outsideWindows lists the -4201 and -4203 answers given outside every
+// reconnect window (a window is [from, to]; an answer may arrive up to
+// the reversal wait after its window).
+func (tr *traffic) outsideWindows(windows [][2]time.Time) []time.Time {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []time.Time
+	for _, at := range tr.offline {
+		inside := false
+		for _, w := range windows {
+			if !at.Before(w[0]) && !at.After(w[1].Add(reversalWait+time.Second)) {
+				inside = true
+			}
+		}
+		if !inside {
+			out = append(out, at)
+		}
+	}
+	return out
+}
+
 // TestRollingRestart stops and starts each of three nodes in turn (SIGTERM,
 // then a new process) under continuous sales and reversals: no merchant call
 // fails other than -4201/-4203 while a terminal reconnects, nothing is lost
@@ -194,18 +218,27 @@ func TestRollingRestart(t *testing.T) {
 	}
 	tr := c.startTraffic(tids...)
 	tr.waitCycles(6, 30*time.Second)
+	var windows [][2]time.Time // from SIGTERM until every terminal is on another node
 	for _, n := range c.nodes {
+		from := time.Now()
 		n.stop()
-		t.Logf("node %s stopped (exit %d)", n.id, n.p.exitCode())
-		tr.waitCycles(8, 30*time.Second)
-		n.start()
+		t.Logf("node %s drained and stopped in %s (exit %d)", n.id, time.Since(from).Round(time.Millisecond), n.p.exitCode())
+		if code := n.p.exitCode(); code != 0 {
+			t.Errorf("node %s exited %d after SIGTERM", n.id, code)
+		}
 		for _, tid := range tids {
-			if !poll(20*time.Second, func() bool { return c.holder(tid) != "" }) {
-				t.Fatalf("%s offline after %s restarted", tid, n.id)
+			if !poll(20*time.Second, func() bool { h := c.holder(tid); return h != "" && h != n.id }) {
+				t.Fatalf("%s held by %q after %s stopped", tid, c.holder(tid), n.id)
 			}
 		}
+		windows = append(windows, [2]time.Time{from, time.Now()})
+		tr.waitCycles(8, 30*time.Second)
+		n.start()
 		tr.waitCycles(8, 30*time.Second)
 	}
 	tr.halt()
 	tr.audit(t)
+	if out := tr.outsideWindows(windows); len(out) > 0 {
+		t.Errorf("%d answers -4201 or -4203 outside a node's restart: %v", len(out), out)
+	}
 }

@@ -68,7 +68,7 @@ func TestKillStorm(t *testing.T) {
 		t.Skip("a measurement: run with -clustertest.storm=3000 (docs/benchmarks.md)")
 	}
 	const busy = 30
-	c := newCluster(t, 3, func(o *options) { o.termHeartbeat = 10 * time.Second; o.poolConns = 10 })
+	c := newCluster(t, 3, func(o *options) { o.termHeartbeat = 10 * time.Second; o.poolConns = 10; o.acceptLimit = true })
 	tids := make([]string, n)
 	for i := range tids {
 		tids[i] = fmt.Sprintf("S%05d", i)
@@ -94,7 +94,7 @@ func TestKillStorm(t *testing.T) {
 			opt = slow
 		}
 		sem <- struct{}{}
-		terms[i] = c.start(tid, c.balancerFor(order...), opt)
+		terms[i] = c.start(tid, c.servers(order...), opt)
 		wg.Go(func() {
 			defer func() { <-sem }()
 			poll(60*time.Second, func() bool { return terms[i].Current().Online })
@@ -212,7 +212,7 @@ func TestCyclesPerNodeCount(t *testing.T) {
 			for _, n := range c.nodes {
 				order = append(order, n.address)
 			}
-			merch := newBalancer(t, true, order...)
+			merch := newBalancer(t, order...)
 			var cycles, failures atomic.Int64
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
