@@ -15,8 +15,8 @@ import (
 // round robin, to the next node that is ready (its /readyz answers 200: a
 // draining node is skipped) and accepts the connection.
 type balancer struct {
-	ln     net.Listener
-	URL    string
+	ln    net.Listener
+	URL   string
 	order []func() string // each returns its node's current address
 	next  atomic.Uint64
 	ready *http.Client

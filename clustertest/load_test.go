@@ -27,8 +27,8 @@ type traffic struct {
 	mu      sync.Mutex
 	offline []time.Time    // when each -4201 or -4203 was answered
 	calls   map[string]int // "method code" → count
-	failed []string       // answers that are neither a success nor a reconnect window's -4201/-4203
-	trades []string
+	failed  []string       // answers that are neither a success nor a reconnect window's -4201/-4203
+	trades  []string
 }
 
 func (c *cluster) startTraffic(tids ...string) *traffic {
