@@ -83,8 +83,13 @@ func TestKillStorm(t *testing.T) {
 	terms := make([]*term, n)
 	connectStart := time.Now()
 	sem := make(chan struct{}, 64)
+	// Below the nodes' default accept limit (300 a second), so that none
+	// is refused and moved on to n1 or n2 before the kill.
+	pace := time.NewTicker(time.Second / 250)
+	defer pace.Stop()
 	var wg sync.WaitGroup
 	for i, tid := range tids {
+		<-pace.C
 		order := []int{0, 1, 2}
 		if i%2 == 1 {
 			order = []int{0, 2, 1}
