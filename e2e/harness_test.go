@@ -96,7 +96,9 @@ func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	return &gateway{t: t, URL: "http://" + ln.Addr().String(), G: g, Clock: clk, DB: cfg.DB}
+	url := "http://" + ln.Addr().String()
+	watchAPI(t, url)
+	return &gateway{t: t, URL: url, G: g, Clock: clk, DB: cfg.DB}
 }
 
 // secretFor derives a fixed 32-byte secret from a name, so failures are

@@ -1,6 +1,6 @@
 // Package httpapi is posgate's HTTP surface: the signed YabandPay-compatible
-// POST /Payments endpoint, the operator API under /admin/v1, /healthz, /readyz and
-// /metrics. Handlers decode, authenticate and validate, then call the
+// POST /Payments endpoint, the operator API under /admin/v1, /healthz, /readyz,
+// /metrics and its OpenAPI document at /openapi.json. Handlers decode, authenticate and validate, then call the
 // payment service; one table maps its errors to protocol codes.
 package httpapi
 

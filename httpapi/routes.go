@@ -6,6 +6,7 @@ import (
 	"net/http/pprof"
 
 	"github.com/posgate/posgate/acquirer"
+	"github.com/posgate/posgate/openapi"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -33,6 +34,11 @@ func (a *api) routes(extra map[string]http.Handler) http.Handler {
 			return
 		}
 		io.WriteString(w, ready)
+	})
+	doc := openapi.Document()
+	mux.HandleFunc("GET "+openapi.Path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(doc)
 	})
 	var metrics http.Handler = promhttp.HandlerFor(a.cfg.Registry, promhttp.HandlerOpts{})
 	if a.cfg.MetricsAuth {

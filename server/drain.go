@@ -19,9 +19,10 @@ const (
 type Drain struct {
 	// Grace bounds how long the merchant calls already running may still
 	// wait for their terminals (20 s); then each answers what it would at
-	// its own timeout (-4203). Keep it below the orchestrator's kill
-	// timeout (Kubernetes: terminationGracePeriodSeconds, 30 s), less
-	// Spread's close handshakes.
+	// its own timeout (-4203). Keep it about 15 s below the
+	// orchestrator's kill timeout (Kubernetes:
+	// terminationGracePeriodSeconds, 30 s): the reconnect frames' close
+	// handshakes and the shutdown come after it.
 	Grace time.Duration
 	// Spread is the window over which the gateway's terminals are told to
 	// reconnect, each at its own random moment (5 s).

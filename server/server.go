@@ -379,6 +379,25 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 		}, func() float64 { return float64(app.Service.LateApprovals()[r]) }))
 	}
 	g := &Gateway{App: app, limits: cfg.HTTP, feed: feed, drainCfg: cfg.Drain.withDefaults()}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "posgate_draining",
+		Help: "1 while the gateway drains after SIGTERM (/readyz answers 503), else 0.",
+	}, func() float64 {
+		if g.draining.Load() {
+			return 1
+		}
+		return 0
+	}))
+	for reason, count := range map[string]func() int64{
+		"accept_rate": func() int64 { n, _ := app.Hub.Refused(); return n },
+		"draining":    func() int64 { _, n := app.Hub.Refused(); return n },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "posgate_terminal_connections_refused_total",
+			Help:        "Terminal connections refused with 503 before the upgrade, by reason (accept_rate: over --rate-accept; draining).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(count()) }))
+	}
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,

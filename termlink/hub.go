@@ -119,6 +119,8 @@ type Hub struct {
 	hellos     *keyedrate.Limiters
 	failures   *keyedrate.Limiters
 	accepts    *rate.Limiter
+	// refused counts upgrades refused by Accepts and while draining.
+	refusedRate, refusedDraining atomic.Int64
 
 	mu   sync.Mutex
 	live map[string]*conn     // the current connection per TID
@@ -262,12 +264,14 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.refusing() {
+		h.refusedDraining.Add(1)
 		unavailable(w, time.Second, "draining: connect to another gateway")
 		return
 	}
 	if token := h.accepts.ReserveN(now, 1); token.DelayFrom(now) > 0 {
 		wait := token.DelayFrom(now)
 		token.CancelAt(now)
+		h.refusedRate.Add(1)
 		unavailable(w, wait, "too many new terminal connections on this gateway")
 		return
 	}
@@ -275,7 +279,7 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c == nil {
 		return
 	}
-	// The connection is served by goroutines of its own and this handler
+	// The connection is served by a goroutine of its own and this handler
 	// returns: net/http then frees what it keeps for a request's life (its
 	// connection state, a 4 KiB write buffer, the request and its
 	// headers). Hijacked, the connection no longer belongs to the server;
@@ -690,6 +694,12 @@ func (h *Hub) Online(tid string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.live[tid] != nil
+}
+
+// Refused reports how many upgrades were refused with 503 because they
+// came over the Accepts rate, and because the hub was draining or shut.
+func (h *Hub) Refused() (overRate, draining int64) {
+	return h.refusedRate.Load(), h.refusedDraining.Load()
 }
 
 // Drain refuses new connections (503 with Retry-After) and keeps the live

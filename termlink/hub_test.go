@@ -653,6 +653,8 @@ func TestDrainAndReconnect(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	_, draining := b.hub.Refused()
+	require.EqualValues(t, 1, draining)
 
 	// Still served while draining: a command and its result.
 	require.NoError(t, b.hub.Send(t.Context(), "T1", termproto.Frame{Type: termproto.TypeCommand, ID: "c1", Kind: termproto.KindSale}))
@@ -691,4 +693,6 @@ func TestAcceptLimit(t *testing.T) {
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.True(t, b.hub.Online("T1"))
 	require.True(t, b.hub.Online("T2"))
+	overRate, draining := b.hub.Refused()
+	require.Equal(t, [2]int64{1, 0}, [2]int64{overRate, draining})
 }

@@ -116,6 +116,8 @@ func TestDrainAnswersCallInFlight(t *testing.T) {
 	}
 	code, _ := get(t, g.base+"/healthz")
 	require.Equal(t, http.StatusOK, code, "liveness is not readiness")
+	_, metrics := get(t, g.base+"/metrics")
+	require.Contains(t, metrics, "\nposgate_draining 1\n")
 	r, err := g.till.Call(t.Context(), "v3.QueryOrder", map[string]string{"trade_id": g.tradeID})
 	require.NoError(t, err)
 	require.Equal(t, "-1006", string(r.Code), "a new call is refused while draining: %s", r.Message)
