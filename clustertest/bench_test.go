@@ -2,10 +2,12 @@ package clustertest
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPosgateBenchOnCluster runs the real `posgate bench --server
@@ -14,24 +16,7 @@ import (
 // routed), no call failing.
 func TestPosgateBenchOnCluster(t *testing.T) {
 	c := newCluster(t, 3)
-	var urls []string
-	for _, n := range c.nodes {
-		urls = append(urls, n.URL)
-	}
-	cmd := exec.Command(bin, "bench", "--server", strings.Join(urls, ","), "--db", c.dsn,
-		"--terminals", "6", "--concurrency", "6", "--duration", "3s", "--json")
-	cmd.Env = append(os.Environ(), gatewayEnv...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("posgate bench: %v\n%s", err, out)
-	}
-	var rep struct {
-		Cycles       int64            `json:"cycles"`
-		ErrorsByCode map[string]int64 `json:"errors_by_code"`
-	}
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	rep := c.bench(t, 6, 3*time.Second)
 	// A terminal's presence row is written just after its welcome, which
 	// is when the bench starts calling: a first call on another node may
 	// find it offline.
@@ -44,4 +29,37 @@ func TestPosgateBenchOnCluster(t *testing.T) {
 		t.Errorf("orders of %d terminals, want 6", got)
 	}
 	t.Logf("%d cycles, every command routed", rep.Cycles)
+}
+
+// benchReport is the part of `posgate bench --json` the tests read.
+type benchReport struct {
+	Cycles          int64            `json:"cycles"`
+	CyclesPerSecond float64          `json:"cycles_per_second"`
+	ErrorsByCode    map[string]int64 `json:"errors_by_code"`
+	LatencyMS       map[string]struct {
+		P50 float64 `json:"p50"`
+		P99 float64 `json:"p99"`
+	} `json:"latency_ms"`
+}
+
+// bench runs `posgate bench --server` with every node's URL, as many
+// clients as terminals.
+func (c *cluster) bench(t *testing.T, terminals int, d time.Duration) benchReport {
+	t.Helper()
+	var urls []string
+	for _, n := range c.nodes {
+		urls = append(urls, n.URL)
+	}
+	cmd := exec.Command(bin, "bench", "--server", strings.Join(urls, ","), "--db", c.dsn, "--terminals", fmt.Sprint(terminals),
+		"--concurrency", fmt.Sprint(terminals), "--duration", d.String(), "--json")
+	cmd.Env = append(os.Environ(), gatewayEnv...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("posgate bench: %v\n%s", err, out)
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return rep
 }

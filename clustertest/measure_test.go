@@ -3,11 +3,9 @@ package clustertest
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,93 +189,23 @@ func (c *cluster) heldBy(node string) int {
 	return c.count(`SELECT count(*) FROM terminal_presence WHERE node_id = $1`, node)
 }
 
-// TestCyclesPerNodeCount (-clustertest.cycles=D) loads clusters of 1, 2
-// and 3 nodes for D each with the cycle of `posgate bench` (v3.POS, poll
-// v3.QueryOrder until paid, v3.POSReversal), merchants calling through a
-// round-robin balancer, terminals spread over the nodes, and reports
-// cycles a second.
+// TestCyclesPerNodeCount (-clustertest.cycles=D) runs `posgate bench
+// --server URL1,...` (the reversal cycle: v3.POS, v3.QueryOrder until paid,
+// v3.POSReversal) for D against clusters of 1, 2 and 3 nodes, 24 terminals
+// and 24 clients; with several nodes every command is routed.
 func TestCyclesPerNodeCount(t *testing.T) {
 	d := *cyclesFlag
 	if d <= 0 {
 		t.Skip("a measurement: run with -clustertest.cycles=20s (docs/benchmarks.md)")
 	}
-	const terminals = 24
 	for nodes := 1; nodes <= 3; nodes++ {
 		t.Run(fmt.Sprintf("%d nodes", nodes), func(t *testing.T) {
 			c := newCluster(t, nodes)
-			tids := make([]string, terminals)
-			for i := range tids {
-				tids[i] = fmt.Sprintf("C%03d", i)
-			}
-			c.provision(tids...)
-			for i, tid := range tids {
-				c.connect(tid, i%nodes, cardDelay(time.Nanosecond))
-			}
-			var order []func() string
-			for _, n := range c.nodes {
-				order = append(order, n.address)
-			}
-			merch := newBalancer(t, order...)
-			var cycles, failures atomic.Int64
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			warm := 3 * time.Second
-			start := time.Now()
-			for _, tid := range tids {
-				secret, _ := c.secret(tid)
-				till := sdk.New(merch.URL, tid, secret)
-				// Keep-alive connections would pin a till to one node.
-				till.HTTP = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-				wg.Go(func() {
-					for ctx.Err() == nil {
-						ok := cycle(ctx, till, tid, c.rcv.URL)
-						if time.Since(start) < warm || ctx.Err() != nil {
-							continue
-						}
-						if ok {
-							cycles.Add(1)
-						} else {
-							failures.Add(1)
-						}
-					}
-				})
-			}
-			time.Sleep(warm + d) // the measurement window, not a synchronisation
-			cancel()
-			wg.Wait()
-			t.Logf("%d node(s), %d terminals, %d merchant loops: %.1f cycles/s over %s (%d failed)",
-				nodes, terminals, terminals, float64(cycles.Load())/d.Seconds(), d, failures.Load())
+			rep := c.bench(t, 24, d)
+			t.Logf("%d node(s), 24 terminals, 24 clients: %.1f cycles/s over %s, reversal p50 %.1f ms p99 %.1f ms, errors %v",
+				nodes, rep.CyclesPerSecond, d, rep.LatencyMS["v3.POSReversal"].P50, rep.LatencyMS["v3.POSReversal"].P99, rep.ErrorsByCode)
 		})
 	}
-}
-
-// cycle is posgate bench's reversal cycle: a sale, v3.QueryOrder until
-// paid (1 ms doubling to 20 ms), its reversal.
-func cycle(ctx context.Context, till *sdk.Client, tid, notifyURL string) bool {
-	r, err := till.Call(ctx, "v3.POS", saleData(tid, "12.50", notifyURL))
-	if err != nil || r.Code != protocol.CodeOK {
-		return false
-	}
-	sale := orderOf(r).TradeID
-	for wait := time.Millisecond; ; wait = min(2*wait, 20*time.Millisecond) {
-		q, err := till.QueryOrder(ctx, sale)
-		if err != nil {
-			return false
-		}
-		if q.State == "paid" {
-			break
-		}
-		if q.State != "processing" {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-	}
-	r, err = till.Call(ctx, "v3.POSReversal", map[string]string{"tid": tid, "trade_id": sale, "request_id": sdk.NewRequestID()})
-	return err == nil && r.Code == protocol.CodeOK
 }
 
 // openFiles counts this process's file descriptors: the storm needs three
