@@ -13,9 +13,10 @@ import (
 
 // TestKillHolderDuringReversal kills -9 the node holding the terminal while
 // a reversal called on another node is in flight, at four moments of the
-// command. Each time the terminal reconnects to a surviving node through
-// its balancer, the reversal is applied once, the merchant's call answers
-// with the result or -4203, and the notification follows.
+// command. Each time the terminal reconnects to a surviving node (the next
+// in its server list), the reversal is applied once, the merchant's call
+// answers with the result or, when the result comes after the wait, -4203,
+// and the notification follows.
 func TestKillHolderDuringReversal(t *testing.T) {
 	// A stale bound of 3 s leaves time for the first moment's call to be
 	// accepted while the holder is frozen.
@@ -48,6 +49,15 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			}
 			holder.kill()
 		}},
+		{"terminal away past the caller's wait", func(holder *node, tradeID string) {
+			// Executed, then silent (no reconnect) until the caller has
+			// answered -4203; the result follows when it comes back.
+			if !poll(20*time.Second, func() bool { return tm.Current().Name == simterm.ScreenReversalApproved }) {
+				t.Fatalf("the terminal shows %s", tm.Current().Name)
+			}
+			tm.SetFaults(simterm.Faults{Silent: true})
+			holder.kill()
+		}},
 		{"result applied, before the answer", func(holder *node, tradeID string) {
 			if !poll(20*time.Second, func() bool { return c.reversalState(tradeID) == "done" }) {
 				t.Fatal("the reversal command never finished")
@@ -67,8 +77,11 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			if m.name == "persisted, not sent" {
 				c.nodes[h].p.signal(syscall.SIGSTOP)
 			}
-			if m.name == "executed, result not reported" {
+			switch m.name {
+			case "executed, result not reported":
 				tm.SetFaults(simterm.Faults{ResultDelay: 1500 * time.Millisecond})
+				defer tm.SetFaults(simterm.Faults{})
+			case "terminal away past the caller's wait":
 				defer tm.SetFaults(simterm.Faults{})
 			}
 			type answer struct {
@@ -93,11 +106,19 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			switch {
 			case a.err != nil:
 				t.Fatalf("reversal on %s: %v", c.nodes[caller].id, a.err)
+			case m.name == "terminal away past the caller's wait" && a.r.Code != protocol.CodeTerminalTimeout:
+				t.Fatalf("reversal answered %s, want -4203: the terminal was away", describe(a.r, nil))
 			case a.r.Code == protocol.CodeOK && orderOf(a.r).State == "cancelled":
 			case a.r.Code == protocol.CodeTerminalTimeout:
 				t.Logf("answered -4203 (%s)", a.r.Message)
 			default:
 				t.Fatalf("reversal answered %s", describe(a.r, nil))
+			}
+			if m.name == "terminal away past the caller's wait" {
+				if st := c.state(caller, "T0", sale); st != "paid" {
+					t.Errorf("order %s while its terminal is away, want paid until the result comes", st)
+				}
+				tm.SetFaults(simterm.Faults{}) // back: it reconnects and reports
 			}
 			c.waitState(caller, "T0", sale, "cancelled", 30*time.Second)
 			var back string
@@ -112,9 +133,12 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			if n := c.count(`SELECT count(*) FROM commands WHERE trade_id = $1 AND kind = 'reversal'`, sale); n != 1 {
 				t.Errorf("%d reversal commands", n)
 			}
-			if !poll(90*time.Second, func() bool { return c.rcv.got(sale, "cancelled") }) {
+			// A delivery the killed node had claimed waits for River to rescue it
+			// (about a minute: notify.AttemptTimeout x 6).
+			if !poll(3*time.Minute, func() bool { return c.rcv.got(sale, "cancelled") }) {
 				t.Errorf("no notification 'cancelled' for %s; got %v", sale, c.rcv.states(sale))
 			}
+			t.Logf("notified %.1fs after the kill", time.Since(killedAt).Seconds())
 			c.nodes[h].start()
 		})
 	}
