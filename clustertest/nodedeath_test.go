@@ -55,7 +55,7 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			if !poll(20*time.Second, func() bool { return tm.Current().Name == simterm.ScreenReversalApproved }) {
 				t.Fatalf("the terminal shows %s", tm.Current().Name)
 			}
-			tm.SetFaults(simterm.Faults{Silent: true})
+			tm.SetFaults(simterm.Faults{Silent: true, ResultDelay: 1500 * time.Millisecond})
 			holder.kill()
 		}},
 		{"result applied, before the answer", func(holder *node, tradeID string) {
@@ -82,6 +82,8 @@ func TestKillHolderDuringReversal(t *testing.T) {
 				tm.SetFaults(simterm.Faults{ResultDelay: 1500 * time.Millisecond})
 				defer tm.SetFaults(simterm.Faults{})
 			case "terminal away past the caller's wait":
+				// The result held long enough to turn silent first.
+				tm.SetFaults(simterm.Faults{ResultDelay: 1500 * time.Millisecond})
 				defer tm.SetFaults(simterm.Faults{})
 			}
 			type answer struct {
