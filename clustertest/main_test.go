@@ -14,6 +14,8 @@ var (
 		"how long TestNATSOutage keeps NATS down (issue 15 asks for 30s; the default keeps the package short)")
 	stormFlag = flag.Int("clustertest.storm", 0,
 		"terminals on the node TestKillStorm kills; 0 skips the measurement (docs/benchmarks.md used 3000)")
+	stormLiftFlag = flag.Bool("clustertest.storm-unlimited", false,
+		"TestKillStorm without the nodes' accept limit (--rate-accept), to compare")
 	cyclesFlag = flag.Duration("clustertest.cycles", 0,
 		"how long TestCyclesPerNodeCount loads each cluster size; 0 skips the measurement")
 )
