@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -403,7 +407,31 @@ func adminGet(t *testing.T, url string, v any) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
 }
 
-// TestAdminTerminalsAcrossNodes: the operator API shows every terminal of
+// consolePage logs in to n's console with the admin token and returns
+// the page at path.
+func consolePage(t *testing.T, n *node, path string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) string {
+		resp, err := c.Get(u)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(get(n.URL + "/console/login"))
+	require.NotNil(t, m)
+	resp, err := c.PostForm(n.URL+"/console/login", url.Values{"csrf": {m[1]}, "token": {"test-admin-token"}, "next": {"/console/"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	return get(n.URL + path)
+}
+
+// TestAdminTerminalsAcrossNodes: the operator API and the console show every terminal of
 // the cluster with the node holding it, whichever node is asked; a dead
 // node's terminals read offline everywhere within the stale bound.
 func TestAdminTerminalsAcrossNodes(t *testing.T) {
@@ -427,6 +455,9 @@ func TestAdminTerminalsAcrossNodes(t *testing.T) {
 		var one adminTerminal
 		adminGet(t, n.URL+"/admin/v1/terminals/T1", &one)
 		require.Equal(t, want["T1"], one)
+		page := consolePage(t, n, "/console/")
+		require.Contains(t, page, "online on a", "the console shows the node holding T1")
+		require.Contains(t, page, "online on b", "and T2's")
 	}
 
 	a.G.Cluster.Halt()

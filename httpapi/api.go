@@ -61,6 +61,9 @@ type Config struct {
 	// would write merchants' request data to the logs for anyone who
 	// sends a bad signature.
 	LogStringToSign bool
+	// SeparateAdmin serves the operator's routes on their own handler
+	// (Handlers.Admin), for a listener of their own (--admin-addr).
+	SeparateAdmin bool
 }
 
 // Terminals is what the operator API shows of the live terminal link.
@@ -82,9 +85,10 @@ type api struct {
 	latency  *prometheus.HistogramVec
 }
 
-// New returns the HTTP handler. extra routes (the terminal endpoint) are
-// mounted beside the API's own.
-func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]http.Handler) http.Handler {
+// New returns the HTTP handlers. extra routes (the terminal endpoint) are
+// mounted beside the API's own, adminExtra (the console) beside the
+// operator's.
+func New(cfg Config, svc *payment.Service, terms Terminals, extra, adminExtra map[string]http.Handler) Handlers {
 	if cfg.TimeWindow <= 0 {
 		cfg.TimeWindow = protocol.DefaultTimeWindow
 	}
@@ -111,7 +115,7 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		}, []string{"method", "code"}),
 	}
 	cfg.Registry.MustRegister(a.requests, a.latency)
-	return a.routes(extra)
+	return a.routes(extra, adminExtra)
 }
 
 // newResponseID is a timestamp and ten random digits, the shape of
@@ -308,20 +312,59 @@ func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protoco
 	return m.handle(a, ctx, c, req)
 }
 
-// adminRaw serves h only to a caller with the admin bearer token.
+// adminRaw serves h only to an operator: the admin token (operator
+// "admin") or an operator's name and secret, as Authorization: Bearer
+// TOKEN or Bearer NAME:SECRET. The operator's name is in the request's
+// context for the audit (operatorOf).
 func (a *api) adminRaw(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(token))
-		if len(a.cfg.AdminTokenSHA256) == 0 || !ok || subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) != 1 {
+		name, err := a.operator(r)
+		if err != nil {
+			a.log.Error("admin: check operator", "err", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error":"internal error"}`+"\n")
+			return
+		}
+		if name == "" {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posgate admin"`)
 			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error":"a valid admin bearer token is required"}`+"\n")
+			io.WriteString(w, `{"error":"a valid admin bearer token, or an operator's NAME:SECRET, is required"}`+"\n")
 			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, name)))
 	})
+}
+
+type operatorKey struct{}
+
+// operatorOf is the operator adminRaw let in.
+func operatorOf(r *http.Request) string {
+	name, _ := r.Context().Value(operatorKey{}).(string)
+	return name
+}
+
+// operator is the name of the operator whose credential r carries, or ""
+// when it carries none that is valid.
+func (a *api) operator(r *http.Request) (string, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", nil
+	}
+	sum := sha256.Sum256([]byte(token))
+	if len(a.cfg.AdminTokenSHA256) > 0 && subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) == 1 {
+		return posgate.AdminOperator, nil
+	}
+	name, secret, ok := strings.Cut(token, ":")
+	if !ok || len(a.cfg.AdminTokenSHA256) == 0 || posgate.CheckOperatorName(name) != nil {
+		return "", nil
+	}
+	valid, err := a.svc.CheckOperator(r.Context(), name, secret)
+	if !valid {
+		name = ""
+	}
+	return name, err
 }
 
 func (a *api) admin(h func(w http.ResponseWriter, r *http.Request) (any, int)) http.Handler {

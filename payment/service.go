@@ -37,7 +37,7 @@ type Payloads interface {
 	Refund(r posgate.Refund, o posgate.Order) map[string]string
 }
 
-// Deps are the service's collaborators, all required.
+// Deps are the service's collaborators, all required but Observer.
 type Deps struct {
 	Store       posgate.Store
 	Credentials *Credentials
@@ -45,6 +45,9 @@ type Deps struct {
 	Payloads    Payloads
 	// Acquirer makes refunds cloud-side.
 	Acquirer acquirer.Acquirer
+	// Observer is told of finished commands, refunds and captures (the
+	// gateway's metrics); nil tells no one.
+	Observer Observer
 }
 
 // Defaults of Config, which the command line's flags reuse.
@@ -140,6 +143,7 @@ type Service struct {
 	link     Link
 	payloads Payloads
 	acquirer acquirer.Acquirer
+	obs      Observer
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -160,7 +164,11 @@ func New(cfg Config, d Deps) *Service {
 		panic(fmt.Sprintf("payment.New: missing dependency in %+v", d))
 	}
 	cfg = cfg.withDefaults()
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
 	return &Service{
+		obs:         d.Observer,
 		Credentials: d.Credentials,
 		cfg:         cfg,
 		store:       changeLog{Store: d.Store, log: cfg.Logger},

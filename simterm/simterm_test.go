@@ -280,6 +280,12 @@ func TestSaleApproved(t *testing.T) {
 	assert.Equal(t, append(paymentStages, termproto.StageApproved), stages)
 	assert.Equal(t, termproto.OutcomeApproved, res.Outcome)
 	assert.Regexp(t, regexp.MustCompile(`^SIM\d{20}$`), res.TransactionID)
+	// 1250 minor units: 1250 mod 3 = 2, the swiped American Express card.
+	assert.Equal(t, "American Express", res.CardBrand)
+	assert.Equal(t, "378282*****0005", res.CardMaskedPAN)
+	assert.Equal(t, termproto.EntrySwipe, res.CardEntryMode)
+	assert.Regexp(t, regexp.MustCompile(`^\d{6}$`), res.CardAuthCode)
+	assert.Empty(t, res.CardAID)
 	for _, name := range []string{ScreenAmount, ScreenCardRead, ScreenAuthorising} {
 		s := r.screen(t, name)
 		assert.Equal(t, "12.50", s.Amount)
@@ -288,6 +294,8 @@ func TestSaleApproved(t *testing.T) {
 	s := r.screen(t, ScreenApproved)
 	assert.Contains(t, s.Lines, "EUR 12.50")
 	assert.Contains(t, s.Lines, "APPROVED")
+	assert.Contains(t, s.Lines, "American Express 378282*****0005")
+	assert.Equal(t, res.CardAuthCode, s.Receipt.AuthCode)
 	assert.Equal(t, 1, r.Executed(termproto.KindSale))
 	require.Eventually(t, func() bool {
 		r.mu.Lock()
@@ -306,6 +314,7 @@ func TestSaleDeclinedByMagicAmount(t *testing.T) {
 	assert.Equal(t, append(paymentStages, termproto.StageDeclined), stages)
 	assert.Equal(t, termproto.OutcomeDeclined, res.Outcome)
 	assert.Empty(t, res.TransactionID)
+	assert.Empty(t, res.CardMaskedPAN, "a decline carries no receipt")
 	r.screen(t, ScreenDeclined)
 
 	cc.send(t, sale("c2", "1.06"))

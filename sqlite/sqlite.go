@@ -165,7 +165,11 @@ var constraintErrors = map[string]error{
 	"captures.capture_id":                                posgate.ErrAlreadyCaptured,
 	"captures.trade_id":                                  posgate.ErrAlreadyCaptured, // captures_one_per_order
 	"captures_amount":                                    posgate.ErrCaptureNotAllowed,
+	"decrements.decrement_id":                            posgate.ErrDuplicate,
+	"decrements_amount":                                  posgate.ErrCaptureNotAllowed,
 	"jobs.name":                                          posgate.ErrDuplicate,
+	"operators.name":                                     posgate.ErrDuplicate,
+	"operator_actions.id":                                posgate.ErrDuplicate,
 }
 
 // interpretError translates a driver error into the domain's: a missing

@@ -423,7 +423,11 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 		}
 		return nil
 	case termproto.TypeResult:
-		if err := c.handler.Result(ctx, c.tid, resultOf(f)); err != nil {
+		r, err := resultOf(f)
+		if err != nil {
+			return protocolError(fmt.Sprintf("result %s refused: %v", f.ID, err))
+		}
+		if err := c.handler.Result(ctx, c.tid, r); err != nil {
 			// Without an ack the terminal keeps the result in its journal
 			// and re-sends it after reconnecting; closing makes that happen
 			// now rather than at the next network hiccup.
@@ -687,6 +691,13 @@ func (h *Hub) Statuses() []Status {
 	}
 	slices.SortFunc(out, func(a, b Status) int { return cmp.Compare(a.TID, b.TID) })
 	return out
+}
+
+// Connected is how many terminals have a live connection.
+func (h *Hub) Connected() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
 }
 
 // Online reports whether tid has a live connection.

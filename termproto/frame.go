@@ -77,6 +77,13 @@ const (
 	OutcomeInterrupted = "interrupted"
 )
 
+// Entry modes of a result's card_entry_mode.
+const (
+	EntryContactless = "contactless"
+	EntryChip        = "chip"
+	EntrySwipe       = "swipe"
+)
+
 // Abort reasons.
 const (
 	AbortCancelled = "cancelled" // v3.POSCancel or a silent cancel
@@ -136,6 +143,13 @@ type Frame struct {
 	// result
 	Outcome       string `json:"outcome,omitempty"`
 	TransactionID string `json:"transaction_id,omitempty"`
+	// Receipt data of a result, all optional (docs/terminal-protocol.md,
+	// "Receipt data"): never a full card number.
+	CardBrand     string `json:"card_brand,omitempty"`
+	CardMaskedPAN string `json:"card_masked_pan,omitempty"`
+	CardEntryMode string `json:"card_entry_mode,omitempty"`
+	CardAuthCode  string `json:"card_auth_code,omitempty"`
+	CardAID       string `json:"card_aid,omitempty"`
 
 	// progress, result, error
 	Message string `json:"message,omitempty"`
@@ -198,6 +212,13 @@ func Decode(b []byte) (Frame, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return Frame{}, fmt.Errorf("frame is not a JSON object of the frame shape: %w", err)
 	}
+	if f.Type == TypeResult || f.Type == TypeProgress {
+		// Before Validate, whose errors quote field values: the error
+		// must not carry the card number into the logs.
+		if err := refusePAN(b); err != nil {
+			return Frame{}, fmt.Errorf("%s frame refused: %w", f.Type, err)
+		}
+	}
 	return f, f.Validate()
 }
 
@@ -247,6 +268,14 @@ func (f Frame) Validate() error {
 		case OutcomeApproved, OutcomeDeclined, OutcomeFailed, OutcomeCancelled, OutcomeExpired, OutcomeInterrupted:
 		default:
 			return fmt.Errorf("result frame with unknown outcome %q", f.Outcome)
+		}
+		switch f.CardEntryMode {
+		case "", EntryContactless, EntryChip, EntrySwipe:
+		default:
+			return fmt.Errorf("result frame with unknown card_entry_mode %q", f.CardEntryMode)
+		}
+		if f.CardAID != "" && !registeredAID(f.CardAID) {
+			return fmt.Errorf("result frame with card_aid that is not hex starting with A or D")
 		}
 	case TypeError:
 	case TypeReconnect:

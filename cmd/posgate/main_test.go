@@ -308,3 +308,31 @@ func TestRedactDSN(t *testing.T) {
 	require.Equal(t, "postgres://posgate:xxxxx@db:5432/pg?sslmode=require", redactDSN("postgres://posgate:s3cret@db:5432/pg?sslmode=require"))
 	require.Equal(t, "posgate.db", redactDSN("posgate.db"))
 }
+
+// TestServeAdminAddr: with --admin-addr (here its variable) the operator's
+// routes answer only on their own listener, the main one answers 404 for
+// them and still serves /Payments' neighbours.
+func TestServeAdminAddr(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "posgate.db")
+	env := []string{"POSGATE_ADMIN_TOKEN=secret-admin", "POSGATE_MASTER_KEY=" + strings.Repeat("11", 32), "POSGATE_ADMIN_ADDR=127.0.0.1:0"}
+	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+) admin_url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db)
+	main, admin := m[1], m[2]
+	require.NotEqual(t, main, admin)
+	get := func(url string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer secret-admin")
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/admin/v1/terminals", "/console/login", "/metrics", "/admin/v1/debug/pprof/goroutine?debug=1"} {
+		require.Equal(t, http.StatusNotFound, get(main+path), "main listener %s", path)
+		require.Equal(t, http.StatusOK, get(admin+path), "admin listener %s", path)
+	}
+	require.Equal(t, http.StatusOK, get(main+"/healthz"))
+	require.Equal(t, http.StatusOK, get(main+"/readyz"))
+	require.Equal(t, http.StatusOK, get(admin+"/healthz"))
+	require.Equal(t, http.StatusNotFound, get(admin+"/readyz"), "readiness is the API's, on its listener")
+}

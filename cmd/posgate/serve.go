@@ -65,7 +65,7 @@ func (g *gatewayFlags) config(e *env) server.Config {
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
 	var lim limitFlags
-	var addr, certFile, keyFile, cpuProfile, acquirerName string
+	var addr, adminAddr, certFile, keyFile, cpuProfile, acquirerName string
 	var metricsAuth bool
 	var clu cluster.Config
 	var clusterAlias string
@@ -83,6 +83,9 @@ func serveCmd(e *env) *cobra.Command {
 			var err error
 			if clu.NATS, err = clusterURL(clu.NATS, clusterAlias); err != nil {
 				return err
+			}
+			if _, _, err := net.SplitHostPort(adminAddr); adminAddr != "" && err != nil {
+				return fmt.Errorf("--admin-addr %q (or POSGATE_ADMIN_ADDR): want host:port, such as 127.0.0.1:9090: %w", adminAddr, err)
 			}
 			acq, err := acquirer.ByName(acquirerName)
 			if err != nil {
@@ -105,6 +108,7 @@ func serveCmd(e *env) *cobra.Command {
 			cfg.Acquirer = acq
 			cfg.Cluster = clu
 			cfg.Drain = drain
+			cfg.SeparateAdmin = adminAddr != ""
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -114,6 +118,14 @@ func serveCmd(e *env) *cobra.Command {
 				gw.Close()
 				return err
 			}
+			var adminLn net.Listener
+			if adminAddr != "" {
+				if adminLn, err = net.Listen("tcp", adminAddr); err != nil {
+					ln.Close()
+					gw.Close()
+					return err
+				}
+			}
 			scheme := "http"
 			if certFile != "" {
 				scheme = "https"
@@ -121,8 +133,12 @@ func serveCmd(e *env) *cobra.Command {
 			if gw.Cluster != nil {
 				cfg.Logger.Info("posgate cluster node", "node_id", gw.Cluster.ID(), "nats", redactDSN(clu.NATS))
 			}
-			cfg.Logger.Info("posgate serving", "url", scheme+"://"+ln.Addr().String(), "db", redactDSN(g.db))
-			return gw.Serve(c.Context(), ln, certFile, keyFile)
+			attrs := []any{"url", scheme + "://" + ln.Addr().String()}
+			if adminLn != nil {
+				attrs = append(attrs, "admin_url", scheme+"://"+adminLn.Addr().String())
+			}
+			cfg.Logger.Info("posgate serving", append(attrs, "db", redactDSN(g.db))...)
+			return gw.ServeWithAdmin(c.Context(), ln, adminLn, certFile, keyFile)
 		},
 	}
 	g.register(c, "posgate.db")
@@ -130,6 +146,7 @@ func serveCmd(e *env) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&acquirerName, "acquirer", "", "where refunds go, required: "+strings.Join(acquirer.Names(), ", "))
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address, host:port")
+	f.StringVar(&adminAddr, "admin-addr", "", "serve /admin, /console, /metrics and pprof only on this host:port, not beside /Payments")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	f.StringVar(&certFile, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS and WSS")
 	f.StringVar(&keyFile, "tls-key", "", "TLS private key file (PEM)")
@@ -145,7 +162,7 @@ func serveCmd(e *env) *cobra.Command {
 	f.DurationVar(&drain.Grace, "drain-grace", server.DefaultDrainGrace, "on SIGTERM, how long merchant calls already running may still wait for their terminal (then -4203); new ones are refused meanwhile")
 	f.DurationVar(&drain.Spread, "drain-spread", server.DefaultDrainSpread, "on SIGTERM, the window over which terminals are told to reconnect (elsewhere), each at a random moment")
 	positive(f, "cluster-heartbeat", "cluster-stale-after", "drain-grace", "drain-spread")
-	for _, name := range []string{"acquirer", "addr", "cpuprofile", "tls-cert", "tls-key", "metrics-auth", "allow-private-notify",
+	for _, name := range []string{"acquirer", "addr", "admin-addr", "cpuprofile", "tls-cert", "tls-key", "metrics-auth", "allow-private-notify",
 		"cluster", "cluster-nats", "node-id", "cluster-heartbeat", "cluster-stale-after", "drain-grace", "drain-spread"} {
 		envFlag(f, name, envName(name))
 	}
