@@ -66,7 +66,11 @@ func TestKillStorm(t *testing.T) {
 		t.Skip("a measurement: run with -clustertest.storm=3000 (docs/benchmarks.md)")
 	}
 	const busy = 30
-	c := newCluster(t, 3, func(o *options) { o.termHeartbeat = 10 * time.Second; o.poolConns = 10; o.acceptLimit = !*stormLiftFlag })
+	c := newCluster(t, 3, func(o *options) {
+		o.termHeartbeat = 10 * time.Second
+		o.poolConns = 10
+		o.acceptLimit = !*stormLiftFlag
+	})
 	tids := make([]string, n)
 	for i := range tids {
 		tids[i] = fmt.Sprintf("S%05d", i)
