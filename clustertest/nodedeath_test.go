@@ -98,6 +98,15 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			}()
 			m.kill(c.nodes[h], sale)
 			killedAt := time.Now()
+			// The moment was the one named: the reversal had not reached the
+			// acquirer before the first two, had after the others.
+			wantBefore := 1
+			if m.name == "persisted, not sent" || m.name == "on screen, before the result" {
+				wantBefore = 0
+			}
+			if got := c.acq.ops(sale, "reversal"); got != wantBefore {
+				t.Errorf("the terminal had reversed %d times at the kill, want %d for this moment", got, wantBefore)
+			}
 
 			var a answer
 			select {
