@@ -45,6 +45,9 @@ const (
 type Config struct {
 	// Server is the gateway to load; empty starts one (`posgate serve` as a
 	// child process on a temporary SQLite database) and a baseline beside it.
+	// Several comma-separated URLs are the nodes of one cluster: terminal i
+	// connects to the (i mod n)th, and its clients call the next one, so
+	// every command is routed.
 	Server string
 	// DB is the target gateway's database, where the benchmark provisions
 	// its terminals (only with Server).

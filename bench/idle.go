@@ -73,7 +73,7 @@ func runIdle(ctx context.Context, cfg Config) (*Report, error) {
 	defer gw.stop()
 	pid := gw.cmd.Process.Pid
 	idle := &IdleReport{HeartbeatSeconds: cfg.Heartbeat.Seconds(), RSSBeforeBytes: rss(pid)}
-	stop, err := connectTerminals(ctx, gw.URL, cfg.Terminals)
+	stop, err := connectTerminals(ctx, []string{gw.URL}, cfg.Terminals)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,12 +80,14 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 	defer receiver.close()
 	cfg.notifyURL = receiver.url
 	cfg.receiver = receiver
-	stopTerminals, err := connectTerminals(ctx, target, cfg.Terminals)
+	// Several comma-separated URLs are the nodes of one cluster.
+	urls := strings.Split(target, ",")
+	stopTerminals, err := connectTerminals(ctx, urls, cfg.Terminals)
 	if err != nil {
 		return nil, err
 	}
 	cpu0 := gatewayCPU(gateway)
-	res, err := drive(ctx, cfg, target, "posgate")
+	res, err := drive(ctx, cfg, urls, "posgate")
 	cpu := gatewayCPU(gateway) - cpu0
 	stopTerminals()
 	if err != nil {
@@ -116,7 +119,7 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Notes = append(rep.Notes, "the baseline polls v3.QueryOrder (once: it answers paid at once); it sends no notifications")
 	}
 	bcpu0 := gatewayCPU(base)
-	bres, err := drive(ctx, bcfg, base.URL, "baseline")
+	bres, err := drive(ctx, bcfg, []string{base.URL}, "baseline")
 	bcpu := gatewayCPU(base) - bcpu0
 	stopBare()
 	if err != nil {
@@ -242,8 +245,9 @@ func (r *receiver) close() { r.srv.Close() }
 
 // connectTerminals connects n simulated terminals that answer at once and
 // returns once the gateway has welcomed every one. At most 64 connect at a
-// time, as a fleet coming online would.
-func connectTerminals(ctx context.Context, url string, n int) (stop func(), err error) {
+// time, as a fleet coming online would. Terminal i connects to
+// urls[i % len(urls)].
+func connectTerminals(ctx context.Context, urls []string, n int) (stop func(), err error) {
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	stop = func() { cancel(); wg.Wait() }
@@ -261,7 +265,7 @@ func connectTerminals(ctx context.Context, url string, n int) (stop func(), err 
 			stop()
 			return nil, ctx.Err()
 		}
-		t, err := simterm.New(simterm.Config{Server: url, TID: tid(i), Secret: secretOf(tid(i)), AutoTap: true, CardDelay: time.Nanosecond, Logger: quiet})
+		t, err := simterm.New(simterm.Config{Server: urls[i%len(urls)], TID: tid(i), Secret: secretOf(tid(i)), AutoTap: true, CardDelay: time.Nanosecond, Logger: quiet})
 		if err != nil {
 			stop()
 			return nil, err
@@ -405,10 +409,13 @@ func (w *worker) sale(ctx context.Context) (string, bool) {
 
 // drive runs the scenario's cycles from cfg.Concurrency clients for
 // cfg.Duration against url.
-func drive(ctx context.Context, cfg Config, url, label string) (*result, error) {
+func drive(ctx context.Context, cfg Config, urls []string, label string) (*result, error) {
 	workers := make([]*worker, cfg.Concurrency)
 	for i := range workers {
 		t := tid(i % cfg.Terminals)
+		// With several nodes, each client calls the node after its
+		// terminal's (connectTerminals): every command is routed.
+		url := urls[(i%cfg.Terminals+1)%len(urls)]
 		workers[i] = &worker{c: sdk.New(url, t, secretOf(t)), tid: t, notifyURL: cfg.notifyURL, samples: map[string][]float64{}, errors: map[string]int64{}}
 		if cfg.Wait == WaitNotification {
 			workers[i].receiver = cfg.receiver

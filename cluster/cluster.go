@@ -35,6 +35,11 @@ import (
 	"github.com/posgate/posgate/termlink"
 )
 
+// ownConns is the size of the node's own pool (Node.own): one presence
+// read takes a millisecond, so a few connections serve many concurrent
+// calls.
+const ownConns = 4
+
 // Defaults of Config.
 const (
 	DefaultHeartbeat  = 3 * time.Second
@@ -118,8 +123,15 @@ type Node struct {
 	cfg  Config
 	log  *slog.Logger
 	pool *pgxpool.Pool
-	hub  *termlink.Hub
-	nc   *nats.Conn
+	// own is the node's own small pool for the presence reads and the
+	// heartbeat. Online is asked inside the payment service's transactions,
+	// each holding a connection of the store's pool: on that pool, as many
+	// concurrent calls as it has connections would wait for a connection
+	// none of them gives back, and answer -4201 after the timeout; and a
+	// busy store would delay the heartbeat until the node looked dead.
+	own *pgxpool.Pool
+	hub *termlink.Hub
+	nc  *nats.Conn
 
 	svc  Service
 	subs []*nats.Subscription
@@ -154,6 +166,11 @@ func Open(ctx context.Context, cfg Config, pool *pgxpool.Pool, hub *termlink.Hub
 	}
 	n := &Node{cfg: cfg, log: cfg.Logger.With("node", cfg.NodeID), pool: pool, hub: hub,
 		local: map[string]bool{}, sent: map[string]time.Time{}}
+	own := pool.Config().Copy()
+	own.MaxConns, own.MinConns = ownConns, 0
+	if n.own, err = pgxpool.NewWithConfig(ctx, own); err != nil {
+		return nil, fmt.Errorf("cluster: presence pool: %w", err)
+	}
 	n.ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	n.nc, err = nats.Connect(cfg.NATS,
 		nats.Name("posgate "+cfg.NodeID),
@@ -171,11 +188,13 @@ func Open(ctx context.Context, cfg Config, pool *pgxpool.Pool, hub *termlink.Hub
 	)
 	if err != nil {
 		n.cancel()
+		n.own.Close()
 		return nil, fmt.Errorf("cluster: connect to NATS: %w", err)
 	}
 	if err := n.heartbeat(ctx); err != nil {
 		n.nc.Close()
 		n.cancel()
+		n.own.Close()
 		return nil, fmt.Errorf("cluster: register node %s: %w", cfg.NodeID, err)
 	}
 	return n, nil
@@ -255,6 +274,7 @@ func (n *Node) Close() error {
 		}
 	}
 	n.nc.Close()
+	n.own.Close()
 	return err
 }
 
@@ -270,7 +290,7 @@ func (n *Node) Halt() {
 // heartbeat writes the node's liveness, with the database's clock so the
 // nodes' clocks need not agree.
 func (n *Node) heartbeat(ctx context.Context) error {
-	_, err := n.pool.Exec(ctx, `INSERT INTO nodes (node_id, heartbeat_at) VALUES ($1, now())
+	_, err := n.own.Exec(ctx, `INSERT INTO nodes (node_id, heartbeat_at) VALUES ($1, now())
 		ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now()`, n.cfg.NodeID)
 	return err
 }
@@ -290,7 +310,7 @@ func (n *Node) publish(subject string, data []byte) {
 // else "".
 func (n *Node) owner(ctx context.Context, tid string) (string, error) {
 	var node string
-	err := n.pool.QueryRow(ctx, `SELECT p.node_id FROM terminal_presence p JOIN nodes n ON n.node_id = p.node_id
+	err := n.own.QueryRow(ctx, `SELECT p.node_id FROM terminal_presence p JOIN nodes n ON n.node_id = p.node_id
 		WHERE p.tid = $1 AND n.heartbeat_at > now() - make_interval(secs => $2)`,
 		tid, n.cfg.StaleAfter.Seconds()).Scan(&node)
 	if err != nil {

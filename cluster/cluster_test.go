@@ -26,6 +26,7 @@ import (
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/internal/pgtest"
 	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/postgres"
 	"github.com/posgate/posgate/sdk"
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
@@ -138,6 +139,14 @@ func connect(t *testing.T, n *node, tid, secret string, acquirer *atomic.Int64) 
 	go func() { tm.err = term.Run(ctx); close(tm.done) }()
 	t.Cleanup(tm.stop)
 	waitFor(t, 10*time.Second, func() bool { return n.G.Hub.Online(tid) }, "terminal %s online on its node", tid)
+	// The presence row is claimed just after the welcome: until then the
+	// other nodes see the terminal offline.
+	pool := n.G.Store.(*postgres.Store).Pool()
+	waitFor(t, 10*time.Second, func() bool {
+		var holder string
+		pool.QueryRow(context.Background(), `SELECT node_id FROM terminal_presence WHERE tid = $1`, tid).Scan(&holder)
+		return holder == n.G.Cluster.ID()
+	}, "terminal %s's presence row names its node", tid)
 	return tm
 }
 

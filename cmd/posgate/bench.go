@@ -55,7 +55,7 @@ summary row to paste into docs/benchmarks.md. See docs/benchmarks.md.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&cfg.Server, "server", "", "load this running gateway instead of starting one (needs --db; no baseline)")
+	f.StringVar(&cfg.Server, "server", "", "load this running gateway instead of starting one (needs --db; no baseline); several comma-separated URLs are nodes of one cluster: terminals are spread over them and each client calls the node after its terminal's")
 	f.StringVar(&cfg.DB, "db", "", "with --server: the gateway's database, to provision the benchmark's terminals")
 	f.IntVar(&cfg.Terminals, "terminals", 64, "simulated terminals")
 	f.IntVar(&cfg.Concurrency, "concurrency", 64, "concurrent merchant clients (one per terminal up to --terminals)")
