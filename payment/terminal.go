@@ -194,6 +194,7 @@ func (s *Service) writeProgress(ctx context.Context) {
 func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) error {
 	now := s.now()
 	var applied posgate.Command
+	var order posgate.Order
 	var fresh, late bool
 	var reconciled posgate.Reconciliation
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
@@ -222,7 +223,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		if err != nil || !ok {
 			return err
 		}
-		if reconciled, err = s.applyOutcome(tx, cmd, now); err != nil {
+		if order, reconciled, err = s.applyOutcome(tx, cmd, now); err != nil {
 			return err
 		}
 		applied, fresh = cmd, true
@@ -236,7 +237,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		delete(s.aborted, applied.TradeID)
 		s.mu.Unlock()
 		if w := s.waiterFor(applied.ID); w != nil {
-			w.finish(applied)
+			w.finish(applied, &order)
 		}
 	}
 	if late {
@@ -253,13 +254,13 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 	return nil
 }
 
-// applyOutcome moves the command's order (and reversal) by its result;
-// reconciled is set when the result finished the reversal of a late
-// approval.
-func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) (reconciled posgate.Reconciliation, err error) {
+// applyOutcome moves the command's order (and reversal) by its result,
+// and returns the order as it now stands; reconciled is set when the
+// result finished the reversal of a late approval.
+func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) (_ posgate.Order, reconciled posgate.Reconciliation, err error) {
 	o, err := tx.Order(cmd.TradeID)
 	if err != nil {
-		return "", err
+		return o, "", err
 	}
 	var next posgate.Order
 	var changed bool
@@ -267,7 +268,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 	case posgate.CommandReversal:
 		rev, err := tx.ReversalByCommand(cmd.ID)
 		if err != nil {
-			return "", err
+			return o, "", err
 		}
 		rev.State = posgate.ReversalDeclined
 		if cmd.Outcome == posgate.OutcomeApproved {
@@ -276,7 +277,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		rev.Reason = cmd.Message
 		rev.FinishedAt = &now
 		if err := tx.UpdateReversal(rev); err != nil {
-			return "", err
+			return o, "", err
 		}
 		if rev.Origin == posgate.ReversalOfLateApproval {
 			next, changed = posgate.LateReversalOutcome(o, cmd.Outcome, now)
@@ -291,8 +292,8 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		if cmd.Kind != posgate.CommandReversal {
 			s.log.Warn("sale result for an order that already left processing", "trade_id", o.TradeID, "state", o.State, "outcome", cmd.Outcome)
 		}
-		return "", nil
+		return o, "", nil
 	}
-	_, err = s.saveOrder(tx, next)
-	return reconciled, err
+	next, err = s.saveOrder(tx, next)
+	return next, reconciled, err
 }
