@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/posgate/posgate"
@@ -110,22 +111,18 @@ func (s *Service) writeProgress(ctx context.Context) {
 		// Which events may be kept is read on a reader, off the single
 		// writer that every payment waits for.
 		bg := context.WithoutCancel(ctx)
+		ids := make([]string, 0, len(batch))
+		for _, r := range batch {
+			ids = append(ids, r.ev.CommandID)
+		}
+		slices.Sort(ids)
 		cmds := map[string]posgate.Command{}
 		err := s.store.Read(bg, func(tx posgate.Tx) error {
-			for _, r := range batch {
-				if _, seen := cmds[r.ev.CommandID]; seen {
-					continue
-				}
-				cmd, err := tx.Command(r.ev.CommandID)
-				if errors.Is(err, posgate.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
+			found, err := tx.CommandsByID(slices.Compact(ids))
+			for _, cmd := range found {
 				cmds[cmd.ID] = cmd
 			}
-			return nil
+			return err
 		})
 		var keep []posgate.CommandEvent
 		var dropped []progressReport
@@ -139,14 +136,7 @@ func (s *Service) writeProgress(ctx context.Context) {
 			keep = append(keep, r.ev)
 		}
 		if err == nil && len(keep) > 0 {
-			err = s.store.InTx(bg, func(tx posgate.Tx) error {
-				for _, e := range keep {
-					if err := tx.InsertEvent(e); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			err = s.store.InTx(bg, func(tx posgate.Tx) error { return tx.InsertEvent(keep...) })
 		}
 		if err != nil {
 			s.log.Error("record progress", "events", len(batch), "err", err)

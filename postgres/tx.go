@@ -390,6 +390,10 @@ func (t *tx) Command(id string) (posgate.Command, error) {
 	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE id = $1`, id)
 }
 
+func (t *tx) CommandsByID(ids []string) ([]posgate.Command, error) {
+	return list(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE id = ANY($1::text[])`, ids)
+}
+
 func (t *tx) InFlightCommand(tid string) (posgate.Command, error) {
 	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE tid = $1 AND state = 'in_flight'`, tid)
 }
@@ -429,9 +433,19 @@ func (t *tx) StartCommand(id string) (bool, error) {
 	return false, err
 }
 
-func (t *tx) InsertEvent(e posgate.CommandEvent) error {
-	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
-		e.CommandID, e.Stage, e.Message, e.At)
+// InsertEvent inserts all the events in one statement, numbered in their
+// order.
+func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	cmds, stages, msgs, ats := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]time.Time, len(events))
+	for i, e := range events {
+		cmds[i], stages[i], msgs[i], ats[i] = e.CommandID, string(e.Stage), e.Message, e.At
+	}
+	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at)
+		SELECT c, s, m, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e (c, s, m, a, n)
+		ORDER BY n`, cmds, stages, msgs, ats)
 	return err
 }
 
