@@ -183,12 +183,12 @@ func (s *Service) writeProgress(ctx context.Context) {
 // the command finished and changes nothing.
 func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) error {
 	now := s.now()
-	var applied posgate.Command
-	var order posgate.Order
+	var applied, queued posgate.Command
+	var order, queuedOrder posgate.Order
 	var fresh, late bool
 	var reconciled posgate.Reconciliation
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
-		applied, fresh, late, reconciled = posgate.Command{}, false, false, ""
+		applied, queued, fresh, late, reconciled = posgate.Command{}, posgate.Command{}, false, false, ""
 		cmd, err := tx.Command(r.CommandID)
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
 			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
@@ -217,7 +217,13 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 			return err
 		}
 		applied, fresh = cmd, true
-		return nil
+		// The terminal has no command in flight now (the one just
+		// finished was its one), so a queued one starts in this same
+		// transaction rather than in one of its own.
+		if queued, queuedOrder, err = startQueued(tx, tid); errors.Is(err, posgate.ErrNotFound) {
+			queued, err = posgate.Command{}, nil
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -237,8 +243,12 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		s.late.add(reconciled)
 		s.log.Warn("late approval reversal finished", "trade_id", applied.TradeID, "outcome", applied.Outcome, "reconciliation", reconciled)
 	}
-	if fresh || late {
-		// The terminal has just finished a command: a queued one may go.
+	if queued.ID != "" {
+		s.sendStarted(ctx, queued, queuedOrder)
+	}
+	if late {
+		// The terminal reported an abandoned command: the reversal just
+		// queued, or an older one, may go if it is free.
 		s.forward(ctx, tid)
 	}
 	return nil
