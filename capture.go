@@ -167,3 +167,53 @@ func ExpireAuthorisation(o Order, now time.Time) (Order, bool) {
 	o.State, o.UpdatedAt = StateExpired, now
 	return o, true
 }
+
+// DecrementState is a decrement's state.
+type DecrementState string
+
+const (
+	DecrementProcessing  DecrementState = "processing"  // sent to the acquirer; the reduction is off the order already
+	DecrementDecremented DecrementState = "decremented" // the acquirer lowered the authorisation
+	DecrementFailed      DecrementState = "failed"      // the acquirer refused; the reduction was given back
+	DecrementError       DecrementState = "error"       // no clear answer: the reduction stays off (capturing less than is held is safe)
+)
+
+// Decrement is one lowering of a pre-authorisation (v3.PreauthDecrement),
+// made cloud-side through the acquirer. The store keeps After = Before -
+// Amount, both above zero; the rules keep After at or above the
+// currency's minimum.
+type Decrement struct {
+	DecrementID string // 8-4-4-4-12 hex, the acquirer's idempotency key
+	TradeID     string
+	MerchantID  int64
+	User        string // who asked
+	RequestID   string
+	Amount      int64 // the reduction, minor units
+	Before      int64 // the authorised amount before it
+	After       int64 // and after it
+	Currency    string
+	Description string
+	NotifyURL   string // the requester's, notified with the order
+	State       DecrementState
+	AcquirerRef string
+	Message     string
+	CreatedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+// DecrementOutcome is the decrement and its order after the acquirer's
+// answer: failed gives the reduction back to an order still authorized;
+// decremented and error keep it off. changed is false when the decrement
+// had already left processing.
+func DecrementOutcome(d Decrement, o Order, next DecrementState, acquirerRef, msg string, now time.Time) (Decrement, Order, bool) {
+	if d.State != DecrementProcessing || next == DecrementProcessing {
+		return d, o, false
+	}
+	t := now
+	d.State, d.AcquirerRef, d.Message, d.FinishedAt = next, acquirerRef, msg, &t
+	if next == DecrementFailed && o.State == StateAuthorized {
+		o.Amount += d.Amount
+		o.UpdatedAt = now
+	}
+	return d, o, true
+}

@@ -52,7 +52,9 @@ type Command struct {
 	Outcome       Outcome
 	TransactionID string
 	Message       string
-	FinishedAt    *time.Time
+	// Receipt is the card data of the result, when the terminal sent it.
+	Receipt    Receipt
+	FinishedAt *time.Time
 }
 
 // CommandEvent is a progress step the terminal reported (received, on
@@ -120,6 +122,7 @@ type Result struct {
 	Outcome       Outcome
 	TransactionID string
 	Message       string
+	Receipt       Receipt
 }
 
 // AbortReason says why the cloud asks a terminal to stop a command.

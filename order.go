@@ -52,6 +52,8 @@ type Order struct {
 	State        State
 	// TransactionID is the acquirer's reference, set when paid.
 	TransactionID string
+	// Receipt is the card data of the terminal's approval.
+	Receipt Receipt
 	// RefundedAmount and RefundCount sum the order's refunds that are not
 	// failed; the store guarantees RefundedAmount <= Amount.
 	RefundedAmount int64

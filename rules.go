@@ -113,7 +113,7 @@ func CheckCancelPayment(o Order, reversalInFlight bool, loc *time.Location, now 
 // or authorisation command. changed is false when the order had already
 // left processing (a late result: the caller records it, the order keeps
 // its state).
-func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, now time.Time) (next Order, changed bool) {
+func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, receipt Receipt, now time.Time) (next Order, changed bool) {
 	if o.State != StateProcessing && o.State != StatePending {
 		return o, false
 	}
@@ -123,7 +123,7 @@ func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, now t
 		if op == OpAuthorisation {
 			o.State = StateAuthorized
 		}
-		o.TransactionID = transactionID
+		o.TransactionID, o.Receipt = transactionID, receipt
 		t := now
 		o.PaidAt = &t
 	case OutcomeDeclined:
@@ -142,10 +142,11 @@ func SaleOutcome(o Order, op Operation, out Outcome, transactionID string, now t
 // LateApproval is the order after its terminal approved it once the
 // merchant had been told it was not paid (the cloud expired it, or a
 // silent cancel abandoned its command): the order keeps its state, records
-// the approval's transaction id and is marked for the reversal that gives
-// the money back. changed is false when the order is not in such a state
+// the approval's transaction id and receipt data (the card an operator
+// must refund should the reversal fail) and is marked for the reversal
+// that gives the money back. changed is false when the order is not in such a state
 // or its late approval was handled already.
-func LateApproval(o Order, transactionID string, now time.Time) (next Order, changed bool) {
+func LateApproval(o Order, transactionID string, receipt Receipt, now time.Time) (next Order, changed bool) {
 	if o.Reconciliation != "" {
 		return o, false
 	}
@@ -155,7 +156,7 @@ func LateApproval(o Order, transactionID string, now time.Time) (next Order, cha
 		return o, false
 	}
 	o.Reconciliation = LateApprovalReversing
-	o.TransactionID = transactionID
+	o.TransactionID, o.Receipt = transactionID, receipt
 	o.UpdatedAt = now
 	return o, true
 }

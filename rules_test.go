@@ -142,15 +142,15 @@ func TestOutcomes(t *testing.T) {
 		OutcomeApproved: StatePaid, OutcomeDeclined: StateDeclined, OutcomeFailed: StateFailed,
 		OutcomeCancelled: StateCancelled, OutcomeExpired: StateExpired,
 	} {
-		got, changed := SaleOutcome(o, OpSale, out, "ACQ", now)
+		got, changed := SaleOutcome(o, OpSale, out, "ACQ", Receipt{}, now)
 		if !changed || got.State != want {
 			t.Errorf("%s: %s %v, want %s", out, got.State, changed, want)
 		}
 	}
-	if got, _ := SaleOutcome(o, OpAuthorisation, OutcomeApproved, "ACQ", now); got.State != StateAuthorized || got.PaidAt == nil || got.TransactionID != "ACQ" {
+	if got, _ := SaleOutcome(o, OpAuthorisation, OutcomeApproved, "ACQ", visaChip, now); got.State != StateAuthorized || got.PaidAt == nil || got.TransactionID != "ACQ" || got.Receipt != visaChip {
 		t.Errorf("authorisation approved: %+v", got)
 	}
-	if _, changed := SaleOutcome(Order{State: StateExpired}, OpSale, OutcomeApproved, "ACQ", now); changed {
+	if _, changed := SaleOutcome(Order{State: StateExpired}, OpSale, OutcomeApproved, "ACQ", Receipt{}, now); changed {
 		t.Error("a late approval changed an expired order")
 	}
 	if got, changed := ReversalOutcome(Order{State: StatePaid}, OutcomeApproved, now); !changed || got.State != StateCancelled {

@@ -134,6 +134,23 @@ type Tx interface {
 	FinishCapture(c Capture) (bool, error)
 	// ActiveCapture returns the order's capture that is not failed.
 	ActiveCapture(tradeID string) (Capture, error)
+	// CapturesForTrade lists the order's captures, failed ones included,
+	// oldest first.
+	CapturesForTrade(tradeID string) ([]Capture, error)
+	// InsertDecrement records a decrement; the order's change is the
+	// caller's (UpdateOrder in the same transaction), so concurrent
+	// decrements of one order serialise on its version. A decrement with
+	// After not Before - Amount, or not above zero, is refused with
+	// ErrCaptureNotAllowed.
+	InsertDecrement(d Decrement) error
+	// FinishDecrement moves a decrement in processing to d.State with d's
+	// result fields; false when it was not in processing.
+	FinishDecrement(d Decrement) (bool, error)
+	// DecrementsForTrade lists the order's decrements, oldest first.
+	DecrementsForTrade(tradeID string) ([]Decrement, error)
+	// StaleDecrements lists decrements still processing that were asked
+	// for at or before before, oldest first, at most limit.
+	StaleDecrements(before time.Time, limit int) ([]Decrement, error)
 	// StaleCaptures lists captures still processing that were asked for at
 	// or before before, oldest first, at most limit.
 	StaleCaptures(before time.Time, limit int) ([]Capture, error)
@@ -182,4 +199,17 @@ type Tx interface {
 	Orders(f OrderFilter) ([]Order, error)
 	// RefundsInState lists refunds in state, oldest first, at most limit.
 	RefundsInState(state RefundState, limit int) ([]Refund, error)
+
+	// Operators. InsertOperator returns ErrDuplicate when the name is
+	// taken; DeleteOperator ErrNotFound when it is not. Operators lists
+	// them by name.
+	InsertOperator(o Operator) error
+	Operator(name string) (Operator, error)
+	Operators() ([]Operator, error)
+	DeleteOperator(name string) error
+	// InsertOperatorAction records an action in the transaction of the
+	// change it made; OperatorActionsForTrade lists an order's, oldest
+	// first (equal times in the order they were recorded).
+	InsertOperatorAction(a OperatorAction) error
+	OperatorActionsForTrade(tradeID string) ([]OperatorAction, error)
 }

@@ -62,7 +62,9 @@ func runIdle(ctx context.Context, cfg Config) (*Report, error) {
 	args := []string{"serve", "--acquirer", "simulated", "--db", db, "--log-level", "warn", "--heartbeat", cfg.Heartbeat.String(),
 		// Every terminal connects from this one address at once: that is
 		// the scenario, not an attack.
-		"--rate-hello", "1e9", "--rate-hello-burst", "1e9"}
+		"--rate-hello", "1e9", "--rate-hello-burst", "1e9", "--rate-accept", "1e9", "--rate-accept-burst", "1e9",
+		// The terminals plus room for the clients and /metrics.
+		"--max-conns", strconv.Itoa(cfg.Terminals + 1000)}
 	args = append(args, cfg.ServeArgs...)
 	gw, err := startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, args...)
 	if err != nil {

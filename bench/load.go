@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,9 @@ func runLoad(ctx context.Context, cfg Config) (*Report, error) {
 		gateway, err = startChild(ctx, cfg.Binary, []string{"POSGATE_MASTER_KEY=" + key, "POSGATE_ADMIN_TOKEN=bench"}, append([]string{"serve", "--acquirer", "simulated", "--db", db, "--log-level", "warn", "--allow-private-notify",
 			// The load comes from one address and is the point: no rate limit.
 			"--rate-user", "1e9", "--rate-user-burst", "1e9", "--rate-addr", "1e9", "--rate-addr-burst", "1e9",
-			"--rate-hello", "1e9", "--rate-hello-burst", "1e9"}, cfg.ServeArgs...)...)
+			"--rate-hello", "1e9", "--rate-hello-burst", "1e9", "--rate-accept", "1e9", "--rate-accept-burst", "1e9",
+			// The terminals plus room for the clients and /metrics.
+			"--max-conns", strconv.Itoa(cfg.Terminals + 1000)}, cfg.ServeArgs...)...)
 		if err != nil {
 			return nil, err
 		}

@@ -185,6 +185,14 @@ func Open(ctx context.Context, cfg Config, pool *pgxpool.Pool, hub *termlink.Hub
 func (n *Node) ID() string { return n.cfg.NodeID }
 
 // Attach subscribes the node to its doorbells, delivering them to svc.
+//
+// It is a step after Open, not a parameter of it, because the two
+// depend on each other: the payment service is built with the node as
+// its Link (every command it sends goes through the node), and the
+// node's doorbells call the service (Resend, CommandFinished,
+// CommandShown). One of them must exist first; the node does, and it
+// subscribes only here, so no doorbell can arrive before svc is set.
+// Attach once, before Run.
 func (n *Node) Attach(svc Service) error {
 	n.svc = svc
 	for subject, h := range map[string]nats.MsgHandler{
@@ -292,6 +300,41 @@ func (n *Node) owner(ctx context.Context, tid string) (string, error) {
 		return "", err
 	}
 	return node, nil
+}
+
+// Holders returns, for each of tids that is online somewhere in the
+// cluster, the node holding its connection: this node for a terminal
+// connected here, else the node its presence row names if that node's
+// heartbeat is fresh. One read for all of tids.
+func (n *Node) Holders(ctx context.Context, tids []string) (map[string]string, error) {
+	out := make(map[string]string, len(tids))
+	elsewhere := []string{} // never NULL in ANY
+	for _, tid := range tids {
+		if n.hub.Online(tid) {
+			out[tid] = n.cfg.NodeID
+		} else {
+			elsewhere = append(elsewhere, tid)
+		}
+	}
+	if len(elsewhere) == 0 {
+		return out, nil
+	}
+	// A row naming this node for a TID not connected here is stale.
+	rows, err := n.pool.Query(ctx, `SELECT p.tid, p.node_id FROM terminal_presence p JOIN nodes n ON n.node_id = p.node_id
+		WHERE p.tid = ANY($1) AND p.node_id <> $2 AND n.heartbeat_at > now() - make_interval(secs => $3)`,
+		elsewhere, n.cfg.NodeID, n.cfg.StaleAfter.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("cluster: read terminal presence: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tid, node string
+		if err := rows.Scan(&tid, &node); err != nil {
+			return nil, err
+		}
+		out[tid] = node
+	}
+	return out, rows.Err()
 }
 
 // Online implements payment.Link: tid is connected here, or to a node

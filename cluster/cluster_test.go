@@ -6,13 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/posgate/posgate/cluster"
@@ -25,10 +32,10 @@ import (
 	"github.com/posgate/posgate/termproto"
 )
 
-func schemaDSN(t *testing.T) string { return pgtest.SchemaDSN(t, "cluster") }
+func schemaDSN(t testing.TB) string { return pgtest.SchemaDSN(t, "cluster") }
 
 // natsServer runs an embedded NATS server on port (-1: any free port).
-func natsServer(t *testing.T, port int) *natsserver.Server {
+func natsServer(t testing.TB, port int) *natsserver.Server {
 	t.Helper()
 	s, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: port, NoLog: true, NoSigs: true})
 	require.NoError(t, err)
@@ -47,13 +54,19 @@ const (
 )
 
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	URL  string
 	G    *server.Gateway
 	stop func() // ends Serve and waits for it
 }
 
-func startNode(t *testing.T, dsn, natsURL, id string) *node {
+func startNode(t testing.TB, dsn, natsURL, id string) *node {
+	t.Helper()
+	return startNodeWith(t, dsn, natsURL, id, nil)
+}
+
+// startNodeWith starts a node whose configuration adjust may change.
+func startNodeWith(t testing.TB, dsn, natsURL, id string, adjust func(*server.Config)) *node {
 	t.Helper()
 	cfg := server.Config{
 		DB:                dsn,
@@ -73,6 +86,9 @@ func startNode(t *testing.T, dsn, natsURL, id string) *node {
 		},
 		Cluster: cluster.Config{NATS: natsURL, NodeID: id, Heartbeat: heartbeat, StaleAfter: staleAfter,
 			Sweep: 300 * time.Millisecond, WaitPoll: 200 * time.Millisecond},
+	}
+	if adjust != nil {
+		adjust(&cfg)
 	}
 	g, err := server.Open(context.Background(), cfg)
 	require.NoError(t, err)
@@ -359,4 +375,144 @@ func TestReplacedWithoutNATS(t *testing.T) {
 	}
 	require.False(t, a.G.Hub.Online("T1"))
 	require.True(t, a.G.Cluster.Online("T1"), "A sees T1 on B")
+}
+
+type adminTerminal struct {
+	TID    string `json:"tid"`
+	Online bool   `json:"online"`
+	Node   string `json:"node"`
+}
+
+func adminTerminals(t *testing.T, n *node) map[string]adminTerminal {
+	t.Helper()
+	var list struct {
+		Terminals []adminTerminal `json:"terminals"`
+	}
+	adminGet(t, n.URL+"/admin/v1/terminals", &list)
+	out := map[string]adminTerminal{}
+	for _, v := range list.Terminals {
+		out[v.TID] = v
+	}
+	return out
+}
+
+func adminGet(t *testing.T, url string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer test-admin-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+}
+
+// consolePage logs in to n's console with the admin token and returns
+// the page at path.
+func consolePage(t *testing.T, n *node, path string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(u string) string {
+		resp, err := c.Get(u)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(b)
+	}
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(get(n.URL + "/console/login"))
+	require.NotNil(t, m)
+	resp, err := c.PostForm(n.URL+"/console/login", url.Values{"csrf": {m[1]}, "token": {"test-admin-token"}, "next": {"/console/"}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	return get(n.URL + path)
+}
+
+// TestAdminTerminalsAcrossNodes: the operator API and the console show every terminal of
+// the cluster with the node holding it, whichever node is asked; a dead
+// node's terminals read offline everywhere within the stale bound.
+func TestAdminTerminalsAcrossNodes(t *testing.T) {
+	dsn := schemaDSN(t)
+	ns := natsServer(t, -1)
+	a := startNode(t, dsn, ns.ClientURL(), "a")
+	b := startNode(t, dsn, ns.ClientURL(), "b")
+	var ops atomic.Int64
+	s1, s2 := a.addTerminal("Shop", "T1"), a.addTerminal("Shop", "T2")
+	a.addTerminal("Shop", "T3")
+	connect(t, a, "T1", s1, &ops)
+	connect(t, b, "T2", s2, &ops)
+	want := map[string]adminTerminal{
+		"T1": {TID: "T1", Online: true, Node: "a"},
+		"T2": {TID: "T2", Online: true, Node: "b"},
+		"T3": {TID: "T3"},
+	}
+	for _, n := range []*node{a, b} {
+		require.Eventually(t, func() bool { return assert.ObjectsAreEqual(want, adminTerminals(t, n)) }, 5*time.Second, 10*time.Millisecond,
+			"node %s: %v", n.G.Cluster.ID(), adminTerminals(t, n))
+		var one adminTerminal
+		adminGet(t, n.URL+"/admin/v1/terminals/T1", &one)
+		require.Equal(t, want["T1"], one)
+		page := consolePage(t, n, "/console/")
+		require.Contains(t, page, "online on a", "the console shows the node holding T1")
+		require.Contains(t, page, "online on b", "and T2's")
+	}
+
+	a.G.Cluster.Halt()
+	a.stop()
+	want["T1"] = adminTerminal{TID: "T1"}
+	require.Eventually(t, func() bool { return assert.ObjectsAreEqual(want, adminTerminals(t, b)) }, staleAfter+2*time.Second, 10*time.Millisecond,
+		"a dead node's terminal reads offline")
+}
+
+// TestDrainMovesTerminals: node A drains (its Serve ends) while a
+// reversal called on B waits for A's terminal. The reversal is answered
+// with its result, the terminal (given both nodes) is told to reconnect
+// and comes back on B, and A's presence is gone.
+func TestDrainMovesTerminals(t *testing.T) {
+	dsn := schemaDSN(t)
+	ns := natsServer(t, -1)
+	a := startNode(t, dsn, ns.ClientURL(), "a")
+	b := startNode(t, dsn, ns.ClientURL(), "b")
+	secret := a.addTerminal("Shop", "T1")
+	var ops atomic.Int64
+	term, err := simterm.New(simterm.Config{Server: a.URL + "," + b.URL, TID: "T1", Secret: secret, AutoTap: true, CardDelay: 5 * time.Millisecond,
+		OnAcquirer: func(termproto.Frame) { ops.Add(1) }})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- term.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, 10*time.Second, func() bool { return a.G.Hub.Online("T1") && b.G.Cluster.Online("T1") }, "T1 on A, seen by B")
+
+	tillB := sdk.New(b.URL, "T1", secret)
+	r := call(t, tillB, "v3.POS", saleData("T1"))
+	require.True(t, r.Status, "%s %s", r.Code, r.Message)
+	tradeID := orderOf(t, r).TradeID
+	waitState(t, tillB, tradeID, "paid")
+
+	term.SetFaults(simterm.Faults{ResultDelay: time.Second})
+	answer := make(chan *sdk.Response, 1)
+	go func() {
+		r, _ := tillB.Call(context.Background(), "v3.POSReversal", map[string]string{"tid": "T1", "trade_id": tradeID, "request_id": sdk.NewRequestID()})
+		answer <- r
+	}()
+	waitFor(t, 10*time.Second, func() bool {
+		return term.Current().Name == simterm.ScreenReversalProcessing || term.Current().Name == simterm.ScreenReversalApproved
+	},
+		"the reversal on the terminal")
+	a.stop() // drains: the terminal's result still reaches the database through A
+	r = <-answer
+	require.NotNil(t, r)
+	require.True(t, r.Status, "%s %s", r.Code, r.Message)
+	require.Equal(t, "cancelled", orderOf(t, r).State)
+	waitFor(t, 10*time.Second, func() bool { return b.G.Hub.Online("T1") }, "T1 reconnected to B")
+	require.EqualValues(t, 2, ops.Load(), "one sale, one reversal")
+	var rows int
+	require.NoError(t, b.G.Store.(interface {
+		Pool() *pgxpool.Pool
+	}).Pool().QueryRow(context.Background(), `SELECT count(*) FROM terminal_presence WHERE node_id = 'a'`).Scan(&rows))
+	require.Zero(t, rows, "A released its presence")
 }

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/payment"
-	"github.com/posgate/posgate/termlink"
 )
 
 //go:embed templates/*.html
@@ -35,9 +35,11 @@ var staticFS embed.FS
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// Link is the live terminal link's view of a terminal.
+// Link tells whether terminals are online and, in a cluster, which node
+// holds each: the same answer on every node (server's linkStatus, which
+// the admin API shows too).
 type Link interface {
-	Status(tid string) termlink.Status
+	Links(ctx context.Context, tids []string) (map[string]httpapi.LinkStatus, error)
 }
 
 // Config is the console's configuration.
@@ -115,11 +117,20 @@ func New(cfg Config, d Deps) http.Handler {
 
 type sessionKey struct{}
 
-// authed serves h to a request with a valid session; a POST must also
-// carry the session's CSRF token. Others are sent to the login page.
+// authed serves h to a request with a valid session of an operator who
+// still exists; a POST must also carry the session's CSRF token. Others
+// are sent to the login page.
 func (c *console) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := c.sessions.session(r)
+		sess, ok := c.sessions.session(r)
+		if ok && sess.operator != posgate.AdminOperator {
+			exists, err := c.svc.OperatorExists(r.Context(), sess.operator)
+			if err != nil {
+				c.fail(w, "session", err)
+				return
+			}
+			ok = exists
+		}
 		if !ok {
 			if r.Method != http.MethodGet || r.URL.Path == "/console/events" {
 				http.Error(w, "log in first", http.StatusUnauthorized)
@@ -128,17 +139,25 @@ func (c *console) authed(h http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		if r.Method == http.MethodPost && !c.sessions.checkCSRF(id, r.PostFormValue("csrf")) {
+		if r.Method == http.MethodPost && !c.sessions.checkCSRF(sess.id, r.PostFormValue("csrf")) {
+			c.log.Warn("console: POST refused: bad CSRF token", "path", r.URL.Path, "operator", sess.operator, "remote", r.RemoteAddr)
 			http.Error(w, "invalid or missing CSRF token: reload the page", http.StatusForbidden)
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, id)))
+		h(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
 	})
+}
+
+// operatorOf is the operator whose session authed let r in.
+func operatorOf(r *http.Request) string {
+	sess, _ := r.Context().Value(sessionKey{}).(session)
+	return sess.operator
 }
 
 // page is what every page's layout shows.
 type page struct {
 	LoggedIn  bool
+	Operator  string
 	Title     string
 	CSRF      string
 	Simulated bool
@@ -148,8 +167,8 @@ type page struct {
 }
 
 func (c *console) render(w http.ResponseWriter, r *http.Request, name string, status int, p page) {
-	if id, ok := r.Context().Value(sessionKey{}).(string); ok {
-		p.CSRF, p.LoggedIn = c.sessions.csrf(id), true
+	if sess, ok := r.Context().Value(sessionKey{}).(session); ok {
+		p.CSRF, p.LoggedIn, p.Operator = c.sessions.csrf(sess.id), true, sess.operator
 	}
 	p.Simulated = c.cfg.SimulatedAcquirer
 	p.Flash = r.URL.Query().Get("flash")
@@ -207,14 +226,29 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid or missing CSRF token: reload the login page", http.StatusForbidden)
 		return
 	}
-	if !c.sessions.checkToken(r.PostFormValue("token")) {
-		c.log.Warn("console: login refused", "remote", r.RemoteAddr)
-		c.showLogin(w, r, http.StatusUnauthorized, "That is not the admin token.")
+	operator := strings.TrimSpace(r.PostFormValue("operator"))
+	secret := r.PostFormValue("token")
+	var ok bool
+	switch operator {
+	case "", posgate.AdminOperator:
+		operator, ok = posgate.AdminOperator, c.sessions.checkToken(secret)
+	default:
+		if posgate.CheckOperatorName(operator) == nil {
+			var err error
+			if ok, err = c.svc.CheckOperator(r.Context(), operator, secret); err != nil {
+				c.fail(w, "login", err)
+				return
+			}
+		}
+	}
+	if !ok {
+		c.log.Warn("console: login refused", "operator", operator, "remote", r.RemoteAddr)
+		c.showLogin(w, r, http.StatusUnauthorized, "Wrong operator name or secret (leave the name empty for the admin token).")
 		return
 	}
-	c.log.Info("console: operator logged in", "remote", r.RemoteAddr)
+	c.log.Info("console: operator logged in", "operator", operator, "remote", r.RemoteAddr)
 	http.SetCookie(w, cookie(r, loginCookie, "", -1))
-	c.sessions.start(w, r)
+	c.sessions.start(w, r, operator)
 	http.Redirect(w, r, next(r), http.StatusSeeOther)
 }
 

@@ -8,10 +8,12 @@ import (
 	"github.com/posgate/posgate/termlink"
 )
 
-// Feed tells the console's live pages which terminals changed: it sits
-// between the terminal link and the gateway's handler, so it sees each
-// connect, disconnect, progress and result as it happens, including the
-// progress the gateway writes to the database only in batches.
+// Feed tells the console's live pages which terminals and orders changed.
+// It sits between the terminal link and the gateway's handler, so it sees
+// each connect, disconnect, progress and result as it happens, including
+// the progress the gateway writes to the database only in batches; and
+// between the payment service (and notification delivery) and the store,
+// so it sees every order whose history a committed transaction wrote.
 type Feed struct {
 	mu      sync.Mutex
 	subs    map[*subscription]struct{}
@@ -27,9 +29,10 @@ func NewFeed() *Feed {
 // subscription coalesces changes: a slow page gets each changed terminal
 // once, never a backlog, and never misses one.
 type subscription struct {
-	dirty  map[string]bool
-	signal chan struct{} // capacity 1: "something is dirty"
-	done   chan struct{} // closed by Close
+	dirty  map[string]bool // terminals
+	orders map[string]bool // trade ids
+	signal chan struct{}   // capacity 1: "something is dirty"
+	done   chan struct{}   // closed by Close
 }
 
 // Watch returns h with f told of what the link reports.
@@ -49,7 +52,7 @@ func (f *Feed) Close() {
 }
 
 func (f *Feed) subscribe() (*subscription, func()) {
-	s := &subscription{dirty: map[string]bool{}, signal: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &subscription{dirty: map[string]bool{}, orders: map[string]bool{}, signal: make(chan struct{}, 1), done: make(chan struct{})}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
@@ -64,16 +67,19 @@ func (f *Feed) subscribe() (*subscription, func()) {
 	}
 }
 
-// take returns the terminals changed since the last take.
-func (f *Feed) take(s *subscription) []string {
+// take returns the terminals and the orders changed since the last take.
+func (f *Feed) take(s *subscription) (tids, tradeIDs []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]string, 0, len(s.dirty))
 	for tid := range s.dirty {
-		out = append(out, tid)
+		tids = append(tids, tid)
+	}
+	for id := range s.orders {
+		tradeIDs = append(tradeIDs, id)
 	}
 	clear(s.dirty)
-	return out
+	clear(s.orders)
+	return tids, tradeIDs
 }
 
 // screen is the last stage tid reported, as the link saw it.
@@ -92,10 +98,26 @@ func (f *Feed) changed(tid string, p *posgate.Progress) {
 	}
 	for s := range f.subs {
 		s.dirty[tid] = true
-		select {
-		case s.signal <- struct{}{}:
-		default:
+		s.wake()
+	}
+}
+
+// ordersChanged marks orders whose history was written.
+func (f *Feed) ordersChanged(tradeIDs []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.subs {
+		for _, id := range tradeIDs {
+			s.orders[id] = true
 		}
+		s.wake()
+	}
+}
+
+func (s *subscription) wake() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
 	}
 }
 

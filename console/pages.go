@@ -3,8 +3,10 @@ package console
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 type terminalRow struct {
 	TID          string
 	Online       bool
+	Node         string // the cluster node holding it; "" outside a cluster
 	LastSeen     time.Time
 	OfflineSince time.Time
 	Client       string
@@ -29,10 +32,18 @@ func (c *console) terminalRows(r *http.Request, tid string) ([]terminalRow, erro
 	if err != nil {
 		return nil, err
 	}
+	tids := make([]string, len(ts))
+	for i, t := range ts {
+		tids[i] = t.TID
+	}
+	links, err := c.link.Links(r.Context(), tids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]terminalRow, 0, len(ts))
 	for _, t := range ts {
-		st := c.link.Status(t.TID)
-		row := terminalRow{TID: t.TID, Online: st.Online, LastSeen: st.LastSeen, OfflineSince: st.OfflineSince, Client: st.Client, InFlight: t.InFlight}
+		st := links[t.TID]
+		row := terminalRow{TID: t.TID, Online: st.Online, Node: st.Node, LastSeen: st.LastSeen, OfflineSince: st.OfflineSince, Client: st.Client, InFlight: t.InFlight}
 		live, seen := c.feed.screen(t.TID)
 		switch {
 		case seen && (t.InFlight == nil || live.CommandID == t.InFlight.ID):
@@ -63,9 +74,12 @@ func (c *console) terminalPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "terminal", http.StatusOK, page{Title: "Terminal " + rows[0].TID, Nav: "terminals", Data: rows[0]})
 }
 
-// events streams the fragments of terminals that change: each event is
-// the terminal's list row and its screen, rendered as on the pages, for
-// the script to swap in by element id.
+// events streams, as they change, the fragments a live page shows,
+// rendered by the page's own templates, for the script to swap in by
+// element id:
+//   - /console/events: each changed terminal's list row and screen;
+//   - ?order=TRADE_ID: the order's facts and timeline;
+//   - ?orders=1 with the list's filters: the orders list's rows.
 func (c *console) events(w http.ResponseWriter, r *http.Request) {
 	sub, stop := c.feed.subscribe()
 	defer stop()
@@ -80,12 +94,32 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc.Flush() == nil
 	}
+	// event renders part of tmpl with data as one event.
+	event := func(tmpl *template.Template, part string, data any) bool {
+		var b strings.Builder
+		if err := tmpl.ExecuteTemplate(&b, part, data); err != nil {
+			c.log.Error("console: render event", "part", part, "err", err)
+			return false
+		}
+		// An event's data is one line per "data:" field.
+		return write("event: " + part + "\ndata: " + strings.ReplaceAll(b.String(), "\n", "\ndata: ") + "\n\n")
+	}
+	send := c.terminalEvents(r, event)
+	// gap spaces the list's refreshes: on a busy gateway an order changes
+	// all the time, and each refresh is a query.
+	var gap time.Duration
+	q := r.URL.Query()
+	switch {
+	case q.Has("order"):
+		send = c.orderEvents(r, q.Get("order"), event)
+	case q.Has("orders"):
+		send, gap = c.ordersEvents(r, ordersFilter(q), event), ordersRefreshGap
+	}
 	if !write(": stream open\n\n") {
 		return
 	}
 	keepalive := time.NewTicker(20 * time.Second)
 	defer keepalive.Stop()
-	tmpl := c.pages["terminals"]
 	for {
 		select {
 		case <-r.Context().Done():
@@ -93,35 +127,96 @@ func (c *console) events(w http.ResponseWriter, r *http.Request) {
 		case <-sub.done:
 			return
 		case <-keepalive.C:
+			// A removed operator's stream ends within a keepalive.
+			if by := operatorOf(r); by != posgate.AdminOperator {
+				if exists, err := c.svc.OperatorExists(r.Context(), by); err != nil || !exists {
+					return
+				}
+			}
 			if !write(": keepalive\n\n") {
 				return
 			}
 		case <-sub.signal:
-			for _, tid := range c.feed.take(sub) {
-				rows, err := c.terminalRows(r, tid)
-				if err != nil {
-					c.log.Warn("console: terminal event", "tid", tid, "err", err)
-					continue
-				}
-				for _, part := range []string{"row", "screen"} {
-					var b strings.Builder
-					if err := tmpl.ExecuteTemplate(&b, part, rows[0]); err != nil {
-						c.log.Error("console: render event", "err", err)
-						return
-					}
-					// An event's data is one line per "data:" field.
-					data := "data: " + strings.ReplaceAll(b.String(), "\n", "\ndata: ")
-					if !write("event: " + part + "\n" + data + "\n\n") {
-						return
-					}
+			if !send(c.feed.take(sub)) {
+				return
+			}
+			if gap > 0 {
+				// Changes meanwhile stay marked in sub, sent after the gap.
+				select {
+				case <-time.After(gap):
+				case <-r.Context().Done():
+					return
+				case <-sub.done:
+					return
 				}
 			}
 		}
 	}
 }
 
+// ordersRefreshGap is the least time between two refreshes of a live
+// orders list.
+const ordersRefreshGap = time.Second
+
+// eventFunc writes one event; false when the stream is broken.
+type eventFunc func(tmpl *template.Template, part string, data any) bool
+
+// terminalEvents sends each changed terminal's row and screen.
+func (c *console) terminalEvents(r *http.Request, event eventFunc) func(tids, _ []string) bool {
+	tmpl := c.pages["terminals"]
+	return func(tids, _ []string) bool {
+		for _, tid := range tids {
+			rows, err := c.terminalRows(r, tid)
+			if err != nil {
+				c.log.Warn("console: terminal event", "tid", tid, "err", err)
+				continue
+			}
+			if !event(tmpl, "row", rows[0]) || !event(tmpl, "screen", rows[0]) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// orderEvents sends the order's facts and timeline when its history was
+// written.
+func (c *console) orderEvents(r *http.Request, tradeID string, event eventFunc) func(_, tradeIDs []string) bool {
+	tmpl := c.pages["order"]
+	return func(_, tradeIDs []string) bool {
+		if !slices.Contains(tradeIDs, tradeID) {
+			return true
+		}
+		tl, err := c.svc.Timeline(r.Context(), tradeID)
+		if err != nil {
+			c.log.Warn("console: order event", "trade_id", tradeID, "err", err)
+			return true
+		}
+		return event(tmpl, "facts", tl) && event(tmpl, "timeline", tl)
+	}
+}
+
+// ordersEvents sends the list's rows again when any order changed: the
+// list is one query of at most a page, and a new order may belong in it.
+func (c *console) ordersEvents(r *http.Request, f posgate.OrderFilter, event eventFunc) func(_, tradeIDs []string) bool {
+	tmpl := c.pages["orders"]
+	return func(_, tradeIDs []string) bool {
+		if len(tradeIDs) == 0 {
+			return true
+		}
+		orders, err := c.svc.Orders(r.Context(), f)
+		if err != nil {
+			c.log.Warn("console: orders event", "err", err)
+			return true
+		}
+		return event(tmpl, "orderrows", orders)
+	}
+}
+
 type ordersData struct {
-	Query  url.Values
+	Query url.Values
+	// Live is the event stream of this list, its filters included.
+	Live   string
 	States []posgate.State
 	Orders []posgate.Order
 	Error  string
@@ -136,8 +231,9 @@ func (c *console) ordersPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/orders/"+url.PathEscape(id), http.StatusSeeOther)
 		return
 	}
-	d := ordersData{Query: q, States: states}
-	f := posgate.OrderFilter{TID: strings.TrimSpace(q.Get("tid")), State: posgate.State(q.Get("state")), OrderID: strings.TrimSpace(q.Get("order_id")), Limit: 100}
+	f := ordersFilter(q)
+	live := url.Values{"orders": {"1"}, "tid": {f.TID}, "state": {string(f.State)}, "order_id": {f.OrderID}}
+	d := ordersData{Query: q, States: states, Live: "/console/events?" + live.Encode()}
 	orders, err := c.svc.Orders(r.Context(), f)
 	if err != nil {
 		c.fail(w, "orders", err)
@@ -145,6 +241,11 @@ func (c *console) ordersPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Orders = orders
 	c.render(w, r, "orders", http.StatusOK, page{Title: "Orders", Nav: "orders", Data: d})
+}
+
+// ordersFilter is the orders list's search, newest first, one page.
+func ordersFilter(q url.Values) posgate.OrderFilter {
+	return posgate.OrderFilter{TID: strings.TrimSpace(q.Get("tid")), State: posgate.State(q.Get("state")), OrderID: strings.TrimSpace(q.Get("order_id")), Limit: 100}
 }
 
 func (c *console) orderPage(w http.ResponseWriter, r *http.Request) {
@@ -166,12 +267,13 @@ func (c *console) notificationsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *console) replay(w http.ResponseWriter, r *http.Request) {
-	n, err := c.svc.ReplayNotification(r.Context(), r.PathValue("id"))
+	by := operatorOf(r)
+	n, err := c.svc.ReplayNotification(r.Context(), by, r.PathValue("id"))
 	if err != nil {
 		c.fail(w, "replay", err)
 		return
 	}
-	c.log.Info("console: notification replayed", "id", n.ID, "trade_id", n.TradeID, "remote", r.RemoteAddr)
+	c.log.Info("console: notification replayed", "id", n.ID, "trade_id", n.TradeID, "operator", by, "remote", r.RemoteAddr)
 	done(w, r, "/console/notifications", "Notification "+n.ID+" scheduled for delivery again.")
 }
 
@@ -185,12 +287,12 @@ func (c *console) refundsPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *console) approve(w http.ResponseWriter, r *http.Request) {
-	c.decide(w, r, "approved", func(id string) (posgate.Refund, error) { return c.svc.ApproveRefund(r.Context(), id) })
+	c.decide(w, r, "approved", func(id string) (posgate.Refund, error) { return c.svc.ApproveRefund(r.Context(), operatorOf(r), id) })
 }
 
 func (c *console) reject(w http.ResponseWriter, r *http.Request) {
 	c.decide(w, r, "rejected", func(id string) (posgate.Refund, error) {
-		return c.svc.RejectRefund(r.Context(), id, "rejected by an operator")
+		return c.svc.RejectRefund(r.Context(), operatorOf(r), id, "rejected by operator "+operatorOf(r))
 	})
 }
 
@@ -205,7 +307,7 @@ func (c *console) decide(w http.ResponseWriter, r *http.Request, verb string, ac
 		c.fail(w, "refund "+verb, err)
 		return
 	}
-	c.log.Info("console: refund "+verb, "refund_id", id, "trade_id", ref.TradeID, "state", ref.State, "remote", r.RemoteAddr)
+	c.log.Info("console: refund "+verb, "refund_id", id, "trade_id", ref.TradeID, "state", ref.State, "operator", operatorOf(r), "remote", r.RemoteAddr)
 	done(w, r, "/console/refunds", "Refund "+id+" "+verb+": it is now "+string(ref.State)+".")
 }
 

@@ -19,10 +19,10 @@ const (
 )
 
 // sessions signs and checks session cookies. A cookie holds a random
-// session id and its expiry, signed with a key derived from the admin
-// token's hash: it never holds the token, it survives a restart, every
-// gateway sharing the token accepts it, and changing the token ends every
-// session.
+// session id, its expiry and the operator's name, signed with a key
+// derived from the admin token's hash: it never holds a secret, it
+// survives a restart, every gateway sharing the token accepts it, and
+// changing the token ends every session.
 type sessions struct {
 	key       []byte
 	tokenHash []byte
@@ -59,29 +59,40 @@ func cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
 }
 
-// start issues a new session cookie.
-func (s sessions) start(w http.ResponseWriter, r *http.Request) {
-	exp := strconv.FormatInt(s.now().Add(sessionTTL).Unix(), 10)
-	id := randomID()
-	http.SetCookie(w, cookie(r, sessionCookie, id+"."+exp+"."+s.mac("session", id, exp), int(sessionTTL.Seconds())))
+// session is a logged-in operator's.
+type session struct {
+	id       string
+	operator string // posgate.AdminOperator for the admin token
 }
 
-// session returns the request's valid session id.
-func (s sessions) session(r *http.Request) (string, bool) {
+// start issues a new session cookie for operator. Names hold no '.'
+// (posgate.CheckOperatorName).
+func (s sessions) start(w http.ResponseWriter, r *http.Request, operator string) {
+	exp := strconv.FormatInt(s.now().Add(sessionTTL).Unix(), 10)
+	id := randomID()
+	v := strings.Join([]string{id, exp, operator, s.mac("session", id, exp, operator)}, ".")
+	http.SetCookie(w, cookie(r, sessionCookie, v, int(sessionTTL.Seconds())))
+}
+
+// session returns the request's valid session.
+func (s sessions) session(r *http.Request) (session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", false
+		return session{}, false
 	}
-	id, rest, _ := strings.Cut(c.Value, ".")
-	exp, sig, _ := strings.Cut(rest, ".")
-	if !hmac.Equal([]byte(sig), []byte(s.mac("session", id, exp))) {
-		return "", false
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 4 {
+		return session{}, false
+	}
+	id, exp, operator, sig := parts[0], parts[1], parts[2], parts[3]
+	if !hmac.Equal([]byte(sig), []byte(s.mac("session", id, exp, operator))) {
+		return session{}, false
 	}
 	t, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || s.now().Unix() >= t {
-		return "", false
+		return session{}, false
 	}
-	return id, true
+	return session{id: id, operator: operator}, true
 }
 
 // csrf is the token a session's forms carry: bound to the session, so a

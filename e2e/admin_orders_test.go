@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,8 +125,47 @@ func TestOrderTimelineOfAReversalReportedLate(t *testing.T) {
 	require.Nil(t, st.OfflineSince)
 	require.Nil(t, st.InFlight)
 
+	// The console's order page shows the same steps in the same order.
+	op := consoleClient(t)
+	consoleLogin(t, g, op)
+	_, page := fetch(t, op, "GET", g.URL+"/console/orders/"+sale.TradeID, nil)
+	var kinds []string
+	for _, m := range regexp.MustCompile(`data-kind="([a-z_]+)"`).FindAllStringSubmatch(page, -1) {
+		kinds = append(kinds, m[1])
+	}
+	wantKinds := []string{"request", "order_created", "command", "result", "request", "command", "reversal", "progress", "result", "reversal_finished"}
+	require.Truef(t, isSubsequence(wantKinds, kinds), "the page's timeline %q lacks %q in order", kinds, wantKinds)
+
+	// The metrics saw it: two approved commands, each with its round
+	// trip, and the terminal connected again.
+	require.Equal(t, 1.0, g.metric(t, `posgate_commands_total{kind="sale",outcome="approved"}`))
+	require.Equal(t, 1.0, g.metric(t, `posgate_commands_total{kind="reversal",outcome="approved"}`))
+	require.Equal(t, 1.0, g.metric(t, `posgate_command_round_trip_seconds_count{kind="reversal"}`))
+	require.Equal(t, 0.0, g.metric(t, `posgate_late_results_total{kind="reversal",outcome="approved"}`), "late for the till, not for the cloud")
+	require.Equal(t, 1.0, g.metric(t, `posgate_terminals_connected`))
+
 	var missing map[string]string
 	require.Equal(t, http.StatusNotFound, g.adminGet(t, "/admin/v1/orders/00000000-0000-0000-0000-000000000000", &missing))
+}
+
+// metric is the value of one series on /metrics, written as the text
+// format writes it (name{labels}).
+func (g *gateway) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(g.URL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			require.NoError(t, err)
+			return f
+		}
+	}
+	t.Fatalf("no series %s on /metrics", series)
+	return 0
 }
 
 // steps names each timeline entry with what tells it apart.

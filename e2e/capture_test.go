@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,6 +54,23 @@ func refusedAuth(t *testing.T, c *sdk.Client, method string, code protocol.Code,
 func (g *gateway) countCaptures() map[string]int {
 	g.t.Helper()
 	rows, err := g.G.Store.(*sqlite.Store).DB().Query("SELECT state, count(*) FROM captures GROUP BY state")
+	require.NoError(g.t, err)
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		require.NoError(g.t, rows.Scan(&s, &n))
+		out[s] = n
+	}
+	require.NoError(g.t, rows.Err())
+	return out
+}
+
+// countDecrements counts the decrements table's rows by state.
+func (g *gateway) countDecrements() map[string]int {
+	g.t.Helper()
+	rows, err := g.G.Store.(*sqlite.Store).DB().Query("SELECT state, count(*) FROM decrements GROUP BY state")
 	require.NoError(g.t, err)
 	defer rows.Close()
 	out := map[string]int{}
@@ -133,6 +152,16 @@ func TestCaptureThenRefund(t *testing.T) {
 	require.Equal(t, protocol.CodeNotCancellable, r.Code, r.Message)
 	_, err = till.Capture(context.Background(), &sdk.AuthChangeRequest{TradeID: full.TradeID, Amount: "1", Currency: "EUR", Description: "again", NotifyURL: "https://merchant.example/notify"})
 	require.ErrorIs(t, err, sdk.ErrCaptureRefused, "once")
+	refusedRefund(t, cashier, protocol.CodeRefundNotAllowed, refundData(full.TradeID, "7.31"))
+	refunded(t, cashier, full.TradeID, "7.30")
+	require.Equal(t, "7.30", queryOrder(t, till, full.TradeID).RefundedAmount, "the full capture refunded whole")
+
+	// The metrics: two captures and three refunds made, two authorisations
+	// approved by the terminal.
+	require.Equal(t, 2.0, g.metric(t, `posgate_captures_total{outcome="captured"}`))
+	require.Equal(t, 0.0, g.metric(t, `posgate_captures_total{outcome="error"}`))
+	require.Equal(t, 3.0, g.metric(t, `posgate_refunds_total{outcome="refunded"}`))
+	require.Equal(t, 2.0, g.metric(t, `posgate_commands_total{kind="authorisation",outcome="approved"}`))
 }
 
 func TestDecrementTwiceThenCapture(t *testing.T) {
@@ -151,11 +180,13 @@ func TestDecrementTwiceThenCapture(t *testing.T) {
 	require.Equal(t, "10.00", o2.Amount)
 	require.Equal(t, "10.00", queryOrder(t, till, auth.TradeID).Amount)
 
-	before := g.count()
+	before, decs := g.count(), g.countDecrements()
+	require.Equal(t, map[string]int{"decremented": 2}, decs)
 	refusedAuth(t, cashier, "v3.PreauthDecrement", protocol.CodeCaptureRefused, authChangeData(auth.TradeID, "10"))
 	refusedAuth(t, cashier, "v3.PreauthDecrement", protocol.CodeCaptureRefused, authChangeData(auth.TradeID, "9.91"))
 	refusedAuth(t, cashier, "v3.Capture", protocol.CodeCaptureRefused, authChangeData(auth.TradeID, "10.01"))
 	require.Equal(t, before, g.count(), "refusals write nothing")
+	require.Equal(t, decs, g.countDecrements())
 
 	// A decrement the acquirer declines gives the reduction back.
 	r := refusedAuth(t, cashier, "v3.PreauthDecrement", protocol.CodeAcquirerDeclined, authChangeData(auth.TradeID, "2.05"))
@@ -166,6 +197,87 @@ func TestDecrementTwiceThenCapture(t *testing.T) {
 	require.Equal(t, "paid", o.State)
 	require.Equal(t, "10.00", o.Amount)
 	refusedAuth(t, cashier, "v3.PreauthDecrement", protocol.CodeCaptureRefused, authChangeData(auth.TradeID, "1"))
+
+	// The operator's timeline lists each decrement with the authorised
+	// amount before and after it, and the capture.
+	var tl struct {
+		Timeline []struct {
+			Kind             string `json:"kind"`
+			Summary          string `json:"summary"`
+			State            string `json:"state"`
+			Amount           string `json:"amount"`
+			DecrementID      string `json:"decrement_id"`
+			CaptureID        string `json:"capture_id"`
+			AuthorisedBefore string `json:"authorised_before"`
+			AuthorisedAfter  string `json:"authorised_after"`
+			AuthorisedAmount string `json:"authorised_amount"`
+			Caller           string `json:"caller"`
+		} `json:"timeline"`
+	}
+	require.Equal(t, http.StatusOK, g.adminGet(t, "/admin/v1/orders/"+auth.TradeID, &tl))
+	var got []string
+	for _, e := range tl.Timeline {
+		switch e.Kind {
+		case "decrement", "decrement_finished":
+			require.NotEmpty(t, e.DecrementID)
+			got = append(got, strings.Join([]string{e.Kind, e.State, e.Amount, e.AuthorisedBefore, e.AuthorisedAfter, e.Caller}, " "))
+		case "capture", "capture_finished":
+			require.NotEmpty(t, e.CaptureID)
+			got = append(got, strings.Join([]string{e.Kind, e.State, e.Amount, e.AuthorisedAmount, e.Caller}, " "))
+		}
+	}
+	require.Equal(t, []string{
+		"decrement decremented 2.00 EUR 12.50 EUR 10.50 EUR C1",
+		"decrement_finished decremented 2.00 EUR 12.50 EUR 10.50 EUR C1",
+		"decrement decremented 0.50 EUR 10.50 EUR 10.00 EUR T1",
+		"decrement_finished decremented 0.50 EUR 10.50 EUR 10.00 EUR T1",
+		"decrement failed 2.05 EUR 10.00 EUR 7.95 EUR C1",
+		"decrement_finished failed 2.05 EUR 10.00 EUR 7.95 EUR C1",
+		"capture captured 10.00 EUR 10.00 EUR C1",
+		"capture_finished captured 10.00 EUR 10.00 EUR C1",
+	}, got)
+}
+
+// Concurrent decrements of one authorisation through the API: each that
+// fits is made once, the rest are refused, and the authorised amount ends
+// at the sum's remainder, never below the currency's minimum.
+func TestConcurrentDecrements(t *testing.T) {
+	g := start(t)
+	secret := g.addTerminal("Fuel", "T1", "")
+	g.connect("T1", secret)
+	till := g.client("T1", secret)
+	cashier := g.client("C1", g.addCashier("Fuel", "C1"))
+	auth := authorised(t, till, "T1", "12.50")
+
+	const n = 10 // 2.00 each: six fit (0.50 remains), four cannot
+	answers := make([]*sdk.Response, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		c := cashier
+		if i%2 == 1 {
+			c = till
+		}
+		wg.Go(func() {
+			<-start
+			answers[i], errs[i] = c.Call(context.Background(), "v3.PreauthDecrement", authChangeData(auth.TradeID, "2"))
+		})
+	}
+	close(start)
+	wg.Wait()
+	made := 0
+	for i, r := range answers {
+		require.NoError(t, errs[i])
+		if r.Status {
+			made++
+			continue
+		}
+		require.Equal(t, protocol.CodeCaptureRefused, r.Code, r.Message)
+	}
+	require.Equal(t, 6, made)
+	require.Equal(t, map[string]int{"decremented": 6}, g.countDecrements())
+	require.Equal(t, "0.50", queryOrder(t, till, auth.TradeID).Amount)
 }
 
 func TestConcurrentCapturesOneWins(t *testing.T) {
@@ -249,10 +361,11 @@ func TestCaptureRefusals(t *testing.T) {
 		{"decrement to zero", cashier, "v3.PreauthDecrement", protocol.CodeCaptureRefused, authChangeData(auth.TradeID, "12.50")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, captures := g.count(), g.countCaptures()
+			before, captures, decs := g.count(), g.countCaptures(), g.countDecrements()
 			refusedAuth(t, tc.c, tc.method, tc.code, tc.data)
 			require.Equal(t, before, g.count(), "nothing written")
 			require.Equal(t, captures, g.countCaptures())
+			require.Equal(t, decs, g.countDecrements())
 		})
 	}
 
@@ -303,4 +416,35 @@ func TestAuthorisationExpiry(t *testing.T) {
 	waitState(t, till, fresh.TradeID, "expired")
 	require.Len(t, g.notified(fresh.TradeID), 1)
 	refusedAuth(t, cashier, "v3.Capture", protocol.CodeExpired, authChangeData(fresh.TradeID, "1"))
+}
+
+// An uncaptured authorisation is still released whole as before: by a
+// reversal on the terminal, and by a silent cancel after a decrement; a
+// capture of either then answers -4116 and writes nothing.
+func TestAuthorisationReleasedWhole(t *testing.T) {
+	g := start(t)
+	secret := g.addTerminal("Hotel", "T1", "")
+	g.connect("T1", secret)
+	till := g.client("T1", secret)
+	cashier := g.client("C1", g.addCashier("Hotel", "C1"))
+
+	reversed := authorised(t, till, "T1", "40.00")
+	r := call(t, till, "v3.POSReversal", reversal("T1", reversed.TradeID))
+	require.True(t, r.Status, "reversal: %s %s", r.Code, r.Message)
+	waitState(t, till, reversed.TradeID, "cancelled")
+
+	cancelled := authorised(t, till, "T1", "40.00")
+	changeAuth(t, cashier, "v3.PreauthDecrement", authChangeData(cancelled.TradeID, "15"))
+	r = call(t, cashier, "v3.CancelPayment", map[string]string{"trade_id": cancelled.TradeID})
+	require.True(t, r.Status, "silent cancel: %s %s", r.Code, r.Message)
+	require.Equal(t, "cancelled", queryOrder(t, till, cancelled.TradeID).State)
+
+	for _, o := range []sdk.Order{reversed, cancelled} {
+		before, captures, decs := g.count(), g.countCaptures(), g.countDecrements()
+		refusedAuth(t, cashier, "v3.Capture", protocol.CodeAlreadyCancelled, authChangeData(o.TradeID, "10"))
+		refusedAuth(t, cashier, "v3.PreauthDecrement", protocol.CodeAlreadyCancelled, authChangeData(o.TradeID, "1"))
+		require.Equal(t, before, g.count(), "nothing written")
+		require.Equal(t, captures, g.countCaptures())
+		require.Equal(t, decs, g.countDecrements())
+	}
 }

@@ -44,13 +44,20 @@ func fetch(t *testing.T, c *http.Client, method, u string, form url.Values) (*ht
 	return resp, string(b)
 }
 
-// login logs c in and returns the session's CSRF token.
+// login logs c in with the admin token and returns the session's CSRF
+// token.
 func consoleLogin(t *testing.T, g *gateway, c *http.Client) string {
+	t.Helper()
+	return consoleLoginAs(t, g, c, "", "test-admin-token")
+}
+
+// consoleLoginAs logs c in as an operator (none: the admin token).
+func consoleLoginAs(t *testing.T, g *gateway, c *http.Client, operator, secret string) string {
 	t.Helper()
 	_, page := fetch(t, c, "GET", g.URL+"/console/login", nil)
 	m := csrfField.FindStringSubmatch(page)
 	require.NotNil(t, m, page)
-	resp, _ := fetch(t, c, "POST", g.URL+"/console/login", url.Values{"csrf": {m[1]}, "token": {"test-admin-token"}, "next": {"/console/"}})
+	resp, _ := fetch(t, c, "POST", g.URL+"/console/login", url.Values{"csrf": {m[1]}, "operator": {operator}, "token": {secret}, "next": {"/console/"}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	var session *http.Cookie
 	for _, ck := range resp.Cookies() {
@@ -62,7 +69,7 @@ func consoleLogin(t *testing.T, g *gateway, c *http.Client) string {
 	require.True(t, session.HttpOnly)
 	require.Equal(t, http.SameSiteStrictMode, session.SameSite)
 	require.False(t, session.Secure, "plain HTTP on loopback; Secure under TLS")
-	require.NotContains(t, session.Value, "test-admin-token")
+	require.NotContains(t, session.Value, secret)
 	_, page = fetch(t, c, "GET", g.URL+"/console/", nil)
 	m = csrfField.FindStringSubmatch(page)
 	require.NotNil(t, m, page)
@@ -94,7 +101,7 @@ func TestConsoleSecurity(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "login without its CSRF token")
 	resp, page = fetch(t, anon, "POST", g.URL+"/console/login", url.Values{"csrf": {loginCSRF}, "token": {"wrong"}})
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	require.Contains(t, page, "That is not the admin token.")
+	require.Contains(t, page, "Wrong operator name or secret")
 
 	op := consoleClient(t)
 	csrf := consoleLogin(t, g, op)

@@ -118,7 +118,8 @@ func TestExportPayments(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 1+5)
 
-	// Refused in the envelope.
+	// Refused in the envelope, with nothing written.
+	before := g.count()
 	err = cashier.TimePayOrder(context.Background(), first, first.Add(posgate.MaxExportRange+time.Second), &buf)
 	require.ErrorIs(t, err, sdk.ErrInvalidField, "over the maximum range")
 	require.NoError(t, cashier.TimePayOrder(context.Background(), first, first.Add(posgate.MaxExportRange), &bytes.Buffer{}), "the maximum itself")
@@ -128,6 +129,7 @@ func TestExportPayments(t *testing.T) {
 	require.Equal(t, "-3001", string(r.Code))
 	r = call(t, cashier, "v3.TimeRefundOrder", map[string]string{"start_time": "x", "end_time": "1573523141"})
 	require.Equal(t, "-3003", string(r.Code))
+	require.Equal(t, before, g.count(), "refusals write nothing")
 }
 
 func TestExportRefunds(t *testing.T) {

@@ -71,7 +71,7 @@ func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 		// Tests and benchmarks send from one address far faster than tills
 		// do; the rate limit tests set their own.
 		RateLimits: httpapi.RateLimits{PerUser: 1e9, PerUserBurst: 1e9, PerAddr: 1e9, PerAddrBurst: 1e9, AuthFailures: 1e9, AuthFailuresBurst: 1e9},
-		Link:       server.LinkLimits{Hellos: unlimited, HelloFailures: unlimited, Progress: unlimited},
+		Link:       server.LinkLimits{Hellos: unlimited, HelloFailures: unlimited, Accepts: unlimited, Progress: unlimited},
 		Getenv: func(k string) string {
 			switch k {
 			case "POSGATE_MASTER_KEY":
@@ -96,7 +96,9 @@ func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	return &gateway{t: t, URL: "http://" + ln.Addr().String(), G: g, Clock: clk, DB: cfg.DB}
+	url := "http://" + ln.Addr().String()
+	watchAPI(t, url)
+	return &gateway{t: t, URL: url, G: g, Clock: clk, DB: cfg.DB}
 }
 
 // secretFor derives a fixed 32-byte secret from a name, so failures are

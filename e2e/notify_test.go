@@ -178,6 +178,12 @@ func TestNotifyDelivered(t *testing.T) {
 	row := g.row(t, n.ID, func(n posgate.Notification) bool { return n.DeliveredAt != nil })
 	require.Equal(t, 1, row.Attempts)
 	require.Empty(t, row.LastError)
+	// Counted once delivered: the attempt, and its lag since creation.
+	for deadline := time.Now().Add(10 * time.Second); g.metric(t, `posgate_notification_delivery_lag_seconds_count`) < 1; time.Sleep(5 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "the delivery's lag was never observed")
+	}
+	require.Equal(t, 1.0, g.metric(t, `posgate_notification_attempts_total{result="delivered"}`))
+	require.Equal(t, 0.0, g.metric(t, `posgate_notification_attempts_total{result="failed"}`))
 }
 
 func TestNotifyBodyEscapes(t *testing.T) {

@@ -337,24 +337,24 @@ func TestRefundApprovalFlow(t *testing.T) {
 	require.Contains(t, msg, "remainder of 7.50 EUR")
 
 	// posgate refunds approve calls this.
-	approved, err := g.G.Service.ApproveRefund(context.Background(), waiting.RefundID)
+	approved, err := g.G.Service.ApproveRefund(context.Background(), "ops", waiting.RefundID)
 	require.NoError(t, err)
 	require.Equal(t, posgate.RefundRefunded, approved.State)
 	r = call(t, junior, "v3.QueryRefundOrder", map[string]string{"refund_id": waiting.RefundID})
 	require.Equal(t, "refunded", refundOf(t, r).State)
 	require.NotEmpty(t, refundOf(t, r).AcquirerReference)
-	_, err = g.G.Service.ApproveRefund(context.Background(), waiting.RefundID)
+	_, err = g.G.Service.ApproveRefund(context.Background(), "ops", waiting.RefundID)
 	require.ErrorIs(t, err, posgate.ErrInvalid, "approved once")
 
 	// posgate refunds reject: the amount is refundable again.
 	r = call(t, junior, "v3.CreateRefund", refundData(o.TradeID, "7.50"))
 	require.True(t, r.Status, r.Message)
-	rejected, err := g.G.Service.RejectRefund(context.Background(), refundOf(t, r).RefundID, "not this one")
+	rejected, err := g.G.Service.RejectRefund(context.Background(), "ops", refundOf(t, r).RefundID, "not this one")
 	require.NoError(t, err)
 	require.Equal(t, posgate.RefundCancelled, rejected.State)
 	require.Equal(t, "5.00", queryOrder(t, junior, o.TradeID).RefundedAmount)
 
-	_, err = g.G.Service.ApproveRefund(context.Background(), "3841510a-4d18-4a61-808d-431a45006de2")
+	_, err = g.G.Service.ApproveRefund(context.Background(), "ops", "3841510a-4d18-4a61-808d-431a45006de2")
 	require.ErrorIs(t, err, posgate.ErrNotFound)
 }
 

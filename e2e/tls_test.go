@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -68,4 +69,49 @@ func TestServesTLS(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.NotNil(t, resp.TLS)
+}
+
+// Under TLS the console's cookies are Secure; with an admin listener it
+// serves TLS too, and the main listener has no console.
+func TestConsoleSecureCookieUnderTLS(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	g, err := server.Open(context.Background(), server.Config{
+		DB:            filepath.Join(t.TempDir(), "posgate.db"),
+		SeparateAdmin: true,
+		Getenv: func(k string) string {
+			return map[string]string{"POSGATE_MASTER_KEY": masterKey, server.EnvAdminToken: "test-admin-token"}[k]
+		},
+	})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	adminLn, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.ServeWithAdmin(ctx, ln, adminLn, certFile, keyFile) }()
+	defer func() { cancel(); require.NoError(t, <-done) }()
+
+	c := consoleClient(t)
+	c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	resp, _ := fetch(t, c, "GET", "https://"+ln.Addr().String()+"/console/login", nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the console is on the admin listener only")
+	base := "https://" + adminLn.Addr().String()
+	resp, page := fetch(t, c, "GET", base+"/console/login", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for _, ck := range resp.Cookies() {
+		require.True(t, ck.Secure, "%s is Secure under TLS", ck.Name)
+	}
+	resp, _ = fetch(t, c, "POST", base+"/console/login", url.Values{"csrf": {csrfField.FindStringSubmatch(page)[1]}, "token": {"test-admin-token"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "posgate_console" {
+			session = ck
+		}
+	}
+	require.NotNil(t, session)
+	require.True(t, session.Secure)
+	require.True(t, session.HttpOnly)
+	require.Equal(t, http.SameSiteStrictMode, session.SameSite)
 }

@@ -15,6 +15,9 @@ type LinkStatus struct {
 	LastSeen     time.Time // the last frame; zero if never seen since start
 	OfflineSince time.Time // when the last connection ended; zero while online
 	Client       string    // the software named in the terminal's hello
+	// Node is the cluster node holding the terminal's connection, "" when
+	// offline or outside a cluster.
+	Node string
 }
 
 type terminalView struct {
@@ -24,6 +27,7 @@ type terminalView struct {
 	LastSeenAt   *time.Time   `json:"last_seen_at"`
 	OfflineSince *time.Time   `json:"offline_since"`
 	Client       string       `json:"client"`
+	Node         string       `json:"node,omitempty"`
 	Timezone     string       `json:"timezone"`
 	Currency     string       `json:"currency"`
 	CutoffMin    int          `json:"batch_cutoff_minutes"`
@@ -54,10 +58,9 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func (a *api) viewTerminal(t payment.TerminalState) terminalView {
-	l := a.terms.Link(t.TID)
+func (a *api) viewTerminal(t payment.TerminalState, l LinkStatus) terminalView {
 	v := terminalView{
-		TID: t.TID, MerchantID: t.MerchantID, Online: l.Online, LastSeenAt: optTime(l.LastSeen), Client: l.Client,
+		TID: t.TID, MerchantID: t.MerchantID, Online: l.Online, LastSeenAt: optTime(l.LastSeen), Client: l.Client, Node: l.Node,
 		Timezone: t.Timezone, Currency: t.Currency, CutoffMin: t.CutoffMinutes,
 	}
 	if !l.Online {
@@ -78,9 +81,13 @@ func (a *api) listTerminals(w http.ResponseWriter, r *http.Request) (any, int) {
 		a.log.Error("admin: list terminals", "err", err)
 		return map[string]string{"error": "internal error"}, http.StatusInternalServerError
 	}
+	links, err := a.links(r, ts)
+	if err != nil {
+		return map[string]string{"error": "internal error"}, http.StatusInternalServerError
+	}
 	out := make([]terminalView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, a.viewTerminal(t))
+		out = append(out, a.viewTerminal(t, links[t.TID]))
 	}
 	return map[string]any{"terminals": out}, http.StatusOK
 }
@@ -94,5 +101,23 @@ func (a *api) getTerminal(w http.ResponseWriter, r *http.Request) (any, int) {
 		a.log.Error("admin: get terminal", "err", err)
 		return map[string]string{"error": "internal error"}, http.StatusInternalServerError
 	}
-	return a.viewTerminal(ts[0]), http.StatusOK
+	links, err := a.links(r, ts)
+	if err != nil {
+		return map[string]string{"error": "internal error"}, http.StatusInternalServerError
+	}
+	return a.viewTerminal(ts[0], links[ts[0].TID]), http.StatusOK
+}
+
+// links asks the link about every terminal of ts at once: in a cluster
+// that is one database read for the whole list.
+func (a *api) links(r *http.Request, ts []payment.TerminalState) (map[string]LinkStatus, error) {
+	tids := make([]string, len(ts))
+	for i, t := range ts {
+		tids[i] = t.TID
+	}
+	links, err := a.terms.Links(r.Context(), tids)
+	if err != nil {
+		a.log.Error("admin: terminal links", "err", err)
+	}
+	return links, err
 }

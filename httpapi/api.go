@@ -1,6 +1,6 @@
 // Package httpapi is posgate's HTTP surface: the signed YabandPay-compatible
-// POST /Payments endpoint, the operator API under /admin/v1, /healthz, /readyz and
-// /metrics. Handlers decode, authenticate and validate, then call the
+// POST /Payments endpoint, the operator API under /admin/v1, /healthz, /readyz,
+// /metrics and its OpenAPI document at /openapi.json. Handlers decode, authenticate and validate, then call the
 // payment service; one table maps its errors to protocol codes.
 package httpapi
 
@@ -47,6 +47,12 @@ type Config struct {
 	// WriteTimeout bounds writing a /Payments answer once it is ready
 	// (default 30 s).
 	WriteTimeout time.Duration
+	// Draining reports that the gateway is shutting down: /readyz answers
+	// 503 so load balancers stop sending to it, and a new /Payments call
+	// is refused, before anything is read or done, with HTTP 503 and
+	// Retry-After, so the caller (or the balancer) retries on another
+	// gateway. Calls already running are not affected. Nil: never.
+	Draining func() bool
 	// SimulatedAcquirer says the gateway refunds through the simulated
 	// acquirer: refund answers say so, /readyz too.
 	SimulatedAcquirer bool
@@ -55,11 +61,16 @@ type Config struct {
 	// would write merchants' request data to the logs for anyone who
 	// sends a bad signature.
 	LogStringToSign bool
+	// SeparateAdmin serves the operator's routes on their own handler
+	// (Handlers.Admin), for a listener of their own (--admin-addr).
+	SeparateAdmin bool
 }
 
 // Terminals is what the operator API shows of the live terminal link.
 type Terminals interface {
-	Link(tid string) LinkStatus
+	// Links reports the connection of each of tids; in a cluster, as the
+	// whole cluster knows it, whichever node is asked.
+	Links(ctx context.Context, tids []string) (map[string]LinkStatus, error)
 }
 
 type api struct {
@@ -74,9 +85,10 @@ type api struct {
 	latency  *prometheus.HistogramVec
 }
 
-// New returns the HTTP handler. extra routes (the terminal endpoint) are
-// mounted beside the API's own.
-func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]http.Handler) http.Handler {
+// New returns the HTTP handlers. extra routes (the terminal endpoint) are
+// mounted beside the API's own, adminExtra (the console) beside the
+// operator's.
+func New(cfg Config, svc *payment.Service, terms Terminals, extra, adminExtra map[string]http.Handler) Handlers {
 	if cfg.TimeWindow <= 0 {
 		cfg.TimeWindow = protocol.DefaultTimeWindow
 	}
@@ -103,7 +115,7 @@ func New(cfg Config, svc *payment.Service, terms Terminals, extra map[string]htt
 		}, []string{"method", "code"}),
 	}
 	cfg.Registry.MustRegister(a.requests, a.latency)
-	return a.routes(extra)
+	return a.routes(extra, adminExtra)
 }
 
 // newResponseID is a timestamp and ten random digits, the shape of
@@ -116,6 +128,8 @@ func newResponseID(now time.Time) string {
 	return now.UTC().Format("20060102150405") + fmt.Sprintf("%010d", n.Int64())
 }
 
+func (a *api) draining() bool { return a.cfg.Draining != nil && a.cfg.Draining() }
+
 func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rid := newResponseID(a.cfg.Now())
@@ -125,6 +139,11 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	var methodName, user string
 	addr, now := sourceAddr(r), time.Now()
 	data, err := func() (any, error) {
+		if a.draining() {
+			status = http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "1")
+			return nil, protocol.Errorf(protocol.CodeRateLimited, "This gateway is draining: nothing was done; retry, another gateway answers")
+		}
 		if d, spent := a.limits.authFail.Exhausted(addr, now); spent {
 			return nil, limited(w, d, "too many failed authentications from this address")
 		}
@@ -293,20 +312,59 @@ func (a *api) call(ctx context.Context, m method, c payment.Caller, req *protoco
 	return m.handle(a, ctx, c, req)
 }
 
-// adminRaw serves h only to a caller with the admin bearer token.
+// adminRaw serves h only to an operator: the admin token (operator
+// "admin") or an operator's name and secret, as Authorization: Bearer
+// TOKEN or Bearer NAME:SECRET. The operator's name is in the request's
+// context for the audit (operatorOf).
 func (a *api) adminRaw(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sum := sha256.Sum256([]byte(token))
-		if len(a.cfg.AdminTokenSHA256) == 0 || !ok || subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) != 1 {
+		name, err := a.operator(r)
+		if err != nil {
+			a.log.Error("admin: check operator", "err", err)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"error":"internal error"}`+"\n")
+			return
+		}
+		if name == "" {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="posgate admin"`)
 			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"error":"a valid admin bearer token is required"}`+"\n")
+			io.WriteString(w, `{"error":"a valid admin bearer token, or an operator's NAME:SECRET, is required"}`+"\n")
 			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, name)))
 	})
+}
+
+type operatorKey struct{}
+
+// operatorOf is the operator adminRaw let in.
+func operatorOf(r *http.Request) string {
+	name, _ := r.Context().Value(operatorKey{}).(string)
+	return name
+}
+
+// operator is the name of the operator whose credential r carries, or ""
+// when it carries none that is valid.
+func (a *api) operator(r *http.Request) (string, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", nil
+	}
+	sum := sha256.Sum256([]byte(token))
+	if len(a.cfg.AdminTokenSHA256) > 0 && subtle.ConstantTimeCompare(sum[:], a.cfg.AdminTokenSHA256) == 1 {
+		return posgate.AdminOperator, nil
+	}
+	name, secret, ok := strings.Cut(token, ":")
+	if !ok || len(a.cfg.AdminTokenSHA256) == 0 || posgate.CheckOperatorName(name) != nil {
+		return "", nil
+	}
+	valid, err := a.svc.CheckOperator(r.Context(), name, secret)
+	if !valid {
+		name = ""
+	}
+	return name, err
 }
 
 func (a *api) admin(h func(w http.ResponseWriter, r *http.Request) (any, int)) http.Handler {

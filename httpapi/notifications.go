@@ -62,7 +62,8 @@ func (a *api) listNotifications(w http.ResponseWriter, r *http.Request) (any, in
 }
 
 func (a *api) replayNotification(w http.ResponseWriter, r *http.Request) (any, int) {
-	n, err := a.svc.ReplayNotification(r.Context(), r.PathValue("id"))
+	by := operatorOf(r)
+	n, err := a.svc.ReplayNotification(r.Context(), by, r.PathValue("id"))
 	if errors.Is(err, posgate.ErrNotFound) {
 		return map[string]string{"error": "no such notification"}, http.StatusNotFound
 	}
@@ -70,5 +71,6 @@ func (a *api) replayNotification(w http.ResponseWriter, r *http.Request) (any, i
 		a.log.Error("admin: replay notification", "err", err)
 		return map[string]string{"error": "internal error"}, http.StatusInternalServerError
 	}
+	a.log.Info("admin: notification replayed", "id", n.ID, "trade_id", n.TradeID, "operator", by, "remote", r.RemoteAddr)
 	return map[string]any{"replayed": viewNotification(n)}, http.StatusAccepted
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/payment"
+	"github.com/posgate/posgate/protocol"
 )
 
 // OrderView is an order as operators see it.
@@ -32,6 +33,8 @@ type OrderView struct {
 	PaidAt         *time.Time `json:"paid_at"`
 	ClearedAt      *time.Time `json:"cleared_at"`
 	ExpiresAt      time.Time  `json:"expires_at"`
+	// The receipt data of the terminal's approval, when it sent some.
+	protocol.Card
 }
 
 // ViewOrder is o for operators.
@@ -47,6 +50,7 @@ func ViewOrder(o posgate.Order) OrderView {
 		Description: o.Description, State: string(o.State), TransactionID: o.TransactionID,
 		RefundedAmount: posgate.FormatAmount(o.RefundedAmount, cur), RefundCount: o.RefundCount, BusinessDate: o.BusinessDate,
 		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt, PaidAt: o.PaidAt, ClearedAt: o.ClearedAt, ExpiresAt: o.ExpiresAt,
+		Card: viewCard(o.Receipt),
 	}
 }
 
@@ -71,15 +75,29 @@ type TimelineEntryView struct {
 	ReversalID string `json:"reversal_id,omitempty"`
 	// refund, refund_updated
 	RefundID string `json:"refund_id,omitempty"`
-	Amount   string `json:"amount,omitempty"`
+	// Amount of the refund, the capture or the decrement (the reduction).
+	Amount string `json:"amount,omitempty"`
+	// capture, capture_finished
+	CaptureID        string `json:"capture_id,omitempty"`
+	AuthorisedAmount string `json:"authorised_amount,omitempty"` // when the capture was asked for
+	// decrement, decrement_finished: the authorised amount before and
+	// after it
+	DecrementID      string `json:"decrement_id,omitempty"`
+	AuthorisedBefore string `json:"authorised_before,omitempty"`
+	AuthorisedAfter  string `json:"authorised_after,omitempty"`
+	AcquirerRef      string `json:"acquirer_reference,omitempty"`
 	// notification
 	NotificationID string     `json:"notification_id,omitempty"`
 	NotifyURL      string     `json:"notify_url,omitempty"`
 	Attempts       *int       `json:"attempts,omitempty"`
 	DeliveredAt    *time.Time `json:"delivered_at,omitempty"`
 	LastError      string     `json:"last_error,omitempty"`
-	// State of the reversal or refund, or a notification's delivery status
-	// (delivered, failing, pending).
+	// operator_action: who did what (subject: the refund or notification
+	// it was on, in RefundID or NotificationID; message: the detail)
+	Operator string `json:"operator,omitempty"`
+	Action   string `json:"action,omitempty"`
+	// State of the reversal, refund, capture or decrement, or a
+	// notification's delivery status (delivered, failing, pending).
 	State   string `json:"state,omitempty"`
 	Message string `json:"message,omitempty"`
 }
@@ -119,10 +137,30 @@ func ViewTimeline(tl payment.Timeline) OrderTimeline {
 			v.RefundID, v.Amount, v.State, v.Message, v.Caller = r.RefundID, posgate.FormatAmount(r.Amount, cur)+" "+r.Currency, string(r.State), r.Message, r.User
 			v.RequestID = r.RequestID
 		}
+		if c := e.Capture; c != nil {
+			cur, _ := posgate.LookupCurrency(c.Currency)
+			v.CaptureID, v.Amount, v.AuthorisedAmount = c.CaptureID, posgate.FormatAmount(c.Amount, cur)+" "+c.Currency, posgate.FormatAmount(c.AuthorisedAmount, cur)+" "+c.Currency
+			v.State, v.Message, v.Caller, v.RequestID, v.AcquirerRef = string(c.State), c.Message, c.User, c.RequestID, c.AcquirerRef
+		}
+		if d := e.Decrement; d != nil {
+			cur, _ := posgate.LookupCurrency(d.Currency)
+			money := func(minor int64) string { return posgate.FormatAmount(minor, cur) + " " + d.Currency }
+			v.DecrementID, v.Amount, v.AuthorisedBefore, v.AuthorisedAfter = d.DecrementID, money(d.Amount), money(d.Before), money(d.After)
+			v.State, v.Message, v.Caller, v.RequestID, v.AcquirerRef = string(d.State), d.Message, d.User, d.RequestID, d.AcquirerRef
+		}
 		if n := e.Notification; n != nil {
 			attempts := n.Attempts
 			v.NotificationID, v.NotifyURL, v.Attempts, v.DeliveredAt, v.LastError = n.ID, n.NotifyURL, &attempts, n.DeliveredAt, n.LastError
 			v.State, v.RefundID = payment.DeliveryStatus(*n), n.RefundID
+		}
+		if a := e.Action; a != nil {
+			v.Operator, v.Action, v.Message = a.Operator, string(a.Action), a.Detail
+			switch a.Action {
+			case posgate.ActionNotificationReplay:
+				v.NotificationID = a.Subject
+			default:
+				v.RefundID = a.Subject
+			}
 		}
 		out.Timeline = append(out.Timeline, v)
 	}

@@ -28,11 +28,18 @@ func viewOrder(o posgate.Order) protocol.Order {
 		PayMethod:      o.PayMethod,
 		SubPayMethod:   o.SubPayMethod,
 		Reconciliation: string(o.Reconciliation),
+		Card:           viewCard(o.Receipt),
 	}
 	if o.PaidAt != nil {
 		d.PaidTime = unix(*o.PaidAt)
 	}
 	return d
+}
+
+// viewCard renders an approval's receipt data.
+func viewCard(r posgate.Receipt) protocol.Card {
+	return protocol.Card{CardBrand: r.CardBrand, CardMaskedPAN: r.MaskedPAN, CardEntryMode: string(r.EntryMode),
+		CardAuthCode: r.AuthCode, CardAID: r.AID}
 }
 
 // viewTransaction renders o for v3.QueryOrder.
@@ -61,6 +68,7 @@ func viewTransaction(o posgate.Order, merchant posgate.Merchant) protocol.Transa
 		RefundedAmount:     posgate.FormatAmount(o.RefundedAmount, cur),
 		Cleared:            o.ClearedAt != nil,
 		Reconciliation:     string(o.Reconciliation),
+		Card:               viewCard(o.Receipt),
 	}
 	if o.PaidAt != nil {
 		t.PaidTime = unix(*o.PaidAt)

@@ -80,8 +80,9 @@ type Config struct {
 // Queue is River on the store's database. Its Enqueue is the store's
 // notification hook.
 type Queue[TTx any] struct {
-	client *river.Client[TTx]
-	shares *shares // nil when the queue only enqueues
+	client  *river.Client[TTx]
+	shares  *shares // nil when the queue only enqueues
+	metrics *deliveries
 }
 
 // Open migrates River's tables and returns the queue. With cfg nil it can
@@ -122,7 +123,7 @@ func Open[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *Con
 		}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, w)
-		q.shares = w.shares
+		q.shares, q.metrics = w.shares, w.metrics
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{queueName: {MaxWorkers: w.workers}}
 		// The SQLite driver's listener polls every 50 ms; a short cooldown
@@ -172,17 +173,19 @@ func (q *Queue[TTx]) Stop(ctx context.Context) error {
 }
 
 // Describe and Collect make the queue a Prometheus collector of its
-// deliveries per merchant (in flight, and deferred for being over their
-// merchant's share).
+// deliveries: per merchant (in flight, and deferred for being over their
+// merchant's share), their lag and their failed attempts.
 func (q *Queue[TTx]) Describe(ch chan<- *prometheus.Desc) {
 	if q.shares != nil {
 		q.shares.Describe(ch)
+		q.metrics.Describe(ch)
 	}
 }
 
 func (q *Queue[TTx]) Collect(ch chan<- prometheus.Metric) {
 	if q.shares != nil {
 		q.shares.Collect(ch)
+		q.metrics.Collect(ch)
 	}
 }
 

@@ -21,6 +21,7 @@ type worker struct {
 	delays  []time.Duration
 	workers int
 	shares  *shares
+	metrics *deliveries
 	now     func() time.Time
 	log     *slog.Logger
 }
@@ -47,6 +48,7 @@ func newWorker(cfg Config) (*worker, error) {
 		shareWait = time.Second
 	}
 	w.shares = newShares(perMerchant, w.workers, shareWait)
+	w.metrics = newDeliveries()
 	if w.now == nil {
 		w.now = time.Now
 	}
@@ -100,7 +102,9 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	n.Attempts++
 	if sendErr == nil {
 		n.DeliveredAt, n.LastError, n.NextAttempt = &now, "", time.Time{}
+		w.metrics.delivered(now.Sub(n.CreatedAt))
 	} else {
+		w.metrics.failed()
 		n.LastError, n.NextAttempt = sendErr.Error(), time.Time{}
 		if job.Attempt < job.MaxAttempts {
 			n.NextAttempt = now.Add(w.delay(job.Attempt))

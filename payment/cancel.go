@@ -52,6 +52,7 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 		return err
 	})
 	if err == nil && abort != nil {
+		s.obs.CommandFinished(abort.Kind, OutcomeAbandoned, 0)
 		s.sendAbort(ctx, abort.TID, abort.ID, posgate.AbortCancelled)
 		s.forward(ctx, abort.TID)
 	}

@@ -91,13 +91,15 @@ func (s *Service) completeCapture(ctx context.Context, cp posgate.Capture, o pos
 	case res.Outcome != acquirer.Approved:
 		next = posgate.CaptureError
 	}
+	finished := false
 	err = s.refundTx(ctx, func(tx posgate.Tx) error {
 		var err error
+		finished = false
 		if o, err = tx.Order(cp.TradeID); err != nil {
 			return err
 		}
 		nc, no, _ := posgate.CaptureOutcome(cp, o, next, res.Reference, msg, s.now())
-		if done, err := tx.FinishCapture(nc); err != nil || !done {
+		if finished, err = tx.FinishCapture(nc); err != nil || !finished {
 			return err
 		}
 		if no.State == o.State {
@@ -111,18 +113,22 @@ func (s *Service) completeCapture(ctx context.Context, cp posgate.Capture, o pos
 	if err != nil {
 		return o, err
 	}
+	if finished {
+		s.obs.CaptureFinished(next)
+	}
 	return o, acquirerRefusal(next == posgate.CaptureFailed, next == posgate.CaptureError, "capture", msg, o)
 }
 
 // Decrement is v3.PreauthDecrement: amount is the reduction, and the
 // answer shows the authorised amount that remains (the reference's
 // example answers "1" to a request of "0.1"). The reduction is taken from
-// the order before the acquirer is asked, so a concurrent capture can
-// never exceed what the acquirer still holds; a refusal gives it back, an
-// unknown outcome keeps it off (capturing less than is held is safe).
+// the order, and recorded as a decrement row, before the acquirer is
+// asked, so a concurrent capture can never exceed what the acquirer still
+// holds; a refusal gives it back, an unknown outcome keeps it off
+// (capturing less than is held is safe).
 func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (posgate.Order, error) {
 	var o posgate.Order
-	var reduction int64
+	var d posgate.Decrement
 	err := s.refundTx(ctx, func(tx posgate.Tx) error {
 		now := s.now()
 		if err := checkDuplicate(tx, c.User, in.RequestID, in.Fingerprint); err != nil {
@@ -132,8 +138,8 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 		if o, err = refundableOrder(tx, c, in.TradeID); err != nil {
 			return err
 		}
-		var busy string
-		if reduction, busy, err = s.authChange(tx, o, in); err != nil {
+		reduction, busy, err := s.authChange(tx, o, in)
+		if err != nil {
 			return err
 		}
 		if err := posgate.CheckDecrement(o, reduction, in.Currency, busy, now); err != nil {
@@ -142,7 +148,15 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 		if err := tx.InsertRequest(posgate.RequestRecord{User: c.User, RequestID: in.RequestID, Method: "v3.PreauthDecrement", Fingerprint: in.Fingerprint, TradeID: o.TradeID, CreatedAt: now}); err != nil {
 			return err
 		}
-		o.Amount -= reduction
+		d = posgate.Decrement{
+			DecrementID: newID(), TradeID: o.TradeID, MerchantID: o.MerchantID, User: c.User, RequestID: in.RequestID,
+			Amount: reduction, Before: o.Amount, After: o.Amount - reduction, Currency: o.Currency,
+			Description: in.Description, NotifyURL: in.NotifyURL, State: posgate.DecrementProcessing, CreatedAt: now,
+		}
+		if err := tx.InsertDecrement(d); err != nil {
+			return err
+		}
+		o.Amount = d.After
 		o.UpdatedAt = now
 		if err := tx.UpdateOrder(o); err != nil {
 			return err
@@ -153,32 +167,42 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 	if err != nil {
 		return o, err
 	}
-	id := newID()
+	return s.completeDecrement(ctx, d, o)
+}
+
+// completeDecrement asks the acquirer to make decrement d of order o (the
+// decrement id is its idempotency key) and records the answer, once.
+func (s *Service) completeDecrement(ctx context.Context, d posgate.Decrement, o posgate.Order) (posgate.Order, error) {
 	res, err := s.callAcquirer(ctx, func(ctx context.Context) (acquirer.Result, error) {
-		return s.acquirer.Decrement(ctx, acquirer.AuthRequest{ID: id, TradeID: o.TradeID, TransactionID: o.TransactionID, Amount: reduction, Currency: o.Currency})
+		return s.acquirer.Decrement(ctx, acquirer.AuthRequest{ID: d.DecrementID, TradeID: o.TradeID, TransactionID: o.TransactionID, Amount: d.Amount, Currency: d.Currency})
 	})
-	msg := res.Message
-	declined := err == nil && res.Outcome == acquirer.Failed
-	unknown := err != nil || (res.Outcome != acquirer.Approved && !declined)
-	if err != nil {
-		s.log.Error("acquirer decrement without answer", "decrement_id", id, "trade_id", o.TradeID, "err", err)
-		msg = "The acquirer did not answer; the decrement may have been made"
+	next, msg := posgate.DecrementDecremented, res.Message
+	switch {
+	case err != nil:
+		s.log.Error("acquirer decrement without answer", "decrement_id", d.DecrementID, "trade_id", o.TradeID, "err", err)
+		next, msg = posgate.DecrementError, "The acquirer did not answer; the decrement may have been made"
+	case res.Outcome == acquirer.Failed:
+		next = posgate.DecrementFailed
+	case res.Outcome != acquirer.Approved:
+		next = posgate.DecrementError
 	}
 	err = s.refundTx(ctx, func(tx posgate.Tx) error {
 		var err error
-		if o, err = tx.Order(o.TradeID); err != nil {
+		if o, err = tx.Order(d.TradeID); err != nil {
 			return err
 		}
-		switch {
-		case declined && o.State == posgate.StateAuthorized:
-			o.Amount += reduction
-			o.UpdatedAt = s.now()
-			if err := tx.UpdateOrder(o); err != nil {
+		nd, no, _ := posgate.DecrementOutcome(d, o, next, res.Reference, msg, s.now())
+		if done, err := tx.FinishDecrement(nd); err != nil || !done {
+			return err
+		}
+		if no.Amount != o.Amount {
+			if err := tx.UpdateOrder(no); err != nil {
 				return err
 			}
+			o = no
 			o.Version++
-			return nil
-		case declined || unknown:
+		}
+		if next != posgate.DecrementDecremented {
 			return nil
 		}
 		// The authorised amount is the order's amount: notified like a
@@ -186,12 +210,12 @@ func (s *Service) Decrement(ctx context.Context, c Caller, in AuthChangeInput) (
 		if err := s.notifyOrder(tx, o); err != nil {
 			return err
 		}
-		return s.notifyRequester(tx, o, c.User, in.NotifyURL)
+		return s.notifyRequester(tx, o, d.User, d.NotifyURL)
 	})
 	if err != nil {
 		return o, err
 	}
-	return o, acquirerRefusal(declined, unknown, "decrement", msg, o)
+	return o, acquirerRefusal(next == posgate.DecrementFailed, next == posgate.DecrementError, "decrement", msg, o)
 }
 
 // authChange parses the amount of a capture or decrement in the currency

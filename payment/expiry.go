@@ -79,6 +79,7 @@ func (s *Service) abortSale(ctx context.Context, o posgate.Order) {
 func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 	now := s.now()
 	var tid string // the terminal whose command was abandoned
+	var kind posgate.CommandKind
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
 		tid = ""
 		o, err := tx.Order(tradeID)
@@ -94,7 +95,7 @@ func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 			if _, err := tx.FinishCommand(cmd); err != nil {
 				return err
 			}
-			tid = cmd.TID
+			tid, kind = cmd.TID, cmd.Kind
 		} else if err != nil && !errors.Is(err, posgate.ErrNotFound) {
 			return err
 		}
@@ -111,6 +112,7 @@ func (s *Service) forceExpire(ctx context.Context, tradeID string) error {
 	}
 	s.log.Info("order expired: no answer from its terminal before the reconciliation deadline", "trade_id", tradeID)
 	if tid != "" {
+		s.obs.CommandFinished(kind, OutcomeAbandoned, 0)
 		s.forward(ctx, tid)
 	}
 	return nil

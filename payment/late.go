@@ -29,7 +29,7 @@ func (s *Service) lateResult(tx posgate.Tx, cmd posgate.Command, r posgate.Resul
 	if err != nil {
 		return false, err
 	}
-	next, ok := posgate.LateApproval(o, r.TransactionID, now)
+	next, ok := posgate.LateApproval(o, r.TransactionID, r.Receipt, now)
 	if !ok {
 		return false, nil
 	}

@@ -18,10 +18,11 @@ func (s *Service) Notifications(ctx context.Context, failedOnly bool, limit int)
 	return ns, err
 }
 
-// ReplayNotification schedules a new delivery of a notification, whether
-// it was delivered or not: same id (Webhook-Id), same body, attempts
-// counted on from where they were. Unknown ids are posgate.ErrNotFound.
-func (s *Service) ReplayNotification(ctx context.Context, id string) (posgate.Notification, error) {
+// ReplayNotification is operator by's new delivery of a notification,
+// whether it was delivered or not: same id (Webhook-Id), same body,
+// attempts counted on from where they were; the replay is in the order's
+// audit. Unknown ids are posgate.ErrNotFound.
+func (s *Service) ReplayNotification(ctx context.Context, by, id string) (posgate.Notification, error) {
 	var n posgate.Notification
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
 		var err error
@@ -31,6 +32,9 @@ func (s *Service) ReplayNotification(ctx context.Context, id string) (posgate.No
 		// Cleared so the new delivery is not taken for done.
 		n.DeliveredAt, n.NextAttempt = nil, s.now()
 		if err := tx.UpdateNotification(n); err != nil {
+			return err
+		}
+		if err := s.audit(tx, by, posgate.ActionNotificationReplay, n.TradeID, n.ID, ""); err != nil {
 			return err
 		}
 		return tx.ScheduleNotification(id)

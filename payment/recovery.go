@@ -88,6 +88,34 @@ func (s *Service) recoverCaptures(ctx context.Context) error {
 	return nil
 }
 
+// recoverDecrements finishes decrements left in processing by a crash, as
+// recoverCaptures does for captures. Until then the reduction is off the
+// order, the safe side: a capture can take no more than the acquirer
+// still holds.
+func (s *Service) recoverDecrements(ctx context.Context) error {
+	var stuck []posgate.Decrement
+	err := s.store.Read(ctx, func(tx posgate.Tx) error {
+		var err error
+		stuck, err = tx.StaleDecrements(s.now().Add(-s.staleAfter()), 100)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range stuck {
+		o, err := s.order(ctx, d.TradeID)
+		if err != nil {
+			return err
+		}
+		s.log.Warn("decrement stuck in processing: asking the acquirer again with its idempotency key", "decrement_id", d.DecrementID, "trade_id", d.TradeID, "since", d.CreatedAt)
+		var refusal *WaitError
+		if _, err := s.completeDecrement(ctx, d, o); err != nil && !errors.As(err, &refusal) {
+			return err
+		}
+	}
+	return nil
+}
+
 // runEvery runs fn when every has passed since its last run.
 type runEvery struct {
 	every time.Duration

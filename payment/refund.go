@@ -134,11 +134,12 @@ func refundRepeat(tx posgate.Tx, c Caller, requestID string, err error) error {
 	return fmt.Errorf("request_id %s of %s is recorded without its refund", requestID, c.User)
 }
 
-// ApproveRefund is an operator's approval of a refund waiting for it
-// (posgate refunds approve): the refund goes to the acquirer and the
-// outcome is returned. Unknown refunds are posgate.ErrNotFound.
-func (s *Service) ApproveRefund(ctx context.Context, refundID string) (posgate.Refund, error) {
-	r, o, changed, err := s.moveRefund(ctx, refundID, posgate.RefundProcessing, "", "")
+// ApproveRefund is operator by's approval of a refund waiting for it
+// (posgate refunds approve, the console): the refund goes to the acquirer
+// and the outcome is returned; the approval is in the order's audit.
+// Unknown refunds are posgate.ErrNotFound.
+func (s *Service) ApproveRefund(ctx context.Context, by, refundID string) (posgate.Refund, error) {
+	r, o, changed, err := s.moveRefund(ctx, refundID, posgate.RefundProcessing, "", "", &operatorAct{by, posgate.ActionRefundApprove, ""})
 	if err != nil {
 		return r, err
 	}
@@ -149,11 +150,12 @@ func (s *Service) ApproveRefund(ctx context.Context, refundID string) (posgate.R
 	return r, err
 }
 
-// RejectRefund withdraws a refund waiting for approval (posgate refunds
-// reject): it becomes refund cancel and gives its amount back to the
-// order.
-func (s *Service) RejectRefund(ctx context.Context, refundID, reason string) (posgate.Refund, error) {
-	r, _, changed, err := s.moveRefund(ctx, refundID, posgate.RefundCancelled, "", reason)
+// RejectRefund is operator by's withdrawal of a refund waiting for
+// approval (posgate refunds reject, the console): it becomes refund
+// cancel and gives its amount back to the order; the rejection is in the
+// order's audit.
+func (s *Service) RejectRefund(ctx context.Context, by, refundID, reason string) (posgate.Refund, error) {
+	r, _, changed, err := s.moveRefund(ctx, refundID, posgate.RefundCancelled, "", reason, &operatorAct{by, posgate.ActionRefundReject, reason})
 	if err == nil && !changed {
 		err = notWaiting(r)
 	}
@@ -264,14 +266,22 @@ func (s *Service) processRefund(ctx context.Context, r posgate.Refund, o posgate
 	case res.Outcome != acquirer.Refunded:
 		next = posgate.RefundError
 	}
-	r, o, _, err = s.moveRefund(ctx, r.RefundID, next, res.Reference, msg)
+	r, o, _, err = s.moveRefund(ctx, r.RefundID, next, res.Reference, msg, nil)
 	return r, o, err
 }
 
+// operatorAct is an operator's action to audit with the change it makes.
+type operatorAct struct {
+	by     string
+	action posgate.Action
+	detail string
+}
+
 // moveRefund applies posgate.RefundOutcome to the stored refund and its
-// order, with the notification, in one transaction. changed is false (and
-// nothing written) when the refund was not in a state next follows from.
-func (s *Service) moveRefund(ctx context.Context, refundID string, next posgate.RefundState, acquirerRef, msg string) (r posgate.Refund, o posgate.Order, changed bool, err error) {
+// order, with the notification and act's audit record when act is set, in
+// one transaction. changed is false (and nothing written) when the refund
+// was not in a state next follows from.
+func (s *Service) moveRefund(ctx context.Context, refundID string, next posgate.RefundState, acquirerRef, msg string, act *operatorAct) (r posgate.Refund, o posgate.Order, changed bool, err error) {
 	err = s.refundTx(ctx, func(tx posgate.Tx) error {
 		var err error
 		if r, err = tx.Refund(refundID); err != nil {
@@ -295,8 +305,16 @@ func (s *Service) moveRefund(ctx context.Context, refundID string, next posgate.
 			no.Version++
 		}
 		r, o = nr, no
+		if act != nil {
+			if err := s.audit(tx, act.by, act.action, r.TradeID, r.RefundID, act.detail); err != nil {
+				return err
+			}
+		}
 		return s.notifyRefund(tx, r, o)
 	})
+	if err == nil && changed && refundAnswered(r.State) {
+		s.obs.RefundFinished(r.State)
+	}
 	return r, o, changed, err
 }
 
@@ -330,4 +348,14 @@ func (s *Service) notifyRefund(tx posgate.Tx, r posgate.Refund, o posgate.Order)
 		CreatedAt:   now,
 		NextAttempt: now,
 	})
+}
+
+// refundAnswered reports whether a refund in state has its outcome: it no
+// longer waits for an operator or the acquirer.
+func refundAnswered(state posgate.RefundState) bool {
+	switch state {
+	case posgate.RefundToBeApproved, posgate.RefundPending, posgate.RefundProcessing:
+		return false
+	}
+	return true
 }

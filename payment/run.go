@@ -7,7 +7,7 @@ import (
 
 // Run does the service's background work until ctx ends: recording
 // progress, expiring orders and uncaptured authorisations, clearing
-// batches at their cutoff, finishing stuck refunds and captures. Each transition is a
+// batches at their cutoff, finishing stuck refunds, captures and decrements. Each transition is a
 // compare-and-set, so gateways sharing a database may all run it and each
 // change still happens once.
 func (s *Service) Run(ctx context.Context) {
@@ -43,6 +43,9 @@ func (s *Service) Run(ctx context.Context) {
 				}
 				if err := s.recoverCaptures(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error("recover stuck captures", "err", err)
+				}
+				if err := s.recoverDecrements(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("recover stuck decrements", "err", err)
 				}
 			}
 		}

@@ -37,7 +37,7 @@ type Payloads interface {
 	Refund(r posgate.Refund, o posgate.Order) map[string]string
 }
 
-// Deps are the service's collaborators, all required.
+// Deps are the service's collaborators, all required but Observer.
 type Deps struct {
 	Store       posgate.Store
 	Credentials *Credentials
@@ -45,6 +45,9 @@ type Deps struct {
 	Payloads    Payloads
 	// Acquirer makes refunds cloud-side.
 	Acquirer acquirer.Acquirer
+	// Observer is told of finished commands, refunds and captures (the
+	// gateway's metrics); nil tells no one.
+	Observer Observer
 }
 
 // Defaults of Config, which the command line's flags reuse.
@@ -140,11 +143,15 @@ type Service struct {
 	link     Link
 	payloads Payloads
 	acquirer acquirer.Acquirer
+	obs      Observer
 	log      *slog.Logger
 
 	mu      sync.Mutex
 	waiters map[string]*waiter   // by command id
 	aborted map[string]time.Time // trade id -> when an expiry abort was sent
+
+	waitsEnded chan struct{} // closed by EndWaits
+	endWaits   sync.Once
 
 	locs     sync.Map // time zone name -> *time.Location
 	late     lateCounts
@@ -157,7 +164,11 @@ func New(cfg Config, d Deps) *Service {
 		panic(fmt.Sprintf("payment.New: missing dependency in %+v", d))
 	}
 	cfg = cfg.withDefaults()
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
 	return &Service{
+		obs:         d.Observer,
 		Credentials: d.Credentials,
 		cfg:         cfg,
 		store:       changeLog{Store: d.Store, log: cfg.Logger},
@@ -168,6 +179,7 @@ func New(cfg Config, d Deps) *Service {
 		waiters:     map[string]*waiter{},
 		aborted:     map[string]time.Time{},
 		progress:    make(chan progressReport, 4096),
+		waitsEnded:  make(chan struct{}),
 	}
 }
 

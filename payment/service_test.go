@@ -91,6 +91,13 @@ func (a *countingAcquirer) Capture(ctx context.Context, r acquirer.AuthRequest) 
 	return a.Simulated.Capture(ctx, r)
 }
 
+func (a *countingAcquirer) Decrement(ctx context.Context, r acquirer.AuthRequest) (acquirer.Result, error) {
+	a.mu.Lock()
+	a.calls[r.ID]++
+	a.mu.Unlock()
+	return a.Simulated.Decrement(ctx, r)
+}
+
 func (a *countingAcquirer) Refund(ctx context.Context, r acquirer.Request) (acquirer.Result, error) {
 	a.mu.Lock()
 	a.calls[r.RefundID]++
@@ -414,4 +421,50 @@ func TestForeignProgressRefusedAlone(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the terminal's own progress was never stored")
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// A decrement a crash left processing (the reduction off the order, the
+// acquirer's answer never recorded) is finished by the recovery job,
+// asking the acquirer once more under its id, once.
+func TestStuckDecrementRecovered(t *testing.T) {
+	f := setup(t, Config{DisplayWait: time.Millisecond})
+	ctx := t.Context()
+	in := saleInput("30.00")
+	in.Operation = posgate.OpAuthorisation
+	errc := make(chan error, 1)
+	go func() { _, err := f.svc.StartSale(context.Background(), f.till, in); errc <- err }()
+	d := <-f.link.commands
+	<-errc
+	require.NoError(t, f.svc.Result(ctx, "T1", posgate.Result{CommandID: d.Command.ID, Outcome: posgate.OutcomeApproved, TransactionID: "tx-1"}))
+	dc := posgate.Decrement{DecrementID: newID(), TradeID: d.Order.TradeID, MerchantID: d.Order.MerchantID, User: "T1", RequestID: "rq",
+		Amount: 500, Before: 3000, After: 2500, Currency: "EUR", State: posgate.DecrementProcessing, CreatedAt: f.clock.Now()}
+	require.NoError(t, f.store.InTx(ctx, func(tx posgate.Tx) error {
+		o, err := tx.Order(dc.TradeID)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertDecrement(dc); err != nil {
+			return err
+		}
+		o.Amount = dc.After
+		return tx.UpdateOrder(o)
+	}))
+
+	require.NoError(t, f.svc.recoverDecrements(ctx))
+	require.Zero(t, f.acq.calls[dc.DecrementID], "not before the acquirer call could have ended")
+	f.clock.Advance(f.svc.staleAfter())
+	require.NoError(t, f.svc.recoverDecrements(ctx))
+	require.NoError(t, f.svc.recoverDecrements(ctx))
+	require.Equal(t, 1, f.acq.calls[dc.DecrementID], "asked once")
+	var ds []posgate.Decrement
+	require.NoError(t, f.store.Read(ctx, func(tx posgate.Tx) error {
+		var err error
+		ds, err = tx.DecrementsForTrade(dc.TradeID)
+		return err
+	}))
+	require.Len(t, ds, 1)
+	require.Equal(t, posgate.DecrementDecremented, ds[0].State)
+	o := f.order(t, dc.TradeID)
+	require.Equal(t, posgate.StateAuthorized, o.State)
+	require.Equal(t, int64(2500), o.Amount)
 }

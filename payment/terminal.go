@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/posgate/posgate"
@@ -186,9 +187,10 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 	var applied, queued posgate.Command
 	var order, queuedOrder posgate.Order
 	var fresh, late bool
+	var abandoned *posgate.Command // the command a late result came for
 	var reconciled posgate.Reconciliation
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
-		applied, queued, fresh, late, reconciled = posgate.Command{}, posgate.Command{}, false, false, ""
+		applied, queued, fresh, late, abandoned, reconciled = posgate.Command{}, posgate.Command{}, false, false, nil, ""
 		cmd, err := tx.Command(r.CommandID)
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
 			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
@@ -201,6 +203,11 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 			return err
 		}
 		if cmd.State == posgate.CommandAbandoned {
+			if results, err := tx.Events(cmd.ID); err == nil && !repeatedResult(results) {
+				abandoned = &cmd
+			} else if err != nil {
+				return err
+			}
 			late, err = s.lateResult(tx, cmd, r, now)
 			return err
 		}
@@ -208,6 +215,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		cmd.Outcome = r.Outcome
 		cmd.TransactionID = r.TransactionID
 		cmd.Message = r.Message
+		cmd.Receipt = r.Receipt
 		cmd.FinishedAt = &now
 		ok, err := tx.FinishCommand(cmd)
 		if err != nil || !ok {
@@ -228,7 +236,11 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 	if err != nil {
 		return err
 	}
+	if abandoned != nil {
+		s.obs.LateResult(abandoned.Kind, r.Outcome)
+	}
 	if fresh {
+		s.obs.CommandFinished(applied.Kind, string(applied.Outcome), now.Sub(applied.CreatedAt))
 		s.mu.Lock()
 		delete(s.aborted, applied.TradeID)
 		s.mu.Unlock()
@@ -286,7 +298,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		}
 		next, changed = posgate.ReversalOutcome(o, cmd.Outcome, now)
 	default:
-		next, changed = posgate.SaleOutcome(o, o.Operation, cmd.Outcome, cmd.TransactionID, now)
+		next, changed = posgate.SaleOutcome(o, o.Operation, cmd.Outcome, cmd.TransactionID, cmd.Receipt, now)
 	}
 	if !changed {
 		if cmd.Kind != posgate.CommandReversal {
@@ -296,4 +308,16 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 	}
 	next, err = s.saveOrder(tx, next)
 	return next, reconciled, err
+}
+
+// repeatedResult reports whether a command's events hold more than one
+// result: the one just recorded is not the first.
+func repeatedResult(evs []posgate.CommandEvent) bool {
+	n := 0
+	for _, e := range evs {
+		if strings.HasPrefix(string(e.Stage), string(posgate.ResultStage(""))) {
+			n++
+		}
+	}
+	return n > 1
 }

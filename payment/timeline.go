@@ -14,22 +14,27 @@ import (
 type EntryKind string
 
 const (
-	EntryRequest          EntryKind = "request"           // an accepted request named the order
-	EntryOrderCreated     EntryKind = "order_created"     // the order was stored
-	EntryCommand          EntryKind = "command"           // a command was persisted for the terminal
-	EntryProgress         EntryKind = "progress"          // the terminal reported a stage
-	EntryResult           EntryKind = "result"            // the terminal reported the outcome
-	EntryAbandoned        EntryKind = "command_abandoned" // the cloud gave up the command (cancel, expiry)
-	EntryReversal         EntryKind = "reversal"          // a reversal began
-	EntryReversalFinished EntryKind = "reversal_finished" // the reversal was approved or declined
-	EntryRefund           EntryKind = "refund"            // a refund was asked for
-	EntryRefundUpdated    EntryKind = "refund_updated"    // the refund's latest state
-	EntryNotification     EntryKind = "notification"      // a signed notification, with its delivery so far
+	EntryRequest          EntryKind = "request"            // an accepted request named the order
+	EntryOrderCreated     EntryKind = "order_created"      // the order was stored
+	EntryCommand          EntryKind = "command"            // a command was persisted for the terminal
+	EntryProgress         EntryKind = "progress"           // the terminal reported a stage
+	EntryResult           EntryKind = "result"             // the terminal reported the outcome
+	EntryAbandoned        EntryKind = "command_abandoned"  // the cloud gave up the command (cancel, expiry)
+	EntryReversal         EntryKind = "reversal"           // a reversal began
+	EntryReversalFinished EntryKind = "reversal_finished"  // the reversal was approved or declined
+	EntryRefund           EntryKind = "refund"             // a refund was asked for
+	EntryRefundUpdated    EntryKind = "refund_updated"     // the refund's latest state
+	EntryCapture          EntryKind = "capture"            // a capture was asked for
+	EntryCaptureFinished  EntryKind = "capture_finished"   // the acquirer's answer to it
+	EntryDecrement        EntryKind = "decrement"          // a decrement was asked for
+	EntryDecrementDone    EntryKind = "decrement_finished" // the acquirer's answer to it
+	EntryNotification     EntryKind = "notification"       // a signed notification, with its delivery so far
+	EntryOperatorAction   EntryKind = "operator_action"    // an operator approved, rejected, replayed...
 )
 
 // TimelineEntry is one thing that happened to an order. The field of its
 // kind is set: Request; Command (with Event for progress and results);
-// Reversal; Refund; Notification.
+// Reversal; Refund; Capture; Decrement; Notification; Action.
 type TimelineEntry struct {
 	At           time.Time
 	Kind         EntryKind
@@ -38,7 +43,10 @@ type TimelineEntry struct {
 	Event        *posgate.CommandEvent
 	Reversal     *posgate.Reversal
 	Refund       *posgate.Refund
+	Capture      *posgate.Capture
+	Decrement    *posgate.Decrement
 	Notification *posgate.Notification
+	Action       *posgate.OperatorAction
 	// Late marks a result that arrived after the cloud had abandoned its
 	// command: recorded, but it changed nothing.
 	Late bool
@@ -124,12 +132,42 @@ func (s *Service) Timeline(ctx context.Context, tradeID string) (Timeline, error
 			}
 		}
 
+		captures, err := tx.CapturesForTrade(tradeID)
+		if err != nil {
+			return err
+		}
+		for i := range captures {
+			add(TimelineEntry{At: captures[i].CreatedAt, Kind: EntryCapture, Capture: &captures[i]})
+			if captures[i].FinishedAt != nil {
+				add(TimelineEntry{At: *captures[i].FinishedAt, Kind: EntryCaptureFinished, Capture: &captures[i]})
+			}
+		}
+
+		decs, err := tx.DecrementsForTrade(tradeID)
+		if err != nil {
+			return err
+		}
+		for i := range decs {
+			add(TimelineEntry{At: decs[i].CreatedAt, Kind: EntryDecrement, Decrement: &decs[i]})
+			if decs[i].FinishedAt != nil {
+				add(TimelineEntry{At: *decs[i].FinishedAt, Kind: EntryDecrementDone, Decrement: &decs[i]})
+			}
+		}
+
 		notes, err := tx.NotificationsForTrade(tradeID)
 		if err != nil {
 			return err
 		}
 		for i := range notes {
 			add(TimelineEntry{At: notes[i].CreatedAt, Kind: EntryNotification, Notification: &notes[i]})
+		}
+
+		acts, err := tx.OperatorActionsForTrade(tradeID)
+		if err != nil {
+			return err
+		}
+		for i := range acts {
+			add(TimelineEntry{At: acts[i].At, Kind: EntryOperatorAction, Action: &acts[i]})
 		}
 		// Stable: entries of equal times keep the causal order they were
 		// added in (the request before its order, a command before its
@@ -184,9 +222,30 @@ func (e TimelineEntry) Summary(o posgate.Order) string {
 		return fmt.Sprintf("refund %s of %s asked by %s", e.Refund.RefundID, amount(e.Refund.Amount, e.Refund.Currency), e.Refund.User)
 	case EntryRefundUpdated:
 		return withMessage(fmt.Sprintf("refund %s is %s", e.Refund.RefundID, e.Refund.State), e.Refund.Message)
+	case EntryCapture:
+		c := e.Capture
+		return fmt.Sprintf("capture %s of %s (authorised %s) asked by %s", c.CaptureID, amount(c.Amount, c.Currency), amount(c.AuthorisedAmount, c.Currency), c.User)
+	case EntryCaptureFinished:
+		return withMessage(fmt.Sprintf("capture %s is %s", e.Capture.CaptureID, e.Capture.State), e.Capture.Message)
+	case EntryDecrement:
+		d := e.Decrement
+		return fmt.Sprintf("decrement %s by %s asked by %s: authorised %s -> %s", d.DecrementID, amount(d.Amount, d.Currency), d.User,
+			amount(d.Before, d.Currency), amount(d.After, d.Currency))
+	case EntryDecrementDone:
+		return withMessage(fmt.Sprintf("decrement %s is %s", e.Decrement.DecrementID, e.Decrement.State), e.Decrement.Message)
 	case EntryNotification:
 		n := e.Notification
 		return withMessage(fmt.Sprintf("notification %s to %s: %s after %d attempts", n.ID, n.NotifyURL, DeliveryStatus(*n), n.Attempts), n.LastError)
+	case EntryOperatorAction:
+		a := e.Action
+		what := map[posgate.Action]string{
+			posgate.ActionRefundApprove: "approved refund", posgate.ActionRefundReject: "rejected refund",
+			posgate.ActionNotificationReplay: "replayed notification",
+		}[a.Action]
+		if what == "" {
+			what = string(a.Action)
+		}
+		return withMessage(fmt.Sprintf("operator %s %s %s", a.Operator, what, a.Subject), a.Detail)
 	}
 	return string(e.Kind)
 }

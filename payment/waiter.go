@@ -45,8 +45,9 @@ func (s *Service) dispatch(ctx context.Context, cmd posgate.Command, o posgate.O
 	return w
 }
 
-// await waits until ch is closed, at most d; timedOut says d passed first.
-func await(ctx context.Context, ch <-chan struct{}, d time.Duration) (timedOut bool, err error) {
+// await waits until ch is closed, at most d; timedOut says d passed
+// first, or that the gateway ended its waits (EndWaits).
+func (s *Service) await(ctx context.Context, ch <-chan struct{}, d time.Duration) (timedOut bool, err error) {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -54,9 +55,21 @@ func await(ctx context.Context, ch <-chan struct{}, d time.Duration) (timedOut b
 		return false, nil
 	case <-t.C:
 		return true, nil
+	case <-s.waitsEnded:
+		return true, nil
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
+}
+
+// EndWaits makes every API call waiting for a terminal, and every one
+// that starts waiting from now on, stop waiting as if its wait time had
+// passed: each answers what it would at its timeout (-4203), and the
+// terminal's outcome follows by notification and v3.QueryOrder as usual.
+// A draining gateway calls it when its grace period ends. Calling it
+// again does nothing.
+func (s *Service) EndWaits() {
+	s.endWaits.Do(func() { close(s.waitsEnded) })
 }
 
 // finish completes the waiter with its command's result and, when known,
@@ -81,7 +94,7 @@ func (w *waiter) show() {
 // progress recorded by another gateway wakes w without a doorbell.
 func (s *Service) awaitCommand(ctx context.Context, w *waiter, commandID string, ch <-chan struct{}, shown bool, d time.Duration) (timedOut bool, err error) {
 	if s.cfg.WaitPoll <= 0 {
-		return await(ctx, ch, d)
+		return s.await(ctx, ch, d)
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -92,6 +105,8 @@ func (s *Service) awaitCommand(ctx context.Context, w *waiter, commandID string,
 		case <-ch:
 			return false, nil
 		case <-t.C:
+			return true, nil
+		case <-s.waitsEnded:
 			return true, nil
 		case <-ctx.Done():
 			return false, ctx.Err()

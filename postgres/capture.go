@@ -57,3 +57,47 @@ func (t *tx) ClaimJob(name string, now, next time.Time) (bool, error) {
 		name, next, now)
 	return n > 0, err
 }
+
+func (t *tx) CapturesForTrade(tradeID string) ([]posgate.Capture, error) {
+	return list(t, scanCapture, `SELECT `+captureCols+` FROM captures WHERE trade_id = $1 ORDER BY created_at, capture_id`, tradeID)
+}
+
+const decrementCols = `decrement_id, trade_id, merchant_id, "user", request_id, amount, before_amount, after_amount, currency,
+	description, notify_url, state, acquirer_ref, message, created_at, finished_at`
+
+func scanDecrement(r row) (d posgate.Decrement, err error) {
+	return d, r.Scan(&d.DecrementID, &d.TradeID, &d.MerchantID, &d.User, &d.RequestID, &d.Amount, &d.Before, &d.After, &d.Currency,
+		&d.Description, &d.NotifyURL, &d.State, &d.AcquirerRef, &d.Message, &d.CreatedAt, &d.FinishedAt)
+}
+
+func (t *tx) InsertDecrement(d posgate.Decrement) error {
+	_, err := t.exec(`INSERT INTO decrements (`+decrementCols+`) VALUES (`+placeholders(16)+`)`,
+		d.DecrementID, d.TradeID, d.MerchantID, d.User, d.RequestID, d.Amount, d.Before, d.After, d.Currency,
+		d.Description, d.NotifyURL, d.State, d.AcquirerRef, d.Message, d.CreatedAt, d.FinishedAt)
+	return err
+}
+
+func (t *tx) FinishDecrement(d posgate.Decrement) (bool, error) {
+	n, err := t.exec(`UPDATE decrements SET state = $1, acquirer_ref = $2, message = $3, finished_at = $4
+		WHERE decrement_id = $5 AND state = 'processing'`, d.State, d.AcquirerRef, d.Message, d.FinishedAt, d.DecrementID)
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	found, err := t.exists("decrements", "decrement_id", d.DecrementID)
+	if err == nil && !found {
+		err = posgate.ErrNotFound
+	}
+	return false, err
+}
+
+// DecrementsForTrade: decrements of equal times follow their chain, the
+// authorised amount only going down.
+func (t *tx) DecrementsForTrade(tradeID string) ([]posgate.Decrement, error) {
+	return list(t, scanDecrement, `SELECT `+decrementCols+` FROM decrements WHERE trade_id = $1
+		ORDER BY created_at, before_amount DESC, decrement_id`, tradeID)
+}
+
+func (t *tx) StaleDecrements(before time.Time, limit int) ([]posgate.Decrement, error) {
+	return list(t, scanDecrement, `SELECT `+decrementCols+` FROM decrements WHERE state = 'processing' AND created_at <= $1
+		ORDER BY created_at, decrement_id LIMIT $2`, before, limit)
+}

@@ -284,7 +284,11 @@ var constraintErrors = map[string]error{
 	"captures_pkey":          posgate.ErrAlreadyCaptured,
 	"captures_one_per_order": posgate.ErrAlreadyCaptured,
 	"captures_amount":        posgate.ErrCaptureNotAllowed,
+	"decrements_pkey":        posgate.ErrDuplicate,
+	"decrements_amount":      posgate.ErrCaptureNotAllowed,
 	"jobs_pkey":              posgate.ErrDuplicate,
+	"operators_pkey":         posgate.ErrDuplicate,
+	"operator_actions_pkey":  posgate.ErrDuplicate,
 }
 
 // interpretError translates a driver error into the domain's: a missing

@@ -286,18 +286,21 @@ func (t *tx) InsertRequest(r posgate.RequestRecord) error {
 // orderCols starts with the key; the rest is what UpdateOrder writes.
 const orderCols = `trade_id, merchant_id, tid, "user", order_id, operation, amount, tip_amount, currency,
 	description, demo, notify_url, pay_method, sub_pay_method, state, transaction_id, refunded_amount,
-	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, reconciliation, version`
+	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, reconciliation,
+	card_brand, card_masked_pan, card_entry_mode, card_auth_code, card_aid, version`
 
 func orderArgs(o posgate.Order) []any {
 	return []any{o.TradeID, o.MerchantID, o.TID, o.User, o.OrderID, o.Operation, o.Amount, o.TipAmount, o.Currency,
 		o.Description, o.Demo, o.NotifyURL, o.PayMethod, o.SubPayMethod, o.State, o.TransactionID, o.RefundedAmount,
-		o.RefundCount, o.CreatedAt, o.UpdatedAt, o.PaidAt, o.BusinessDate, o.ClearedAt, o.ExpiresAt, o.Reconciliation, o.Version}
+		o.RefundCount, o.CreatedAt, o.UpdatedAt, o.PaidAt, o.BusinessDate, o.ClearedAt, o.ExpiresAt, o.Reconciliation,
+		o.Receipt.CardBrand, o.Receipt.MaskedPAN, o.Receipt.EntryMode, o.Receipt.AuthCode, o.Receipt.AID, o.Version}
 }
 
 func scanOrder(r row) (o posgate.Order, err error) {
 	return o, r.Scan(&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
 		&o.Description, &o.Demo, &o.NotifyURL, &o.PayMethod, &o.SubPayMethod, &o.State, &o.TransactionID, &o.RefundedAmount,
-		&o.RefundCount, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt, &o.BusinessDate, &o.ClearedAt, &o.ExpiresAt, &o.Reconciliation, &o.Version)
+		&o.RefundCount, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt, &o.BusinessDate, &o.ClearedAt, &o.ExpiresAt, &o.Reconciliation,
+		&o.Receipt.CardBrand, &o.Receipt.MaskedPAN, &o.Receipt.EntryMode, &o.Receipt.AuthCode, &o.Receipt.AID, &o.Version)
 }
 
 func (t *tx) Order(tradeID string) (posgate.Order, error) {
@@ -305,17 +308,18 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(26)+`)`, orderArgs(o)...)
+	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
 	return err
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
-	// $1 is the key, $26 the version compared.
+	// $1 is the key, $31 the version compared.
 	n, err := t.exec(`UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
 		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
 		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
-		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, reconciliation = $25, version = version + 1
-		WHERE trade_id = $1 AND version = $26`, orderArgs(o)...)
+		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, reconciliation = $25,
+		card_brand = $26, card_masked_pan = $27, card_entry_mode = $28, card_auth_code = $29, card_aid = $30, version = version + 1
+		WHERE trade_id = $1 AND version = $31`, orderArgs(o)...)
 	if err != nil || n > 0 {
 		return err
 	}
@@ -371,18 +375,21 @@ func (t *tx) ReversalByCommand(commandID string) (posgate.Reversal, error) {
 	return one(t, scanReversal, `SELECT `+reversalCols+` FROM reversals WHERE command_id = $1`, commandID)
 }
 
-const commandCols = `id, tid, kind, trade_id, state, created_at, outcome, transaction_id, message, finished_at`
+const commandCols = `id, tid, kind, trade_id, state, created_at, outcome, transaction_id, message, finished_at,
+	card_brand, card_masked_pan, card_entry_mode, card_auth_code, card_aid`
 
 func scanCommand(r row) (c posgate.Command, err error) {
 	return c, r.Scan(&c.ID, &c.TID, &c.Kind, &c.TradeID, &c.State, &c.CreatedAt, &c.Outcome, &c.TransactionID,
-		&c.Message, &c.FinishedAt)
+		&c.Message, &c.FinishedAt,
+		&c.Receipt.CardBrand, &c.Receipt.MaskedPAN, &c.Receipt.EntryMode, &c.Receipt.AuthCode, &c.Receipt.AID)
 }
 
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
-		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt)
+	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
+		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
+		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID)
 	return err
 }
 
@@ -404,8 +411,10 @@ func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.
 }
 
 func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
-	n, err := t.exec(`UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5
-		WHERE id = $6 AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt, c.ID)
+	n, err := t.exec(`UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5,
+		card_brand = $6, card_masked_pan = $7, card_entry_mode = $8, card_auth_code = $9, card_aid = $10
+		WHERE id = $11 AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
+		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID)
 	if err != nil || n > 0 {
 		return n > 0, err
 	}

@@ -30,6 +30,28 @@ type Order struct {
 	// was settled as not paid: late_approval_reversing, then
 	// late_approval_reversed or late_approval_not_reversed.
 	Reconciliation string `json:"reconciliation,omitempty"`
+	Card
+}
+
+// Card is the receipt data of the terminal's approval (docs/api.md,
+// "Receipt data"), each field absent when the terminal did not send it:
+// never the full card number.
+type Card struct {
+	CardBrand     string `json:"card_brand,omitempty"`      // "Visa", "Mastercard": the terminal's name for the scheme
+	CardMaskedPAN string `json:"card_masked_pan,omitempty"` // at most the first 6 and last 4 digits: "411111******1111"
+	CardEntryMode string `json:"card_entry_mode,omitempty"` // contactless, chip or swipe
+	CardAuthCode  string `json:"card_auth_code,omitempty"`  // the issuer's authorisation code
+	CardAID       string `json:"card_aid,omitempty"`        // EMV application id of a chip (or contactless) read
+}
+
+// add puts the card's fields that are set into m.
+func (c Card) add(m map[string]string) {
+	for k, v := range map[string]string{"card_brand": c.CardBrand, "card_masked_pan": c.CardMaskedPAN,
+		"card_entry_mode": c.CardEntryMode, "card_auth_code": c.CardAuthCode, "card_aid": c.CardAID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
 }
 
 // Fields is the flat field set an order's notification carries and signs.
@@ -46,6 +68,7 @@ func (d Order) Fields() map[string]string {
 			m[k] = v
 		}
 	}
+	d.Card.add(m)
 	return m
 }
 
@@ -76,6 +99,7 @@ type Transaction struct {
 	Cleared            bool   `json:"cleared"`
 	// Reconciliation: as Order's.
 	Reconciliation string `json:"reconciliation,omitempty"`
+	Card
 }
 
 // Refund is a refund as v3.CreateRefund and v3.QueryRefundOrder answer it:

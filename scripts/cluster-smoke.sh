@@ -13,7 +13,7 @@ trap 'kill $PA $PB $PT 2>/dev/null; wait 2>/dev/null; psql -q postgres://postgre
 export POSGATE_DB="postgres://postgres@127.0.0.1:5432/test?sslmode=disable&search_path=$SCHEMA"
 export POSGATE_MASTER_KEY=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 export POSGATE_ADMIN_TOKEN=smoke-admin
-export POSGATE_CLUSTER_NATS=nats://127.0.0.1:4222
+export POSGATE_CLUSTER=nats://127.0.0.1:4222
 $B serve --acquirer simulated --addr 127.0.0.1:18081 --node-id a --log-level warn > a.log 2>&1 & PA=$!
 $B serve --acquirer simulated --addr 127.0.0.1:18082 --node-id b --log-level warn > b.log 2>&1 & PB=$!
 sleep 2

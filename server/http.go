@@ -57,13 +57,13 @@ func (l HTTPLimits) withDefaults() HTTPLimits {
 	return l
 }
 
-// httpServer is the server g's handler runs in. The terminal endpoint is
+// httpServer is the server one of g's handlers runs in. The terminal endpoint is
 // a WebSocket that lives for hours: net/http clears a connection's
 // deadlines when it is hijacked, so these bounds end with its upgrade.
-func (g *Gateway) httpServer() *http.Server {
+func (g *Gateway) httpServer(h http.Handler) *http.Server {
 	l := g.limits
 	return &http.Server{
-		Handler:           g.Handler,
+		Handler:           h,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.ReadTimeout,
 		WriteTimeout:      l.WriteTimeout,

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posgate/posgate"
@@ -84,6 +85,12 @@ type Config struct {
 	Cluster cluster.Config
 	// LogStringToSign: see httpapi.Config (the demo only).
 	LogStringToSign bool
+	// Drain is how Serve leaves when its context ends (server/drain.go).
+	Drain Drain
+	// SeparateAdmin serves /admin, /console, /metrics and pprof only on
+	// a listener of their own (--admin-addr; Gateway.ServeWithAdmin), not
+	// beside /Payments.
+	SeparateAdmin bool
 }
 
 // sqlitePath is the SQLite file a DSN names; false when the DSN names a
@@ -153,7 +160,7 @@ func adminTokenHash(getenv func(string) string, dsn string, show func(string)) (
 }
 
 // LinkLimits are the terminal link's rate limits (termlink.Config).
-type LinkLimits struct{ Hellos, HelloFailures, Progress termlink.Rate }
+type LinkLimits struct{ Hellos, HelloFailures, Accepts, Progress termlink.Rate }
 
 // DefaultDB is the database of every command that is given none.
 const DefaultDB = "posgate.db"
@@ -194,6 +201,7 @@ type App struct {
 	Cluster *cluster.Node
 
 	delivery  notify.Runner // nil in an operator command: the serving gateway delivers
+	metrics   *paymentMetrics
 	log       *slog.Logger
 	closeOnce sync.Once
 }
@@ -202,10 +210,16 @@ type App struct {
 // notifications are enqueued in the database and delivered by the gateway
 // serving it, and no terminal connects to it. Close it when done.
 func OpenApp(ctx context.Context, cfg Config) (*App, error) {
-	return openApp(ctx, cfg.withDefaults(), false)
+	return openApp(ctx, cfg.withDefaults(), false, nil)
 }
 
-func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
+// openApp assembles the application; deliver runs the notification
+// deliveries here. watch, when set, wraps the store the payment service
+// and the deliveries write through (the console's live feed).
+func openApp(ctx context.Context, cfg Config, deliver bool, watch func(posgate.Store) posgate.Store) (*App, error) {
+	if watch == nil {
+		watch = func(s posgate.Store) posgate.Store { return s }
+	}
 	clustered := deliver && cfg.Cluster.NATS != ""
 	if clustered {
 		if err := checkCluster(cfg); err != nil {
@@ -223,7 +237,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 			return nil
 		}
 		return &notify.Config{
-			Store: st, Secret: creds.Secret, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays,
+			Store: watch(st), Secret: creds.Secret, AllowPrivate: cfg.AllowPrivateNotify, Delays: cfg.NotifyDelays,
 			Now: cfg.Now, Logger: cfg.Logger,
 		}
 	})
@@ -232,7 +246,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 	}
 	hub := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
-		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Progress: cfg.Link.Progress,
+		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Accepts: cfg.Link.Accepts, Progress: cfg.Link.Progress,
 	})
 	var link payment.Link = hub
 	var node *cluster.Node
@@ -250,16 +264,18 @@ func openApp(ctx context.Context, cfg Config, deliver bool) (*App, error) {
 			waitPoll = cluster.DefaultWaitPoll
 		}
 	}
+	metrics := newPaymentMetrics()
 	svc := payment.New(payment.Config{
 		SaleTimeout: cfg.SaleTimeout, DisplayWait: cfg.DisplayWait, ReversalWait: cfg.ReversalWait,
 		AbortWait: cfg.AbortWait, ReconcileAfter: cfg.ReconcileAfter, AcquirerTimeout: cfg.AcquirerTimeout, WaitPoll: waitPoll, Now: cfg.Now, Logger: cfg.Logger,
-	}, payment.Deps{Store: st, Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer})
+	}, payment.Deps{Store: watch(st), Credentials: creds, Link: link, Payloads: httpapi.Payloads{SimulatedAcquirer: acquirer.IsSimulated(cfg.Acquirer)}, Acquirer: cfg.Acquirer,
+		Observer: metrics})
 	if node != nil {
 		if err := node.Attach(svc); err != nil {
 			return nil, errors.Join(err, node.Close(), st.Close())
 		}
 	}
-	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, Cluster: node, log: cfg.Logger}
+	app := &App{Store: st, Sealer: sealer, Service: svc, Hub: hub, Cluster: node, log: cfg.Logger, metrics: metrics}
 	if deliver {
 		app.delivery = runner
 	}
@@ -328,9 +344,15 @@ func (a *App) Close() error {
 type Gateway struct {
 	*App
 	Handler http.Handler
+	// AdminHandler serves the operator's routes when Config.SeparateAdmin
+	// is set; nil otherwise (they are in Handler).
+	AdminHandler http.Handler
 
-	limits HTTPLimits
-	feed   *console.Feed
+	limits   HTTPLimits
+	feed     *console.Feed
+	drainCfg Drain
+	draining atomic.Bool
+	calls    calls
 }
 
 // Open assembles a gateway that serves terminals and the API and delivers
@@ -344,11 +366,11 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	app, err := openApp(ctx, cfg, true)
+	feed := console.NewFeed()
+	app, err := openApp(ctx, cfg, true, feed.WatchStore)
 	if err != nil {
 		return nil, err
 	}
-	feed := console.NewFeed()
 	simulated := acquirer.IsSimulated(cfg.Acquirer)
 	var terminals termlink.Handler = app.Service
 	if app.Cluster != nil {
@@ -356,15 +378,22 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	routes := map[string]http.Handler{
 		"GET " + termproto.Path: app.Hub.Endpoint(feed.Watch(terminals)),
+	}
+	adminRoutes := map[string]http.Handler{
 		"/console/": console.New(console.Config{AdminTokenSHA256: adminHash, SimulatedAcquirer: simulated, Now: cfg.Now, Logger: cfg.Logger},
-			console.Deps{Service: app.Service, Link: app.Hub, Feed: feed}),
+			console.Deps{Service: app.Service, Link: linkStatus{app.Hub, app.Cluster}, Feed: feed}),
 	}
 	for pattern, h := range cfg.Routes {
 		routes[pattern] = h
 	}
 	cfg.HTTP = cfg.HTTP.withDefaults()
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector(), announceAcquirer(cfg.Logger, cfg.Acquirer))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), app.delivery, BuildInfoCollector(), announceAcquirer(cfg.Logger, cfg.Acquirer),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "posgate_terminals_connected",
+			Help: "Terminals with a live, authenticated connection to this gateway.",
+		}, func() float64 { return float64(app.Hub.Connected()) }))
+	reg.MustRegister(app.metrics.collectors()...)
 	for _, r := range []posgate.Reconciliation{posgate.LateApprovalReversing, posgate.LateApprovalReversed, posgate.LateApprovalNotReversed} {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name:        "posgate_late_approvals_total",
@@ -372,27 +401,82 @@ func Open(ctx context.Context, cfg Config) (*Gateway, error) {
 			ConstLabels: prometheus.Labels{"reconciliation": string(r)},
 		}, func() float64 { return float64(app.Service.LateApprovals()[r]) }))
 	}
+	g := &Gateway{App: app, limits: cfg.HTTP, feed: feed, drainCfg: cfg.Drain.withDefaults()}
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "posgate_draining",
+		Help: "1 while the gateway drains after SIGTERM (/readyz answers 503), else 0.",
+	}, func() float64 {
+		if g.draining.Load() {
+			return 1
+		}
+		return 0
+	}))
+	for reason, count := range map[string]func() int64{
+		"accept_rate": func() int64 { n, _ := app.Hub.Refused(); return n },
+		"draining":    func() int64 { _, n := app.Hub.Refused(); return n },
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "posgate_terminal_connections_refused_total",
+			Help:        "Terminal connections refused with 503 before the upgrade, by reason (accept_rate: over --rate-accept; draining).",
+			ConstLabels: prometheus.Labels{"reason": reason},
+		}, func() float64 { return float64(count()) }))
+	}
 	h := httpapi.New(httpapi.Config{
 		TimeWindow: cfg.TimeWindow, AdminTokenSHA256: adminHash, Now: cfg.Now, Logger: cfg.Logger, Registry: reg,
 		WriteTimeout: cfg.HTTP.WriteTimeout, MetricsAuth: cfg.MetricsAuth,
 		RateLimits: cfg.RateLimits, SimulatedAcquirer: simulated, LogStringToSign: cfg.LogStringToSign,
-	}, app.Service, linkStatus{app.Hub}, routes)
-	return &Gateway{App: app, Handler: h, limits: cfg.HTTP, feed: feed}, nil
+		Draining: g.draining.Load, SeparateAdmin: cfg.SeparateAdmin,
+	}, app.Service, linkStatus{app.Hub, app.Cluster}, routes, adminRoutes)
+	g.Handler, g.AdminHandler = g.calls.track(h.Public), h.Admin
+	return g, nil
 }
 
-// linkStatus adapts the hub to what the operator API shows.
-type linkStatus struct{ hub *termlink.Hub }
-
-func (l linkStatus) Link(tid string) httpapi.LinkStatus {
-	s := l.hub.Status(tid)
-	return httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+// linkStatus adapts the hub, and in a cluster the node's presence view,
+// to what the operator API shows.
+type linkStatus struct {
+	hub  *termlink.Hub
+	node *cluster.Node // nil outside a cluster
 }
 
-// Serve runs the gateway on ln until ctx ends, then shuts down cleanly:
-// terminals are told to reconnect, in-flight API calls get up to ten
-// seconds, background work stops, the store closes. TLS is used when
+// Links: last_seen, client and offline_since are what this node's hub
+// saw; in a cluster, online and node come from the cluster's presence,
+// so every node tells the same.
+func (l linkStatus) Links(ctx context.Context, tids []string) (map[string]httpapi.LinkStatus, error) {
+	var holders map[string]string
+	if l.node != nil {
+		var err error
+		if holders, err = l.node.Holders(ctx, tids); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]httpapi.LinkStatus, len(tids))
+	for _, tid := range tids {
+		s := l.hub.Status(tid)
+		ls := httpapi.LinkStatus{Online: s.Online, LastSeen: s.LastSeen, OfflineSince: s.OfflineSince, Client: s.Client}
+		if l.node != nil {
+			ls.Node = holders[tid]
+			ls.Online = ls.Node != ""
+		}
+		out[tid] = ls
+	}
+	return out, nil
+}
+
+// Serve runs the gateway on ln until ctx ends, then drains (drain.go) and
+// shuts down cleanly: background work stops, a cluster node leaves (its
+// presence goes), the store closes. TLS is used when
 // certFile and keyFile are set.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	return g.ServeWithAdmin(ctx, ln, nil, certFile, keyFile)
+}
+
+// ServeWithAdmin is Serve with the operator's routes on adminLn, which a
+// gateway opened with Config.SeparateAdmin requires and any other refuses.
+// Both listeners use the same TLS certificate and connection limits.
+func (g *Gateway) ServeWithAdmin(ctx context.Context, ln, adminLn net.Listener, certFile, keyFile string) error {
+	if (adminLn != nil) != (g.AdminHandler != nil) {
+		return errors.Join(errors.New("server: an admin listener goes with Config.SeparateAdmin, and only with it"), g.Close())
+	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
 	go func() {
@@ -409,20 +493,27 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 		<-bgDone
 		return errors.Join(fmt.Errorf("start notification delivery: %w", err), g.Close())
 	}
-	srv := g.httpServer()
-	ln = limitConns(ln, g.limits.MaxConns)
-	errc := make(chan error, 1)
-	go func() {
-		if certFile != "" {
-			errc <- srv.ServeTLS(ln, certFile, keyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	srvs := []*http.Server{g.httpServer(g.Handler)}
+	lns := []net.Listener{ln}
+	if adminLn != nil {
+		srvs, lns = append(srvs, g.httpServer(g.AdminHandler)), append(lns, adminLn)
+	}
+	errc := make(chan error, len(srvs))
+	for i, srv := range srvs {
+		ln := limitConns(lns[i], g.limits.MaxConns)
+		go func() {
+			if certFile != "" {
+				errc <- srv.ServeTLS(ln, certFile, keyFile)
+			} else {
+				errc <- srv.Serve(ln)
+			}
+		}()
+	}
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		g.drain()
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -430,8 +521,10 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener, certFile, keyFile 
 	// The console's event streams would hold their connections until the
 	// shutdown timeout.
 	g.feed.Close()
-	if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
-		err = serr
+	for _, srv := range srvs {
+		if serr := srv.Shutdown(shutdown); serr != nil && err == nil {
+			err = serr
+		}
 	}
 	if oerr := g.delivery.Stop(shutdown); oerr != nil && err == nil {
 		err = oerr

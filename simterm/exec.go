@@ -24,12 +24,15 @@ type execution struct {
 
 type result struct {
 	outcome, transactionID, message string
+	receipt                         Receipt
 }
 
 func resultFrame(e entry) termproto.Frame {
 	return termproto.Frame{
 		Type: termproto.TypeResult, ID: e.ID, Outcome: e.Outcome,
 		TransactionID: e.TransactionID, Message: e.Message, At: e.At,
+		CardBrand: e.Receipt.Brand, CardMaskedPAN: e.Receipt.MaskedPAN, CardEntryMode: e.Receipt.EntryMode,
+		CardAuthCode: e.Receipt.AuthCode, CardAID: e.Receipt.AID,
 	}
 }
 
@@ -302,7 +305,11 @@ func (t *Terminal) acquire(ctx context.Context, x *execution, b magic, declined 
 	if declined {
 		return result{outcome: termproto.OutcomeDeclined, message: "Card declined"}, true
 	}
-	return outcome(b), true
+	r := outcome(b)
+	if r.outcome == termproto.OutcomeApproved && x.cmd.Kind != termproto.KindReversal {
+		r.receipt = receiptFor(x.cmd.Amount, x.action)
+	}
+	return r, true
 }
 
 // finish journals the outcome (an acquirer's answer the moment it is back
@@ -311,7 +318,7 @@ func (t *Terminal) acquire(ctx context.Context, x *execution, b magic, declined 
 func (t *Terminal) finish(ctx context.Context, x *execution, r result) {
 	c := x.cmd
 	e := commandEntry(c, phaseResult, t.cfg.Now())
-	e.Outcome, e.TransactionID, e.Message = r.outcome, r.transactionID, r.message
+	e.Outcome, e.TransactionID, e.Message, e.Receipt = r.outcome, r.transactionID, r.message, r.receipt
 	t.mu.Lock()
 	err := t.journal.append(e)
 	// The terminal is free as soon as the outcome is journaled: the cloud
@@ -319,7 +326,7 @@ func (t *Terminal) finish(ctx context.Context, x *execution, r result) {
 	// re-send of this one is answered from the journal.
 	t.exec = nil
 	t.showLocked(Screen{Name: outcomeScreen(c.Kind, r.outcome), Kind: c.Kind, CommandID: c.ID, TradeID: c.TradeID,
-		Amount: c.Amount, Currency: c.Currency, Message: r.message})
+		Amount: c.Amount, Currency: c.Currency, Message: r.message, Receipt: r.receipt})
 	crash := t.faults.CrashBeforeResult
 	if crash {
 		f := t.faults

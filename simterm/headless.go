@@ -44,8 +44,11 @@ func (t *Terminal) RunPrinting(ctx context.Context, w io.Writer) error {
 
 // FormatLine renders s as one headless line:
 //
-//	screen=<name> tid=<tid> cmd=<id> trade_id=<id> amount=<12.50> currency=EUR message="<text>"
+//	screen=<name> tid=<tid> cmd=<id> trade_id=<id> amount=<12.50> currency=EUR
+//	card_brand=Visa card_masked_pan=411111******1111 card_entry_mode=contactless
+//	card_auth_code=<6 digits> card_aid=A0000000031010 message="<text>"
 //
+// (one line; the card_* keys only on an approval's screen).
 // Keys come in that order; empty ones are left out except screen and tid.
 // message is always Go-quoted (strconv.Quote); any other value is quoted
 // the same way only if it is empty or holds a space, a quote or an '='.
@@ -71,6 +74,11 @@ func FormatLine(tid string, s Screen) string {
 	field("trade_id", s.TradeID, false)
 	field("amount", s.Amount, false)
 	field("currency", s.Currency, false)
+	field("card_brand", s.Receipt.Brand, false)
+	field("card_masked_pan", s.Receipt.MaskedPAN, false)
+	field("card_entry_mode", s.Receipt.EntryMode, false)
+	field("card_auth_code", s.Receipt.AuthCode, false)
+	field("card_aid", s.Receipt.AID, false)
 	if s.Message != "" {
 		b.WriteString(" message=" + strconv.Quote(s.Message))
 	}

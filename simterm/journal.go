@@ -42,6 +42,7 @@ type entry struct {
 	Outcome       string `json:"outcome,omitempty"`
 	TransactionID string `json:"transaction_id,omitempty"`
 	Message       string `json:"message,omitempty"`
+	Receipt              // an approval's card data, flattened as card_* fields
 	At            int64  `json:"at"` // Unix ms of the phase
 	Acked         bool   `json:"acked"`
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 const (
 	minBackoff       = 100 * time.Millisecond
 	maxBackoff       = 10 * time.Second
+	maxRetryAfter    = time.Minute // the longest a refusal's Retry-After is honoured
 	handshakeTimeout = 10 * time.Second
 	writeTimeout     = 5 * time.Second
 	defaultHeartbeat = 15 * time.Second // if a welcome names none
@@ -28,6 +30,25 @@ const (
 type authError struct{ reason string }
 
 func (e *authError) Error() string { return "authentication failed: " + e.reason }
+
+// reconnectError is the cloud's reconnect frame: it closes the link and
+// wants the terminal back after a delay, possibly on another gateway.
+type reconnectError struct{ after time.Duration }
+
+func (e *reconnectError) Error() string {
+	return "the cloud asked to reconnect in " + e.after.String()
+}
+
+// refusedError is an upgrade the cloud refused for now (429 or 503), with
+// its Retry-After.
+type refusedError struct {
+	status     string
+	retryAfter time.Duration
+}
+
+func (e *refusedError) Error() string {
+	return "connection refused for now: " + e.status + ", retry after " + e.retryAfter.String()
+}
 
 var errDropped = errors.New("connection dropped on purpose (DropAfterReceive fault)")
 
@@ -75,14 +96,14 @@ func (t *Terminal) send(f termproto.Frame) {
 
 // session dials, says hello and serves the connection until it ends. It
 // reports how long the link was up after the welcome.
-func (t *Terminal) session(ctx context.Context) (time.Duration, error) {
+func (t *Terminal) session(ctx context.Context, endpoint string) (time.Duration, error) {
 	t.mu.Lock()
 	t.setOnlineLocked(false, ScreenConnecting, "")
 	t.mu.Unlock()
 	// One deadline covers dialling and the hello, and ends with them.
 	hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
 	defer cancel()
-	c, resp, err := websocket.Dial(hctx, t.endpoint, &websocket.DialOptions{
+	c, resp, err := websocket.Dial(hctx, endpoint, &websocket.DialOptions{
 		Subprotocols:    []string{termproto.Subprotocol},
 		CompressionMode: websocket.CompressionDisabled,
 	})
@@ -90,7 +111,14 @@ func (t *Terminal) session(ctx context.Context) (time.Duration, error) {
 		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
 			return 0, &authError{reason: resp.Status}
 		}
-		return 0, fmt.Errorf("dial %s: %w", t.endpoint, err)
+		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+			// Over a limit, or draining: the cloud says when to come back,
+			// within reason.
+			secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+			wait := time.Duration(min(max(secs, 0), int(maxRetryAfter/time.Second))) * time.Second
+			return 0, &refusedError{status: resp.Status, retryAfter: wait}
+		}
+		return 0, fmt.Errorf("dial %s: %w", endpoint, err)
 	}
 	defer c.CloseNow()
 	if c.Subprotocol() != termproto.Subprotocol {
@@ -104,7 +132,7 @@ func (t *Terminal) session(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	start := time.Now()
-	t.log.Info("terminal connected", "heartbeat_ms", welcome.HeartbeatMS)
+	t.log.Info("terminal connected", "server", endpoint, "heartbeat_ms", welcome.HeartbeatMS)
 	err = t.serve(ctx, c, welcome)
 	return time.Since(start), err
 }
@@ -326,6 +354,10 @@ func (t *Terminal) handle(ctx context.Context, f termproto.Frame) error {
 		}
 	case termproto.TypeError:
 		t.log.Warn("error from the cloud", "code", f.Code, "message", f.Message)
+	case termproto.TypeReconnect:
+		// A command running goes on: its result waits in the journal and
+		// is re-sent on the next connection, wherever that is.
+		return &reconnectError{after: time.Duration(f.AfterMS) * time.Millisecond}
 	}
 	return nil
 }

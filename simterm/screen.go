@@ -32,7 +32,9 @@ type Screen struct {
 	Amount    string
 	Currency  string
 	Message   string
-	Lines     []string
+	// Receipt is an approval's card data, for the receipt.
+	Receipt Receipt
+	Lines   []string
 	// Online is the connection status, shown in the display's status bar.
 	// It is kept apart from Name because a transaction on screen stays there
 	// while the link drops and comes back.
@@ -108,7 +110,8 @@ func (t *Terminal) setOnlineLocked(online bool, name, message string) {
 // sameScreen ignores Lines, which render derives from the other fields.
 func sameScreen(a, b Screen) bool {
 	return a.Name == b.Name && a.Kind == b.Kind && a.CommandID == b.CommandID && a.TradeID == b.TradeID &&
-		a.Amount == b.Amount && a.Currency == b.Currency && a.Message == b.Message && a.Online == b.Online
+		a.Amount == b.Amount && a.Currency == b.Currency && a.Message == b.Message && a.Online == b.Online &&
+		a.Receipt == b.Receipt
 }
 
 func render(s Screen) []string {
@@ -136,6 +139,9 @@ func render(s Screen) []string {
 		add(money, "Authorising...", "Please wait")
 	case ScreenApproved:
 		add(money, "APPROVED", s.Message)
+		if r := s.Receipt; r.MaskedPAN != "" {
+			add(r.Brand+" "+r.MaskedPAN, r.EntryMode+" auth "+r.AuthCode, r.AID)
+		}
 	case ScreenDeclined:
 		add(money, "DECLINED", s.Message)
 	case ScreenCancelled:

@@ -183,7 +183,9 @@ type running struct {
 
 func start(t *testing.T, fc *fakeCloud, cfg Config) *running {
 	t.Helper()
-	cfg.Server = fc.srv.URL
+	if cfg.Server == "" {
+		cfg.Server = fc.srv.URL
+	}
 	cfg.TID = testTID
 	if cfg.Secret == "" {
 		cfg.Secret = testSecret
@@ -278,6 +280,12 @@ func TestSaleApproved(t *testing.T) {
 	assert.Equal(t, append(paymentStages, termproto.StageApproved), stages)
 	assert.Equal(t, termproto.OutcomeApproved, res.Outcome)
 	assert.Regexp(t, regexp.MustCompile(`^SIM\d{20}$`), res.TransactionID)
+	// 1250 minor units: 1250 mod 3 = 2, the swiped American Express card.
+	assert.Equal(t, "American Express", res.CardBrand)
+	assert.Equal(t, "378282*****0005", res.CardMaskedPAN)
+	assert.Equal(t, termproto.EntrySwipe, res.CardEntryMode)
+	assert.Regexp(t, regexp.MustCompile(`^\d{6}$`), res.CardAuthCode)
+	assert.Empty(t, res.CardAID)
 	for _, name := range []string{ScreenAmount, ScreenCardRead, ScreenAuthorising} {
 		s := r.screen(t, name)
 		assert.Equal(t, "12.50", s.Amount)
@@ -286,6 +294,8 @@ func TestSaleApproved(t *testing.T) {
 	s := r.screen(t, ScreenApproved)
 	assert.Contains(t, s.Lines, "EUR 12.50")
 	assert.Contains(t, s.Lines, "APPROVED")
+	assert.Contains(t, s.Lines, "American Express 378282*****0005")
+	assert.Equal(t, res.CardAuthCode, s.Receipt.AuthCode)
 	assert.Equal(t, 1, r.Executed(termproto.KindSale))
 	require.Eventually(t, func() bool {
 		r.mu.Lock()
@@ -304,6 +314,7 @@ func TestSaleDeclinedByMagicAmount(t *testing.T) {
 	assert.Equal(t, append(paymentStages, termproto.StageDeclined), stages)
 	assert.Equal(t, termproto.OutcomeDeclined, res.Outcome)
 	assert.Empty(t, res.TransactionID)
+	assert.Empty(t, res.CardMaskedPAN, "a decline carries no receipt")
 	r.screen(t, ScreenDeclined)
 
 	cc.send(t, sale("c2", "1.06"))
@@ -646,6 +657,8 @@ func TestEndpoint(t *testing.T) {
 		assert.Equal(t, want, got)
 	}
 	_, err := endpoint("ftp://h")
+	require.Error(t, err)
+	_, err = New(Config{TID: "T1", Secret: "s", Server: "http://a:1,ftp://b"})
 	assert.Error(t, err)
 }
 
@@ -671,4 +684,68 @@ func TestJournalUnavailableRefusesCommand(t *testing.T) {
 	cc.send(t, sale("c1", "12.50"))
 	assert.Equal(t, res, cc.result(t, "c1"), "the same answer again, not a run")
 	assert.Equal(t, 0, r.Executed(termproto.KindSale))
+}
+
+// TestReconnectFrameMovesToNextServer: told to reconnect, the terminal
+// waits the frame's delay, dials the next gateway of its list, and
+// reports there the result the first never acked (its journal), without
+// running the command again.
+func TestReconnectFrameMovesToNextServer(t *testing.T) {
+	fc1, fc2 := newCloud(t), newCloud(t)
+	fc1.noAcks = true
+	var acq acquirerLog
+	r := start(t, fc1, Config{Server: fc1.srv.URL + "," + fc2.srv.URL, AutoTap: true,
+		JournalPath: filepath.Join(t.TempDir(), "journal.jsonl"), OnAcquirer: acq.hook})
+	cc1 := fc1.next(t)
+	cc1.send(t, sale("c1", "12.50"))
+	res := cc1.result(t, "c1")
+
+	const after = 300 * time.Millisecond
+	told := time.Now()
+	cc1.send(t, termproto.Frame{Type: termproto.TypeReconnect, AfterMS: after.Milliseconds()})
+	cc1.closed(t)
+	cc2 := fc2.next(t)
+	assert.GreaterOrEqual(t, time.Since(told), after, "the frame's delay is honoured")
+	first := cc2.until(t, func(termproto.Frame) bool { return true })
+	assert.Equal(t, res, first, "the unacked result is re-sent first, on the other gateway")
+	assert.Equal(t, 1, acq.of("c1"))
+	assert.Equal(t, 1, r.Executed(termproto.KindSale))
+}
+
+// TestNextServerAfterFailure: a gateway of the list that does not answer
+// is skipped for the next one.
+func TestNextServerAfterFailure(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	fc := newCloud(t)
+	start(t, fc, Config{Server: dead.URL + ", " + fc.srv.URL, AutoTap: true})
+	fc.next(t)
+}
+
+// TestRetryAfterHonoured: a gateway that refuses the upgrade with 503 and
+// Retry-After is not dialled again before that, when it is the only one.
+func TestRetryAfterHonoured(t *testing.T) {
+	fc := newCloud(t)
+	var mu sync.Mutex
+	var refusedAt time.Time
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		first := refusedAt.IsZero()
+		if first {
+			refusedAt = time.Now()
+		}
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		fc.serve(w, r)
+	}))
+	t.Cleanup(front.Close)
+	start(t, fc, Config{Server: front.URL, AutoTap: true})
+	fc.next(t)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.GreaterOrEqual(t, time.Since(refusedAt), time.Second)
 }

@@ -24,7 +24,10 @@ import (
 // Config configures a Terminal.
 type Config struct {
 	// Server is the cloud's base URL: http(s)://host[:port][/prefix], or
-	// ws(s):// directly.
+	// ws(s):// directly. Several gateways of one cluster may be given,
+	// separated by commas: the terminal moves to the next one each time
+	// its link ends (it was dropped, refused, or told to reconnect), with
+	// the usual backoff.
 	Server string
 	// TID and Secret are the terminal's credentials; Secret is the hex text.
 	TID, Secret string
@@ -95,9 +98,10 @@ const (
 // Terminal is one simulated POS terminal. Its methods are safe for
 // concurrent use.
 type Terminal struct {
-	cfg      Config
-	log      *slog.Logger
-	endpoint string
+	cfg       Config
+	log       *slog.Logger
+	endpoints []string
+	next      int // index in endpoints of the next dial; touched by Run only
 
 	// crash carries the crash faults from the execution to Run.
 	crash chan struct{}
@@ -124,9 +128,13 @@ func New(cfg Config) (*Terminal, error) {
 	if cfg.TID == "" || cfg.Secret == "" {
 		return nil, errors.New("simterm: TID and Secret are required")
 	}
-	ep, err := endpoint(cfg.Server)
-	if err != nil {
-		return nil, err
+	var eps []string
+	for server := range strings.SplitSeq(cfg.Server, ",") {
+		ep, err := endpoint(strings.TrimSpace(server))
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
 	}
 	if cfg.CardDelay <= 0 {
 		cfg.CardDelay = defaultCardDelay
@@ -145,7 +153,7 @@ func New(cfg Config) (*Terminal, error) {
 	t := &Terminal{
 		cfg:           cfg,
 		log:           log,
-		endpoint:      ep,
+		endpoints:     eps,
 		crash:         make(chan struct{}, 1),
 		journal:       j,
 		subs:          map[chan Screen]struct{}{},
@@ -210,7 +218,10 @@ func (t *Terminal) Run(ctx context.Context) error {
 
 	attempt := 0
 	for {
-		connected, err := t.session(ctx)
+		ep := t.endpoints[t.next]
+		t.next = (t.next + 1) % len(t.endpoints)
+		connected, err := t.session(ctx, ep)
+		var told *reconnectError
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -228,10 +239,23 @@ func (t *Terminal) Run(ctx context.Context) error {
 		}
 		delay := backoff(attempt)
 		attempt++
+		var refused *refusedError
+		switch {
+		case errors.As(err, &told):
+			// The cloud chose the moment, spreading its terminals so
+			// that the gateways taking them are not stormed.
+			delay, attempt = told.after, 0
+		case errors.As(err, &refused) && len(t.endpoints) == 1:
+			// The only gateway asked to wait; with several, the next
+			// one is tried after the usual backoff instead.
+			delay = max(delay, refused.retryAfter)
+		}
 		// As text: slog's JSON handler writes a time.Duration as nanoseconds.
 		retryIn := delay.Round(time.Millisecond).String()
 		var auth *authError
-		if errors.As(err, &auth) {
+		if told != nil {
+			t.log.Info("the cloud asked to reconnect", "server", ep, "retry_in", retryIn, "next", t.endpoints[t.next])
+		} else if errors.As(err, &auth) {
 			t.log.Error("terminal authentication failed: check the TID and secret", "reason", auth.reason, "retry_in", retryIn)
 		} else {
 			t.log.Warn("terminal link down", "err", err, "retry_in", retryIn)

@@ -56,3 +56,44 @@ func (t *tx) ClaimJob(name string, now, next time.Time) (bool, error) {
 		ON CONFLICT (name) DO UPDATE SET next_run = excluded.next_run WHERE jobs.next_run <= ?`,
 		name, micros(next), micros(now))
 }
+
+func (t *tx) CapturesForTrade(tradeID string) ([]posgate.Capture, error) {
+	return list(t, scanCapture, `SELECT `+captureCols+` FROM captures WHERE trade_id = ? ORDER BY created_at, rowid`, tradeID)
+}
+
+const decrementCols = `decrement_id, trade_id, merchant_id, user, request_id, amount, before_amount, after_amount, currency,
+	description, notify_url, state, acquirer_ref, message, created_at, finished_at`
+
+func scanDecrement(r row) (d posgate.Decrement, err error) {
+	return d, r.Scan(&d.DecrementID, &d.TradeID, &d.MerchantID, &d.User, &d.RequestID, &d.Amount, &d.Before, &d.After, &d.Currency,
+		&d.Description, &d.NotifyURL, &d.State, &d.AcquirerRef, &d.Message, timeDest{&d.CreatedAt}, nullTimeDest{&d.FinishedAt})
+}
+
+func (t *tx) InsertDecrement(d posgate.Decrement) error {
+	_, err := t.exec(`INSERT INTO decrements (`+decrementCols+`) VALUES (`+placeholders(16)+`)`,
+		d.DecrementID, d.TradeID, d.MerchantID, d.User, d.RequestID, d.Amount, d.Before, d.After, d.Currency,
+		d.Description, d.NotifyURL, d.State, d.AcquirerRef, d.Message, micros(d.CreatedAt), nullMicros(d.FinishedAt))
+	return err
+}
+
+func (t *tx) FinishDecrement(d posgate.Decrement) (bool, error) {
+	changed, err := t.update(`UPDATE decrements SET state = ?, acquirer_ref = ?, message = ?, finished_at = ?
+		WHERE decrement_id = ? AND state = 'processing'`, d.State, d.AcquirerRef, d.Message, nullMicros(d.FinishedAt), d.DecrementID)
+	if err != nil || changed {
+		return changed, err
+	}
+	found, err := t.exists("decrements", "decrement_id", d.DecrementID)
+	if err == nil && !found {
+		err = posgate.ErrNotFound
+	}
+	return false, err
+}
+
+func (t *tx) DecrementsForTrade(tradeID string) ([]posgate.Decrement, error) {
+	return list(t, scanDecrement, `SELECT `+decrementCols+` FROM decrements WHERE trade_id = ? ORDER BY created_at, before_amount DESC, rowid`, tradeID)
+}
+
+func (t *tx) StaleDecrements(before time.Time, limit int) ([]posgate.Decrement, error) {
+	return list(t, scanDecrement, `SELECT `+decrementCols+` FROM decrements WHERE state = 'processing' AND created_at <= ?
+		ORDER BY created_at, rowid LIMIT ?`, micros(before), limit)
+}

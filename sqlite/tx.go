@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/internal/sqlstmt"
 )
 
 // tx implements posgate.Tx. State literals in the SQL below match the
@@ -30,7 +29,7 @@ type row interface{ Scan(dest ...any) error }
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	t.wrote = true
 	res, err := t.tx.ExecContext(t.ctx, query, args...)
-	return res, interpretError(err, sqlstmt.Describe(query))
+	return res, interpretError(err, query)
 }
 
 // update runs an UPDATE and reports whether it changed a row.
@@ -66,13 +65,13 @@ func (t *tx) casMissed(table, key string, v any) error {
 
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
 	v, err := scan(t.tx.QueryRowContext(t.ctx, query, args...))
-	return v, interpretError(err, sqlstmt.Describe(query))
+	return v, interpretError(err, query)
 }
 
 func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
-		return nil, interpretError(err, sqlstmt.Describe(query))
+		return nil, interpretError(err, query)
 	}
 	defer rows.Close()
 	var out []T
@@ -171,18 +170,21 @@ func (t *tx) InsertRequest(r posgate.RequestRecord) error {
 // orderCols starts with the key; the rest is what UpdateOrder writes.
 const orderCols = `trade_id, merchant_id, tid, user, order_id, operation, amount, tip_amount, currency,
 	description, demo, notify_url, pay_method, sub_pay_method, state, transaction_id, refunded_amount,
-	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, reconciliation, version`
+	refund_count, created_at, updated_at, paid_at, business_date, cleared_at, expires_at, reconciliation,
+	card_brand, card_masked_pan, card_entry_mode, card_auth_code, card_aid, version`
 
 func orderArgs(o posgate.Order) []any {
 	return []any{o.TradeID, o.MerchantID, o.TID, o.User, o.OrderID, o.Operation, o.Amount, o.TipAmount, o.Currency,
 		o.Description, o.Demo, o.NotifyURL, o.PayMethod, o.SubPayMethod, o.State, o.TransactionID, o.RefundedAmount,
-		o.RefundCount, micros(o.CreatedAt), micros(o.UpdatedAt), nullMicros(o.PaidAt), o.BusinessDate, nullMicros(o.ClearedAt), micros(o.ExpiresAt), o.Reconciliation, o.Version}
+		o.RefundCount, micros(o.CreatedAt), micros(o.UpdatedAt), nullMicros(o.PaidAt), o.BusinessDate, nullMicros(o.ClearedAt), micros(o.ExpiresAt), o.Reconciliation,
+		o.Receipt.CardBrand, o.Receipt.MaskedPAN, o.Receipt.EntryMode, o.Receipt.AuthCode, o.Receipt.AID, o.Version}
 }
 
 func scanOrder(r row) (o posgate.Order, err error) {
 	return o, r.Scan(&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
 		&o.Description, &o.Demo, &o.NotifyURL, &o.PayMethod, &o.SubPayMethod, &o.State, &o.TransactionID, &o.RefundedAmount,
-		&o.RefundCount, timeDest{&o.CreatedAt}, timeDest{&o.UpdatedAt}, nullTimeDest{&o.PaidAt}, &o.BusinessDate, nullTimeDest{&o.ClearedAt}, timeDest{&o.ExpiresAt}, &o.Reconciliation, &o.Version)
+		&o.RefundCount, timeDest{&o.CreatedAt}, timeDest{&o.UpdatedAt}, nullTimeDest{&o.PaidAt}, &o.BusinessDate, nullTimeDest{&o.ClearedAt}, timeDest{&o.ExpiresAt}, &o.Reconciliation,
+		&o.Receipt.CardBrand, &o.Receipt.MaskedPAN, &o.Receipt.EntryMode, &o.Receipt.AuthCode, &o.Receipt.AID, &o.Version)
 }
 
 func (t *tx) Order(tradeID string) (posgate.Order, error) {
@@ -190,16 +192,17 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(26)+`)`, orderArgs(o)...)
+	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
 	return err
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
-	args := append(orderArgs(o)[1:25:25], o.TradeID, o.Version)
+	args := append(orderArgs(o)[1:30:30], o.TradeID, o.Version)
 	changed, err := t.update(`UPDATE orders SET merchant_id = ?, tid = ?, user = ?, order_id = ?, operation = ?, amount = ?,
 		tip_amount = ?, currency = ?, description = ?, demo = ?, notify_url = ?, pay_method = ?, sub_pay_method = ?,
 		state = ?, transaction_id = ?, refunded_amount = ?, refund_count = ?, created_at = ?, updated_at = ?,
-		paid_at = ?, business_date = ?, cleared_at = ?, expires_at = ?, reconciliation = ?, version = version + 1
+		paid_at = ?, business_date = ?, cleared_at = ?, expires_at = ?, reconciliation = ?,
+		card_brand = ?, card_masked_pan = ?, card_entry_mode = ?, card_auth_code = ?, card_aid = ?, version = version + 1
 		WHERE trade_id = ? AND version = ?`, args...)
 	if err != nil || changed {
 		return err
@@ -260,18 +263,21 @@ func (t *tx) ReversalByCommand(commandID string) (posgate.Reversal, error) {
 	return one(t, scanReversal, `SELECT `+reversalCols+` FROM reversals WHERE command_id = ?`, commandID)
 }
 
-const commandCols = `id, tid, kind, trade_id, state, created_at, outcome, transaction_id, message, finished_at`
+const commandCols = `id, tid, kind, trade_id, state, created_at, outcome, transaction_id, message, finished_at,
+	card_brand, card_masked_pan, card_entry_mode, card_auth_code, card_aid`
 
 func scanCommand(r row) (c posgate.Command, err error) {
 	return c, r.Scan(&c.ID, &c.TID, &c.Kind, &c.TradeID, &c.State, timeDest{&c.CreatedAt}, &c.Outcome, &c.TransactionID,
-		&c.Message, nullTimeDest{&c.FinishedAt})
+		&c.Message, nullTimeDest{&c.FinishedAt},
+		&c.Receipt.CardBrand, &c.Receipt.MaskedPAN, &c.Receipt.EntryMode, &c.Receipt.AuthCode, &c.Receipt.AID)
 }
 
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(10)+`)`,
-		c.ID, c.TID, c.Kind, c.TradeID, c.State, micros(c.CreatedAt), c.Outcome, c.TransactionID, c.Message, nullMicros(c.FinishedAt))
+	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
+		c.ID, c.TID, c.Kind, c.TradeID, c.State, micros(c.CreatedAt), c.Outcome, c.TransactionID, c.Message, nullMicros(c.FinishedAt),
+		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID)
 	return err
 }
 
@@ -304,8 +310,10 @@ func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.
 }
 
 func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
-	changed, err := t.update(`UPDATE commands SET state = ?, outcome = ?, transaction_id = ?, message = ?, finished_at = ?
-		WHERE id = ? AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, nullMicros(c.FinishedAt), c.ID)
+	changed, err := t.update(`UPDATE commands SET state = ?, outcome = ?, transaction_id = ?, message = ?, finished_at = ?,
+		card_brand = ?, card_masked_pan = ?, card_entry_mode = ?, card_auth_code = ?, card_aid = ?
+		WHERE id = ? AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, nullMicros(c.FinishedAt),
+		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID)
 	if err != nil || changed {
 		return changed, err
 	}

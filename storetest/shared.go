@@ -26,6 +26,7 @@ func RunShared(t *testing.T, open func(t *testing.T) (posgate.Store, posgate.Sto
 		{"Finish", testSharedFinish},
 		{"Refunds", testSharedRefunds},
 		{"Captures", testSharedCaptures},
+		{"Decrements", raceDecrements},
 		{"ClaimJob", testSharedClaimJob},
 	}
 	for _, tc := range tests {

@@ -44,13 +44,16 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 		{"ConcurrentCommands", testConcurrentCommands},
 		{"ConcurrentFinish", testConcurrentFinish},
 		{"ConcurrentRefunds", testConcurrentRefunds},
+		{"ReceiptNeverAFullPAN", testReceiptNeverAFullPAN},
 	}
 	tests = append(tests, refundTests...)
 	tests = append(tests, captureTests...)
+	tests = append(tests, decrementTests...)
 	tests = append(tests, exportTests...)
 	tests = append(tests, notificationTests...)
 	tests = append(tests, readTests...)
 	tests = append(tests, operatorReadTests...)
+	tests = append(tests, operatorTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -264,7 +267,7 @@ func testOrderRoundTrip(t *testing.T, s posgate.Store) {
 	in := posgate.Order{
 		TradeID: "tr-full", MerchantID: mid, TID: "T1", User: "T1", OrderID: "o-1", Operation: posgate.OpAuthorisation,
 		Amount: 1250, TipAmount: 250, Currency: "EUR", Description: "coffee", Demo: "yes", NotifyURL: "https://example.com/n",
-		PayMethod: "card", SubPayMethod: "visa", State: posgate.StateAuthorized, TransactionID: "acq-1",
+		PayMethod: "card", SubPayMethod: "visa", State: posgate.StateAuthorized, TransactionID: "acq-1", Receipt: visaChip,
 		RefundedAmount: 100, RefundCount: 1,
 		CreatedAt: t0.In(amsterdam), UpdatedAt: t0.Add(time.Second).In(amsterdam), PaidAt: ptr(t0.Add(2 * time.Second).In(amsterdam)),
 		BusinessDate: "2025-03-30", ClearedAt: ptr(t0.Add(3 * time.Second).In(amsterdam)), ExpiresAt: t0.Add(4 * time.Second).In(amsterdam),
@@ -286,6 +289,35 @@ func testOrderRoundTrip(t *testing.T, s posgate.Store) {
 	require.ErrorIs(t, err, posgate.ErrNotFound)
 	err = try(t, s, func(tx posgate.Tx) error { return tx.InsertOrder(order(mid+100, "T1", "tr-orphan")) })
 	require.ErrorIs(t, err, posgate.ErrNotFound, "unknown merchant")
+}
+
+// visaChip is a chip approval's receipt data.
+var visaChip = posgate.Receipt{CardBrand: "Visa", MaskedPAN: "411111******1111", EntryMode: posgate.EntryChip,
+	AuthCode: "A1B2C3", AID: "A0000000031010"}
+
+// testReceiptNeverAFullPAN: the database itself refuses a masked PAN with
+// more than 6 digits in a row, on orders and on commands.
+func testReceiptNeverAFullPAN(t *testing.T, s posgate.Store) {
+	mid := seed(t, s)
+	o := order(mid, "T1", "tr-pan")
+	o.Receipt = visaChip
+	o.Receipt.MaskedPAN = "4111111111111111"
+	require.Error(t, try(t, s, func(tx posgate.Tx) error { return tx.InsertOrder(o) }))
+	o.Receipt = visaChip
+	insertOrders(t, s, o)
+	o.Receipt.MaskedPAN = "4111111******111"
+	require.Error(t, try(t, s, func(tx posgate.Tx) error { return tx.UpdateOrder(o) }))
+	require.Equal(t, visaChip, readOrder(t, s, "tr-pan").Receipt)
+
+	c := command("cmd-pan", "T1", "tr-pan", posgate.CommandSale, t0)
+	do(t, s, func(tx posgate.Tx) error { return tx.InsertCommand(c) })
+	c.State, c.Outcome, c.FinishedAt, c.Receipt = posgate.CommandDone, posgate.OutcomeApproved, ptr(t0), visaChip
+	c.Receipt.MaskedPAN = "5555555555554444"
+	_, err := get(t, s, func(tx posgate.Tx) (bool, error) { return tx.FinishCommand(c) })
+	require.Error(t, err)
+	got, err := get(t, s, func(tx posgate.Tx) (posgate.Command, error) { return tx.Command("cmd-pan") })
+	require.NoError(t, err)
+	require.Equal(t, posgate.CommandInFlight, got.State, "nothing recorded")
 }
 
 func testUpdateOrder(t *testing.T, s posgate.Store) {
@@ -485,8 +517,8 @@ func testCommands(t *testing.T, s posgate.Store) {
 	})
 
 	done := c
-	done.State, done.Outcome, done.TransactionID, done.Message, done.FinishedAt =
-		posgate.CommandDone, posgate.OutcomeApproved, "acq-1", "APPROVED", ptr(t0.Add(time.Minute))
+	done.State, done.Outcome, done.TransactionID, done.Message, done.Receipt, done.FinishedAt =
+		posgate.CommandDone, posgate.OutcomeApproved, "acq-1", "APPROVED", visaChip, ptr(t0.Add(time.Minute))
 	ok, err := get(t, s, func(tx posgate.Tx) (bool, error) { return tx.FinishCommand(done) })
 	require.NoError(t, err)
 	require.True(t, ok)

@@ -75,6 +75,10 @@ func dialTerminal(ctx context.Context, url, tid string, waitWelcome bool) (*webs
 	return c, nil
 }
 
+// benchOpen lifts the connection limits: every benchmark terminal dials
+// from one address, all at once.
+var benchOpen = termlink.Rate{PerSecond: 1e9, Burst: 1e9}
+
 // dialAll connects n terminals, a few at a time.
 func dialAll(ctx context.Context, url string, n int, waitWelcome bool) ([]*websocket.Conn, error) {
 	conns := make([]*websocket.Conn, n)
@@ -106,7 +110,7 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 	const terminals = 1000
 	h := &benchHandler{results: make(chan string, 1)}
 	h.connected.Add(terminals)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	hub := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewServer(hub.Endpoint(h))
 	defer srv.Close()
 	defer hub.Shutdown(context.Background())
@@ -198,7 +202,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 
 	h := &benchHandler{}
 	h.connected.Add(n)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: interval, Logger: slog.New(slog.DiscardHandler)})
+	hub := termlink.New(termlink.Config{HeartbeatInterval: interval, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
 	hubHeard := func(ready time.Time) bool {
 		for _, s := range hub.Statuses() {
 			if !s.Online || s.LastSeen.Before(ready) {

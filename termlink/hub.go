@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -72,6 +73,13 @@ type Config struct {
 	// are dropped (the result is never limited). Zero takes
 	// DefaultProgressRate.
 	Progress Rate
+	// Accepts bounds new connections across every source address: the
+	// node's own protection against a reconnect storm, when another
+	// gateway died or drained and its terminals all come here. Over it,
+	// the upgrade is answered 503 with Retry-After, which a terminal takes
+	// as "back off" (and may try another gateway). Zero takes
+	// DefaultAccepts.
+	Accepts Rate
 	// Now is the clock for hello times, LastSeen and server_time. Default
 	// time.Now.
 	Now func() time.Time
@@ -110,13 +118,19 @@ type Hub struct {
 	authFailed []byte // every failed hello gets these exact bytes
 	hellos     *keyedrate.Limiters
 	failures   *keyedrate.Limiters
+	accepts    *rate.Limiter
+	// refused counts upgrades refused by Accepts and while draining.
+	refusedRate, refusedDraining atomic.Int64
 
-	mu      sync.Mutex
-	live    map[string]*conn     // the current connection per TID
-	seen    map[string]*terminal // every TID authenticated since start
-	all     map[*conn]struct{}   // every accepted connection, for Shutdown
-	closing bool
-	serving sync.WaitGroup // ServeHTTP calls in progress
+	mu   sync.Mutex
+	live map[string]*conn     // the current connection per TID
+	seen map[string]*terminal // every TID authenticated since start
+	all  map[*conn]struct{}   // every accepted connection, for Shutdown
+	// draining refuses new connections while the live ones keep working
+	// (Drain); closing also ends the live ones (Shutdown).
+	draining bool
+	closing  bool
+	serving  sync.WaitGroup // ServeHTTP calls in progress
 }
 
 type terminal struct {
@@ -173,6 +187,11 @@ var (
 	DefaultHellos        = Rate{PerSecond: 20, Burst: 100}
 	DefaultHelloFailures = Rate{PerSecond: 1, Burst: 10}
 	DefaultProgressRate  = Rate{PerSecond: 20, Burst: 40}
+	// DefaultAccepts is about half of what one node on PostgreSQL took
+	// on a loaded 2-core machine (cluster's BenchmarkReconnectStorm:
+	// 560-870/s), leaving the rest to payments: two survivors take the
+	// 3,000 terminals of a dead peer in about 5 s.
+	DefaultAccepts = Rate{PerSecond: 300, Burst: 600}
 )
 
 func (r Rate) or(def Rate) Rate {
@@ -197,6 +216,7 @@ func New(cfg Config) *Hub {
 	cfg.Hellos = cfg.Hellos.or(DefaultHellos)
 	cfg.HelloFailures = cfg.HelloFailures.or(DefaultHelloFailures)
 	cfg.Progress = cfg.Progress.or(DefaultProgressRate)
+	cfg.Accepts = cfg.Accepts.or(DefaultAccepts)
 	if cfg.HelloTimeout <= 0 {
 		cfg.HelloTimeout = 10 * time.Second
 	}
@@ -212,6 +232,7 @@ func New(cfg Config) *Hub {
 		authFailed: errorFrame(termproto.ErrorAuthFailed, "authentication failed"),
 		hellos:     keyedrate.New(cfg.Hellos.PerSecond, cfg.Hellos.Burst),
 		failures:   keyedrate.New(cfg.HelloFailures.PerSecond, cfg.HelloFailures.Burst),
+		accepts:    rate.NewLimiter(rate.Limit(cfg.Accepts.PerSecond), max(1, int(cfg.Accepts.Burst))),
 		live:       make(map[string]*conn),
 		seen:       make(map[string]*terminal),
 		all:        make(map[*conn]struct{}),
@@ -242,11 +263,23 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tooMany(w, wait)
 		return
 	}
+	if h.refusing() {
+		h.refusedDraining.Add(1)
+		unavailable(w, time.Second, "draining: connect to another gateway")
+		return
+	}
+	if token := h.accepts.ReserveN(now, 1); token.DelayFrom(now) > 0 {
+		wait := token.DelayFrom(now)
+		token.CancelAt(now)
+		h.refusedRate.Add(1)
+		unavailable(w, wait, "too many new terminal connections on this gateway")
+		return
+	}
 	c := h.accept(w, r, e.handler)
 	if c == nil {
 		return
 	}
-	// The connection is served by goroutines of its own and this handler
+	// The connection is served by a goroutine of its own and this handler
 	// returns: net/http then frees what it keeps for a request's life (its
 	// connection state, a 4 KiB write buffer, the request and its
 	// headers). Hijacked, the connection no longer belongs to the server;
@@ -258,9 +291,9 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // having answered the request.
 func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) *conn {
 	h.mu.Lock()
-	if h.closing {
+	if h.closing || h.draining {
 		h.mu.Unlock()
-		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		unavailable(w, time.Second, "shutting down: connect to another gateway")
 		return nil
 	}
 	h.serving.Add(1)
@@ -282,7 +315,7 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) *c
 	ws.SetReadLimit(termproto.MaxFrameBytes)
 	c := &conn{ws: ws, handler: handler, remote: r.RemoteAddr, ip: keyedrate.SourceIP(r), welcomed: make(chan struct{})}
 	h.mu.Lock()
-	closing := h.closing
+	closing := h.closing || h.draining
 	if !closing {
 		h.all[c] = struct{}{}
 	}
@@ -390,7 +423,11 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 		}
 		return nil
 	case termproto.TypeResult:
-		if err := c.handler.Result(ctx, c.tid, resultOf(f)); err != nil {
+		r, err := resultOf(f)
+		if err != nil {
+			return protocolError(fmt.Sprintf("result %s refused: %v", f.ID, err))
+		}
+		if err := c.handler.Result(ctx, c.tid, r); err != nil {
 			// Without an ack the terminal keeps the result in its journal
 			// and re-sends it after reconnecting; closing makes that happen
 			// now rather than at the next network hiccup.
@@ -467,7 +504,7 @@ func (h *Hub) register(ctx context.Context, c *conn, now time.Time, welcome term
 	t.events.Lock()
 	defer t.events.Unlock()
 	h.mu.Lock()
-	if h.closing {
+	if h.closing || h.draining {
 		h.mu.Unlock()
 		return &endErr{code: termproto.CloseShutdown, text: "shutting down", why: "shutdown"}
 	}
@@ -557,6 +594,19 @@ func (h *Hub) finish(c *conn, err error) {
 	c.end(e)
 }
 
+// unavailable refuses an upgrade this gateway cannot take now, whoever
+// asks: it drains, or too many terminals connect at once.
+func unavailable(w http.ResponseWriter, wait time.Duration, why string) {
+	w.Header().Set("Retry-After", keyedrate.RetryAfter(wait))
+	http.Error(w, why, http.StatusServiceUnavailable)
+}
+
+func (h *Hub) refusing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.draining || h.closing
+}
+
 // tooMany refuses an upgrade over the hello limits.
 func tooMany(w http.ResponseWriter, wait time.Duration) {
 	w.Header().Set("Retry-After", keyedrate.RetryAfter(wait))
@@ -643,11 +693,67 @@ func (h *Hub) Statuses() []Status {
 	return out
 }
 
+// Connected is how many terminals have a live connection.
+func (h *Hub) Connected() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.live)
+}
+
 // Online reports whether tid has a live connection.
 func (h *Hub) Online(tid string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.live[tid] != nil
+}
+
+// Refused reports how many upgrades were refused with 503 because they
+// came over the Accepts rate, and because the hub was draining or shut.
+func (h *Hub) Refused() (overRate, draining int64) {
+	return h.refusedRate.Load(), h.refusedDraining.Load()
+}
+
+// Drain refuses new connections (503 with Retry-After) and keeps the live
+// ones working, so that the commands in flight on them can finish. A
+// connection still authenticating when Drain is called is refused at its
+// welcome. Reconnect, then Shutdown, end the live ones.
+func (h *Hub) Drain() {
+	h.mu.Lock()
+	h.draining = true
+	h.mu.Unlock()
+}
+
+// Reconnect tells every live terminal to reconnect, each after its own
+// delay drawn at random from [0, spread), so that the gateways taking
+// them over see them arrive spread over that window rather than at once.
+// Each gets a reconnect frame, then the close termproto.CloseShutdown.
+// It returns how many terminals were told; call Drain first, or they
+// may come straight back.
+func (h *Hub) Reconnect(ctx context.Context, spread time.Duration) int {
+	h.mu.Lock()
+	conns := make([]*conn, 0, len(h.live))
+	for _, c := range h.live {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		var after time.Duration
+		if spread > 0 {
+			after = rand.N(spread)
+		}
+		wg.Go(func() {
+			h.drop(c, "told to reconnect")
+			f := termproto.Frame{Type: termproto.TypeReconnect, AfterMS: min(after.Milliseconds(), termproto.MaxReconnectAfter)}
+			if err := c.send(ctx, f); err != nil {
+				c.ws.CloseNow()
+				return
+			}
+			c.ws.Close(termproto.CloseShutdown, "reconnect")
+		})
+	}
+	wg.Wait()
+	return len(conns)
 }
 
 // Shutdown closes every connection with termproto.CloseShutdown, refuses

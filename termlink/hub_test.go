@@ -637,3 +637,62 @@ func TestProgressRate(t *testing.T) {
 	require.Equal(t, posgate.Result{CommandID: "c1", Outcome: posgate.OutcomeApproved}, receive(t, b.fake.result))
 	require.Len(t, b.fake.progress, 3, "the burst, then nothing")
 }
+
+// TestDrainAndReconnect: a draining hub refuses new connections with 503
+// while its live terminals keep working; Reconnect then tells each to
+// come back after a delay within the spread and closes it with
+// CloseShutdown.
+func TestDrainAndReconnect(t *testing.T) {
+	t.Parallel()
+	b := setup(t, termlink.Config{})
+	c1, _ := b.connect(t, "T1")
+	c2, _ := b.connect(t, "T2")
+	b.hub.Drain()
+
+	_, resp, err := websocket.Dial(t.Context(), b.url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	require.Error(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	_, draining := b.hub.Refused()
+	require.EqualValues(t, 1, draining)
+
+	// Still served while draining: a command and its result.
+	require.NoError(t, b.hub.Send(t.Context(), "T1", termproto.Frame{Type: termproto.TypeCommand, ID: "c1", Kind: termproto.KindSale}))
+	require.Equal(t, "c1", readFrame(t, c1).ID)
+	writeFrame(t, c1, termproto.Frame{Type: termproto.TypeResult, ID: "c1", Outcome: termproto.OutcomeApproved})
+	require.Equal(t, "c1", receive(t, b.fake.result).CommandID)
+	require.Equal(t, termproto.TypeAck, readFrame(t, c1).Type)
+
+	const spread = 2 * time.Second
+	told := make(chan int, 1)
+	go func() { told <- b.hub.Reconnect(t.Context(), spread) }()
+	for _, c := range []*websocket.Conn{c1, c2} {
+		f := readFrame(t, c)
+		require.Equal(t, termproto.TypeReconnect, f.Type)
+		require.GreaterOrEqual(t, f.AfterMS, int64(0))
+		require.Less(t, f.AfterMS, spread.Milliseconds())
+		requireClosed(t, c, termproto.CloseShutdown)
+	}
+	require.Equal(t, 2, receive(t, told))
+	require.False(t, b.hub.Online("T1"))
+	require.False(t, b.hub.Online("T2"))
+	require.Equal(t, 2, b.fake.disconnectCount())
+}
+
+// TestAcceptLimit: the node-wide bucket refuses connections beyond it
+// with 503 and Retry-After, whatever their source address, and the
+// connections it took are served.
+func TestAcceptLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, termlink.Config{Accepts: termlink.Rate{PerSecond: 0.001, Burst: 2}})
+	b.connect(t, "T1")
+	b.connect(t, "T2")
+	_, resp, err := websocket.Dial(t.Context(), b.url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	require.Error(t, err)
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.NotEmpty(t, resp.Header.Get("Retry-After"))
+	require.True(t, b.hub.Online("T1"))
+	require.True(t, b.hub.Online("T2"))
+	overRate, draining := b.hub.Refused()
+	require.Equal(t, [2]int64{1, 0}, [2]int64{overRate, draining})
+}

@@ -37,6 +37,11 @@ var (
 		posgate.CommandAuthorisation: termproto.KindAuthorisation,
 		posgate.CommandReversal:      termproto.KindReversal,
 	}
+	entryWire = map[posgate.EntryMode]string{
+		posgate.EntryContactless: termproto.EntryContactless,
+		posgate.EntryChip:        termproto.EntryChip,
+		posgate.EntrySwipe:       termproto.EntrySwipe,
+	}
 	abortWire = map[posgate.AbortReason]string{
 		posgate.AbortCancelled: termproto.AbortCancelled,
 		posgate.AbortExpired:   termproto.AbortExpired,
@@ -44,6 +49,7 @@ var (
 
 	stageDomain   = invert(stageWire)
 	outcomeDomain = invert(outcomeWire)
+	entryDomain   = invert(entryWire)
 )
 
 func invert[K, V comparable](m map[K]V) map[V]K {
@@ -61,10 +67,17 @@ func progressOf(f termproto.Frame) (posgate.Progress, bool) {
 	return posgate.Progress{CommandID: f.ID, Stage: st, Message: f.Message}, ok
 }
 
-// resultOf reads a result frame; Decode has checked its outcome already,
-// and an outcome missing from the table fails TestTranslationRoundTrips.
-func resultOf(f termproto.Frame) posgate.Result {
-	return posgate.Result{CommandID: f.ID, Outcome: outcomeDomain[f.Outcome], TransactionID: f.TransactionID, Message: f.Message}
+// resultOf reads a result frame; Decode has checked its outcome and entry
+// mode already (and refused a frame that could hold a card number), and a
+// value missing from the tables fails TestTranslationRoundTrips. Receipt
+// data the domain refuses is an error: the result is not recorded.
+func resultOf(f termproto.Frame) (posgate.Result, error) {
+	r := posgate.Result{CommandID: f.ID, Outcome: outcomeDomain[f.Outcome], TransactionID: f.TransactionID, Message: f.Message,
+		Receipt: posgate.Receipt{CardBrand: f.CardBrand, MaskedPAN: f.CardMaskedPAN, AuthCode: f.CardAuthCode, AID: f.CardAID}}
+	if f.CardEntryMode != "" {
+		r.Receipt.EntryMode = entryDomain[f.CardEntryMode]
+	}
+	return r, posgate.CheckReceipt(r.Receipt)
 }
 
 // commandFrame renders a command for its terminal.

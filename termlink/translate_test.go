@@ -34,7 +34,7 @@ func TestTranslationRoundTrips(t *testing.T) {
 		if err := f.Validate(); err != nil {
 			t.Errorf("outcome %q: %v", o, err)
 		}
-		if r := resultOf(f); r.Outcome != o {
+		if r, err := resultOf(f); err != nil || r.Outcome != o {
 			t.Errorf("outcome %q reads back as %q", o, r.Outcome)
 		}
 	}
@@ -48,16 +48,55 @@ func TestTranslationRoundTrips(t *testing.T) {
 			t.Errorf("kind %q: %v", k, err)
 		}
 	}
+	for _, m := range posgate.EntryModes {
+		w, ok := entryWire[m]
+		if !ok {
+			t.Errorf("entry mode %q has no wire name", m)
+			continue
+		}
+		f := termproto.Frame{Type: termproto.TypeResult, ID: "c", Outcome: termproto.OutcomeApproved, CardEntryMode: w, CardAID: "A0000000031010"}
+		if m == posgate.EntrySwipe {
+			f.CardAID = ""
+		}
+		if err := f.Validate(); err != nil {
+			t.Errorf("entry mode %q: %v", m, err)
+		}
+		if r, err := resultOf(f); err != nil || r.Receipt.EntryMode != m {
+			t.Errorf("entry mode %q reads back as %q (%v)", m, r.Receipt.EntryMode, err)
+		}
+	}
 	for _, r := range posgate.AbortReasons {
 		if _, ok := abortWire[r]; !ok {
 			t.Errorf("abort reason %q has no wire name", r)
 		}
 	}
 	if len(stageWire) != len(posgate.Stages) || len(outcomeWire) != len(posgate.Outcomes) ||
-		len(kindWire) != len(posgate.CommandKinds) || len(abortWire) != len(posgate.AbortReasons) {
+		len(kindWire) != len(posgate.CommandKinds) || len(abortWire) != len(posgate.AbortReasons) || len(entryWire) != len(posgate.EntryModes) {
 		t.Error("a table maps a value the domain does not list")
 	}
 	if _, ok := progressOf(termproto.Frame{Type: termproto.TypeProgress, ID: "c", Stage: "dancing"}); ok {
 		t.Error("an undefined stage was accepted")
+	}
+}
+
+// TestResultReceipt: a result's receipt fields reach the domain as sent,
+// and receipt data the domain refuses makes the result an error.
+func TestResultReceipt(t *testing.T) {
+	f := termproto.Frame{Type: termproto.TypeResult, ID: "c", Outcome: termproto.OutcomeApproved, TransactionID: "SIM1",
+		CardBrand: "Visa", CardMaskedPAN: "411111******1111", CardEntryMode: termproto.EntryChip, CardAuthCode: "A1B2C3", CardAID: "A0000000031010"}
+	r, err := resultOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := posgate.Receipt{CardBrand: "Visa", MaskedPAN: "411111******1111", EntryMode: posgate.EntryChip, AuthCode: "A1B2C3", AID: "A0000000031010"}
+	if r.Receipt != want {
+		t.Fatalf("receipt %+v, want %+v", r.Receipt, want)
+	}
+	if r, err := resultOf(termproto.Frame{Type: termproto.TypeResult, ID: "c", Outcome: termproto.OutcomeApproved}); err != nil || !r.Receipt.IsZero() {
+		t.Fatalf("a result without receipt data: %+v, %v", r.Receipt, err)
+	}
+	f.CardAID = ""
+	if _, err := resultOf(f); err == nil {
+		t.Fatal("a chip read without an AID was accepted")
 	}
 }

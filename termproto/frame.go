@@ -34,6 +34,12 @@ const (
 	TypeResult       = "result"        // terminal → cloud, one final result per command
 	TypeAck          = "ack"           // cloud → terminal: result durably applied
 	TypeError        = "error"         // cloud → terminal, before the cloud closes
+	// TypeReconnect tells the terminal that the cloud (one gateway of
+	// several, or one about to restart) closes the connection now and
+	// wants it back after AfterMS, possibly on another gateway. The delay
+	// spreads a gateway's terminals over time so that the others are not
+	// stormed.
+	TypeReconnect = "reconnect" // cloud → terminal, then close 4005
 )
 
 // Command kinds (cloud → terminal).
@@ -69,6 +75,13 @@ const (
 	// answered and did not charge the card. The cloud treats it like
 	// failed.
 	OutcomeInterrupted = "interrupted"
+)
+
+// Entry modes of a result's card_entry_mode.
+const (
+	EntryContactless = "contactless"
+	EntryChip        = "chip"
+	EntrySwipe       = "swipe"
 )
 
 // Abort reasons.
@@ -130,6 +143,13 @@ type Frame struct {
 	// result
 	Outcome       string `json:"outcome,omitempty"`
 	TransactionID string `json:"transaction_id,omitempty"`
+	// Receipt data of a result, all optional (docs/terminal-protocol.md,
+	// "Receipt data"): never a full card number.
+	CardBrand     string `json:"card_brand,omitempty"`
+	CardMaskedPAN string `json:"card_masked_pan,omitempty"`
+	CardEntryMode string `json:"card_entry_mode,omitempty"`
+	CardAuthCode  string `json:"card_auth_code,omitempty"`
+	CardAID       string `json:"card_aid,omitempty"`
 
 	// progress, result, error
 	Message string `json:"message,omitempty"`
@@ -137,7 +157,15 @@ type Frame struct {
 
 	// error
 	Code string `json:"code,omitempty"`
+
+	// reconnect: how long to wait before dialling again, in milliseconds;
+	// 0 (omitted) means at once.
+	AfterMS int64 `json:"after_ms,omitempty"`
 }
+
+// MaxReconnectAfter bounds a reconnect frame's after_ms: a terminal told
+// to stay away longer is more likely facing a broken cloud than a plan.
+const MaxReconnectAfter = 10 * 60 * 1000
 
 // MaxFrameBytes bounds a frame; larger ones close the connection.
 const MaxFrameBytes = 16 << 10
@@ -183,6 +211,13 @@ func Decode(b []byte) (Frame, error) {
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
 		return Frame{}, fmt.Errorf("frame is not a JSON object of the frame shape: %w", err)
+	}
+	if f.Type == TypeResult || f.Type == TypeProgress {
+		// Before Validate, whose errors quote field values: the error
+		// must not carry the card number into the logs.
+		if err := refusePAN(b); err != nil {
+			return Frame{}, fmt.Errorf("%s frame refused: %w", f.Type, err)
+		}
 	}
 	return f, f.Validate()
 }
@@ -234,7 +269,19 @@ func (f Frame) Validate() error {
 		default:
 			return fmt.Errorf("result frame with unknown outcome %q", f.Outcome)
 		}
+		switch f.CardEntryMode {
+		case "", EntryContactless, EntryChip, EntrySwipe:
+		default:
+			return fmt.Errorf("result frame with unknown card_entry_mode %q", f.CardEntryMode)
+		}
+		if f.CardAID != "" && !registeredAID(f.CardAID) {
+			return fmt.Errorf("result frame with card_aid that is not hex starting with A or D")
+		}
 	case TypeError:
+	case TypeReconnect:
+		if f.AfterMS < 0 || f.AfterMS > MaxReconnectAfter {
+			return fmt.Errorf("reconnect frame with after_ms %d outside 0 to %d", f.AfterMS, MaxReconnectAfter)
+		}
 	default:
 		return fmt.Errorf("unknown frame type %q", f.Type)
 	}

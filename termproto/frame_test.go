@@ -2,6 +2,7 @@ package termproto_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
 	"regexp"
@@ -91,6 +92,8 @@ func TestDecode(t *testing.T) {
 		{"Ack", `{"type":"ack","id":"c1"}`, termproto.Frame{Type: "ack", ID: "c1"}},
 		{"Error", `{"type":"error","code":"-1001","message":"authentication failed"}`,
 			termproto.Frame{Type: "error", Code: "-1001", Message: "authentication failed"}},
+		{"Reconnect", `{"type":"reconnect","after_ms":2500}`, termproto.Frame{Type: "reconnect", AfterMS: 2500}},
+		{"ReconnectAtOnce", `{"type":"reconnect"}`, termproto.Frame{Type: "reconnect"}},
 		{"UnknownFieldIgnored", `{"type":"ack","id":"c1","future":true}`, termproto.Frame{Type: "ack", ID: "c1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,6 +123,8 @@ func TestDecode(t *testing.T) {
 		{"ErrAckWithoutID", `{"type":"ack"}`, "without id"},
 		{"ErrProgressWithoutStage", `{"type":"progress","id":"c1"}`, "without stage"},
 		{"ErrResultUnknownOutcome", `{"type":"result","id":"c1","outcome":"maybe"}`, `unknown outcome "maybe"`},
+		{"ErrReconnectNegative", `{"type":"reconnect","after_ms":-1}`, "after_ms -1"},
+		{"ErrReconnectTooLate", `{"type":"reconnect","after_ms":600001}`, "after_ms 600001"},
 		{"ErrTooLarge", `{"type":"ack","id":"` + strings.Repeat("x", termproto.MaxFrameBytes) + `"}`, "exceeds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,4 +189,68 @@ func jsonEqual(t *testing.T, want, got string) {
 	if !reflect.DeepEqual(w, g) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
+}
+
+// TestDecodeRefusesPAN: a progress or result frame holding what could be a
+// full card number, in any field, known or not, is refused without
+// quoting it; the Luhn check digit makes no difference.
+func TestDecodeRefusesPAN(t *testing.T) {
+	t.Parallel()
+	const luhnValid, luhnInvalid = "4111111111111111", "4111111111111112"
+	refused := map[string]string{
+		"luhn-valid in masked pan":      `{"type":"result","id":"c","outcome":"approved","card_masked_pan":"` + luhnValid + `"}`,
+		"luhn-invalid in masked pan":    `{"type":"result","id":"c","outcome":"approved","card_masked_pan":"` + luhnInvalid + `"}`,
+		"in the message":                `{"type":"result","id":"c","outcome":"declined","message":"card ` + luhnValid + ` declined"}`,
+		"in the transaction id":         `{"type":"result","id":"c","outcome":"approved","transaction_id":"` + luhnInvalid + `"}`,
+		"in the command id":             `{"type":"result","id":"` + luhnValid + `","outcome":"approved"}`,
+		"in the auth code":              `{"type":"result","id":"c","outcome":"approved","card_auth_code":"` + luhnValid + `"}`,
+		"thirteen digits":               `{"type":"result","id":"c","outcome":"approved","message":"4222222222222"}`,
+		"nineteen digits":               `{"type":"result","id":"c","outcome":"approved","message":"6011000990139424000"}`,
+		"spaced groups":                 `{"type":"result","id":"c","outcome":"approved","message":"4111 1111 1111 1111"}`,
+		"hyphenated groups":             `{"type":"result","id":"c","outcome":"approved","message":"4111-1111-1111-1111"}`,
+		"escaped digits":                `{"type":"result","id":"c","outcome":"approved","message":"\u0034111111111111111"}`,
+		"unknown field":                 `{"type":"result","id":"c","outcome":"approved","track2":"` + luhnValid + `=2512"}`,
+		"unknown field name":            `{"type":"result","id":"c","outcome":"approved","` + luhnValid + `":1}`,
+		"nested":                        `{"type":"result","id":"c","outcome":"approved","emv":{"tags":["5A","` + luhnValid + `"]}}`,
+		"number in an unknown field":    `{"type":"result","id":"c","outcome":"approved","pan":` + luhnValid + `}`,
+		"number nested under at":        `{"type":"result","id":"c","outcome":"approved","x":{"at":` + luhnValid + `}}`,
+		"duplicate key, first holds it": `{"type":"result","id":"c","outcome":"approved","message":"` + luhnValid + `","message":"ok"}`,
+		"in a progress message":         `{"type":"progress","id":"c","stage":"card_read","message":"read ` + luhnValid + `"}`,
+		"before an unknown outcome":     `{"type":"result","id":"c","outcome":"` + luhnValid + `"}`,
+		"a bare number as aid":          `{"type":"result","id":"c","outcome":"approved","card_aid":"` + luhnValid + `"}`,
+		"aid duplicated":                `{"type":"result","id":"c","outcome":"approved","card_aid":"` + luhnValid + `","card_aid":"A0000000031010"}`,
+		"aid-shaped elsewhere":          `{"type":"result","id":"c","outcome":"approved","message":"A` + luhnValid + `"}`,
+	}
+	for name, in := range refused {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := termproto.Decode([]byte(in))
+			if !errors.Is(err, termproto.ErrPAN) {
+				t.Fatalf("error %v, want ErrPAN", err)
+			}
+			if strings.Contains(err.Error(), "1111111") || strings.Contains(err.Error(), "2222222") {
+				t.Fatalf("the error quotes the digits: %v", err)
+			}
+		})
+	}
+	accepted := map[string]string{
+		"masked pan and receipt": `{"type":"result","id":"c","outcome":"approved","transaction_id":"4200000298201905227377147799","card_brand":"Visa","card_masked_pan":"411111******1111","card_entry_mode":"chip","card_auth_code":"A1B2C3","card_aid":"A0000000031010","at":1767225602000}`,
+		"twelve digits":          `{"type":"result","id":"c","outcome":"approved","card_auth_code":"123456789012"}`,
+		"twenty digits":          `{"type":"result","id":"c","outcome":"approved","transaction_id":"SIM12345678901234567890"}`,
+		"separated short groups": `{"type":"result","id":"c","outcome":"approved","message":"12 items - 2026-11-30 12:00"}`,
+		"a hello's hex":          `{"type":"hello","tid":"T1","time":1767225600,"nonce":"1234567890123456","sign":"1234567890123456"}`,
+		"at of 13 digits":        `{"type":"progress","id":"c","stage":"card_read","at":1767225602000}`,
+		"girocard aid":           `{"type":"result","id":"c","outcome":"approved","card_entry_mode":"chip","card_aid":"D27600002547410100"}`,
+	}
+	for name, in := range accepted {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := termproto.Decode([]byte(in))
+			noError(t, err)
+		})
+	}
+	_, err := termproto.Decode([]byte(`{"type":"result","id":"c","outcome":"approved","card_entry_mode":"manual"}`))
+	errorContains(t, err, "unknown card_entry_mode")
+	_, err = termproto.Decode([]byte(`{"type":"result","id":"c","outcome":"approved","card_aid":"B000000003"}`))
+	errorContains(t, err, "card_aid")
 }

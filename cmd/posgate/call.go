@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -23,12 +25,15 @@ non-zero when the answer's status is false. METHOD is for example v3.POS
 (the v3. may be left out); key=value pairs are the data fields. For the POS
 methods tid defaults to --user; v3.POS, v3.POSCancel, v3.POSReversal,
 v3.CreateRefund, v3.Capture and v3.PreauthDecrement get a fresh request_id
-when none is given.
+when none is given. v3.TimePayOrder and v3.TimeRefundOrder (start_time and
+end_time in Unix seconds) write the CSV file to stdout as it arrives.
 
 --dry-run prints the string to sign, the signature and the body instead of
 sending them.`,
 		Example: `  posgate call v3.QueryOrder --user 016683 --secret $SECRET trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121
-  posgate call POSReversal --user T125119061 --secret $SECRET trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121`,
+  posgate call POSReversal --user T125119061 --secret $SECRET trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121
+  posgate call Capture --user 016683 --secret $SECRET trade_id=4a49ffb3-a30f-ba92-9422-1969afb6f121 amount=80 currency=EUR description=stay notify_url=https://shop.example/notify
+  posgate call TimePayOrder --user 016683 --secret $SECRET start_time=1569894340 end_time=1572486340 > payments.csv`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if secret == "" {
@@ -74,6 +79,9 @@ sending them.`,
 				fmt.Fprintf(e.stdout, "string_to_sign=%s\nsign=%s\nbody=%s\n", toSign, protocol.Sign(secret, toSign), body)
 				return nil
 			}
+			if method == sdk.MethodTimePayOrder || method == sdk.MethodTimeRefundOrder {
+				return exportCSV(cmd.Context(), client, method, data, e.stdout)
+			}
 			resp, err := client.Call(cmd.Context(), method, data)
 			if err != nil {
 				return err
@@ -99,4 +107,28 @@ sending them.`,
 	f.StringVar(&at, "time", "", "sign with this Unix time instead of now (to reproduce a signature)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the string to sign, the signature and the body; send nothing")
 	return c
+}
+
+// exportCSV runs an export method, copying its CSV to w as it arrives; a
+// refusal is the error (and nothing is written).
+func exportCSV(ctx context.Context, client *sdk.Client, method string, data map[string]string, w io.Writer) error {
+	var at [2]time.Time
+	for i, k := range []string{"start_time", "end_time"} {
+		v, ok := data[k]
+		if !ok {
+			return fmt.Errorf("%s needs %s=UNIX_SECONDS", method, k)
+		}
+		unix, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%s=%q: want Unix seconds", k, v)
+		}
+		at[i] = time.Unix(unix, 0)
+	}
+	if len(data) != 2 {
+		return fmt.Errorf("%s takes only start_time and end_time", method)
+	}
+	if method == sdk.MethodTimePayOrder {
+		return client.TimePayOrder(ctx, at[0], at[1], w)
+	}
+	return client.TimeRefundOrder(ctx, at[0], at[1], w)
 }

@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +73,56 @@ func TestCallRoundTrip(t *testing.T) {
 		require.False(t, time.Now().After(deadline), "order still %s", state)
 		time.Sleep(50 * time.Millisecond)
 	}
+
+	// A pre-authorisation, lowered and then captured by the terminal.
+	auth, stderr, err := call("v3.POS", "pay_method=offline", "sub_pay_method=point_of_sales", "operation=2", "order_id=202586556498441614",
+		"amount=30", "currency=EUR", "description=hotel", "notify_url=https://merchant.example/notify")
+	require.NoError(t, err, stderr)
+	var held struct {
+		TradeID string `json:"trade_id"`
+		Amount  string `json:"amount"`
+		State   string `json:"state"`
+	}
+	require.NoError(t, json.Unmarshal(auth.Data, &held))
+	for deadline := time.Now().Add(20 * time.Second); held.State != "authorized"; {
+		q, stderr, err := call("QueryOrder", "trade_id="+held.TradeID)
+		require.NoError(t, err, stderr)
+		var d struct {
+			TransactionInfo struct{ State string } `json:"transaction_info"`
+		}
+		require.NoError(t, json.Unmarshal(q.Data, &d))
+		held.State = d.TransactionInfo.State
+		require.False(t, time.Now().After(deadline), "authorisation still %s", held.State)
+		time.Sleep(50 * time.Millisecond)
+	}
+	change := func(method, amount string) {
+		t.Helper()
+		e, stderr, err := call(method, "trade_id="+held.TradeID, "amount="+amount, "currency=EUR", "description=stay",
+			"notify_url=https://merchant.example/notify")
+		require.NoError(t, err, stderr)
+		require.NoError(t, json.Unmarshal(e.Data, &held))
+	}
+	change("PreauthDecrement", "5")
+	require.Equal(t, []string{"authorized", "25.00"}, []string{held.State, held.Amount})
+	change("v3.Capture", "20")
+	require.Equal(t, []string{"paid", "20.00"}, []string{held.State, held.Amount})
+
+	// The exports write the CSV to stdout.
+	from, to := strconv.FormatInt(time.Now().Add(-time.Hour).Unix(), 10), strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	out, stderr, err := runIn(t, callEnv, "call", "--user", "T125119061", "TimePayOrder", "start_time="+from, "end_time="+to)
+	require.NoError(t, err, stderr)
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	require.NoError(t, err, out)
+	require.Len(t, rows, 3, out)
+	require.Equal(t, "trade_id", rows[0][0])
+	require.ElementsMatch(t, []string{order.TradeID, held.TradeID}, []string{rows[1][0], rows[2][0]})
+	out, stderr, err = runIn(t, callEnv, "call", "--user", "T125119061", "v3.TimeRefundOrder", "start_time="+from, "end_time="+to)
+	require.NoError(t, err, stderr)
+	require.True(t, strings.HasPrefix(out, "refund_id,trade_id,"), out)
+	require.Equal(t, 1, strings.Count(out, "\n"), "the header only: no refunds")
+	_, stderr, err = runIn(t, callEnv, "call", "--user", "T125119061", "TimePayOrder", "start_time="+from, "end_time="+from)
+	require.Error(t, err, "an empty range is refused")
+	require.Contains(t, stderr, "-3003")
 
 	e, stderr, err := call("v3.POSReversal", "trade_id=00000000-0000-0000-0000-000000000000")
 	require.Error(t, err, "status false exits non-zero")

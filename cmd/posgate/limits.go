@@ -34,11 +34,13 @@ func (l *limitFlags) register(c *cobra.Command) {
 	f.Float64Var(&l.link.Hellos.Burst, "rate-hello-burst", termlink.DefaultHellos.Burst, "terminal connections per source address at once")
 	f.Float64Var(&l.link.HelloFailures.PerSecond, "rate-hello-failures", termlink.DefaultHelloFailures.PerSecond, "failed terminal hellos a second per source address, on average; beyond, the address is refused")
 	f.Float64Var(&l.link.HelloFailures.Burst, "rate-hello-failures-burst", termlink.DefaultHelloFailures.Burst, "failed terminal hellos per source address at once")
+	f.Float64Var(&l.link.Accepts.PerSecond, "rate-accept", termlink.DefaultAccepts.PerSecond, "new terminal connections a second on this gateway, all addresses together, on average; more are answered 503 (a reconnect storm's bound)")
+	f.Float64Var(&l.link.Accepts.Burst, "rate-accept-burst", termlink.DefaultAccepts.Burst, "new terminal connections on this gateway at once")
 	f.Float64Var(&l.link.Progress.PerSecond, "rate-progress", termlink.DefaultProgressRate.PerSecond, "progress frames a second per terminal, on average; more are dropped")
 	f.Float64Var(&l.link.Progress.Burst, "rate-progress-burst", termlink.DefaultProgressRate.Burst, "progress frames per terminal at once")
 	for _, name := range []string{"read-header-timeout", "read-timeout", "write-timeout", "idle-timeout", "max-header-bytes", "max-conns",
 		"rate-user", "rate-user-burst", "rate-addr", "rate-addr-burst", "rate-auth-failures", "rate-auth-failures-burst",
-		"rate-hello", "rate-hello-burst", "rate-hello-failures", "rate-hello-failures-burst", "rate-progress", "rate-progress-burst"} {
+		"rate-hello", "rate-hello-burst", "rate-hello-failures", "rate-hello-failures-burst", "rate-accept", "rate-accept-burst", "rate-progress", "rate-progress-burst"} {
 		envFlag(f, name, envName(name))
 		positive(f, name)
 	}

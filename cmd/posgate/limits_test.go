@@ -6,6 +6,7 @@ import (
 
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/server"
+	"github.com/posgate/posgate/termlink"
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 )
@@ -47,6 +48,11 @@ func TestLimitFlags(t *testing.T) {
 	require.Equal(t, 2.5, l.rates.PerUser)
 	_, err = parseLimits(t, nil, "--rate-auth-failures", "0")
 	require.ErrorContains(t, err, "--rate-auth-failures (or POSGATE_RATE_AUTH_FAILURES) must be above zero")
+	l, err = parseLimits(t, map[string]string{"POSGATE_RATE_ACCEPT": "40"}, "--rate-accept-burst", "80")
+	require.NoError(t, err)
+	require.Equal(t, termlink.Rate{PerSecond: 40, Burst: 80}, l.link.Accepts)
+	_, err = parseLimits(t, nil, "--rate-accept", "0")
+	require.ErrorContains(t, err, "--rate-accept (or POSGATE_RATE_ACCEPT) must be above zero")
 	_, err = parseLimits(t, nil, "--idle-timeout", "-1s")
 	require.ErrorContains(t, err, "--idle-timeout (or POSGATE_IDLE_TIMEOUT) must be above zero, not -1s")
 }

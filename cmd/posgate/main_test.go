@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -122,18 +123,18 @@ func TestCredentialsCommands(t *testing.T) {
 
 // started runs a long-lived posgate command and returns the first line of
 // its output (stdout or stderr) that matches re, and the process.
-func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
+func started(t *testing.T, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *syncBuffer) {
 	t.Helper()
 	return startedBin(t, bin, re, env, args...)
 }
 
 // startedBin is started with another build of the binary.
-func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *bytes.Buffer) {
+func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, args ...string) ([]string, *exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
-	var all bytes.Buffer
+	var all syncBuffer
 	w := io.MultiWriter(pw, &all) // one writer: exec then writes from one goroutine at a time
 	cmd.Stdout, cmd.Stderr = w, w
 	require.NoError(t, cmd.Start())
@@ -156,6 +157,25 @@ func startedBin(t *testing.T, binary string, re *regexp.Regexp, env []string, ar
 		t.Fatalf("no line matching %s", re)
 		return nil, nil, nil
 	}
+}
+
+// syncBuffer is a process's output, readable by the test while the
+// process still writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestServeTerminalAndAdmin(t *testing.T) {
@@ -287,4 +307,32 @@ func TestDemoHonoursLogLevel(t *testing.T) {
 func TestRedactDSN(t *testing.T) {
 	require.Equal(t, "postgres://posgate:xxxxx@db:5432/pg?sslmode=require", redactDSN("postgres://posgate:s3cret@db:5432/pg?sslmode=require"))
 	require.Equal(t, "posgate.db", redactDSN("posgate.db"))
+}
+
+// TestServeAdminAddr: with --admin-addr (here its variable) the operator's
+// routes answer only on their own listener, the main one answers 404 for
+// them and still serves /Payments' neighbours.
+func TestServeAdminAddr(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "posgate.db")
+	env := []string{"POSGATE_ADMIN_TOKEN=secret-admin", "POSGATE_MASTER_KEY=" + strings.Repeat("11", 32), "POSGATE_ADMIN_ADDR=127.0.0.1:0"}
+	m, _, _ := started(t, regexp.MustCompile(`posgate serving" url=(http://\S+) admin_url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db)
+	main, admin := m[1], m[2]
+	require.NotEqual(t, main, admin)
+	get := func(url string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer secret-admin")
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, path := range []string{"/admin/v1/terminals", "/console/login", "/metrics", "/admin/v1/debug/pprof/goroutine?debug=1"} {
+		require.Equal(t, http.StatusNotFound, get(main+path), "main listener %s", path)
+		require.Equal(t, http.StatusOK, get(admin+path), "admin listener %s", path)
+	}
+	require.Equal(t, http.StatusOK, get(main+"/healthz"))
+	require.Equal(t, http.StatusOK, get(main+"/readyz"))
+	require.Equal(t, http.StatusOK, get(admin+"/healthz"))
+	require.Equal(t, http.StatusNotFound, get(admin+"/readyz"), "readiness is the API's, on its listener")
 }

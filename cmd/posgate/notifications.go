@@ -60,7 +60,7 @@ func notificationsCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer app.Close()
-			n, err := app.Service.ReplayNotification(c.Context(), args[0])
+			n, err := app.Service.ReplayNotification(c.Context(), cliOperator(e), args[0])
 			if err != nil {
 				return fmt.Errorf("replay %s: %w", args[0], err)
 			}

@@ -25,7 +25,7 @@ func refundsCmd(e *env) *cobra.Command {
 			}
 			defer app.Close()
 			svc := app.Service
-			r, err := svc.ApproveRefund(c.Context(), args[0])
+			r, err := svc.ApproveRefund(c.Context(), cliOperator(e), args[0])
 			return printRefund(e, r, err, args[0])
 		},
 	}
@@ -43,7 +43,7 @@ func refundsCmd(e *env) *cobra.Command {
 			}
 			defer app.Close()
 			svc := app.Service
-			r, err := svc.RejectRefund(c.Context(), args[0], reason)
+			r, err := svc.RejectRefund(c.Context(), cliOperator(e), args[0], reason)
 			return printRefund(e, r, err, args[0])
 		},
 	}

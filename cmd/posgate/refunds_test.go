@@ -117,4 +117,49 @@ func TestRefundApprovalNotified(t *testing.T) {
 
 	require.ElementsMatch(t, []string{"to-be-approval", "refund processing", "refunded"}, rcv.wait(t, approved, 3), "deliveries run in parallel: the order of arrival is not the order of events")
 	require.ElementsMatch(t, []string{"to-be-approval", "refund cancel"}, rcv.wait(t, rejected, 2))
+
+	// Both are audited under the system user who ran the command.
+	out, stderr, err = runBin(t, env, "orders", "show", "--db", db, sale.TradeID)
+	require.NoError(t, err, stderr)
+	require.Regexp(t, `operator_action\s+operator cli:\S+ approved refund `+approved, out)
+	require.Regexp(t, `operator_action\s+operator cli:\S+ rejected refund `+rejected+`: rejected by an operator`, out)
+}
+
+func TestOperatorsCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "posgate.db")
+	env := []string{"POSGATE_ADMIN_TOKEN=secret-admin", "POSGATE_MASTER_KEY=" + strings.Repeat("33", 32)}
+	out, stderr, err := runBin(t, env, "operators", "add", "--db", db, "alice")
+	require.NoError(t, err, stderr)
+	m := regexp.MustCompile(`(?m)^secret=(pgo_[0-9a-f]{48})$`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	_, stderr, err = runBin(t, env, "operators", "add", "--db", db, "alice")
+	require.Error(t, err)
+	require.Contains(t, stderr, "add operator alice")
+	_, stderr, err = runBin(t, env, "operators", "add", "--db", db, "Admin:x")
+	require.Error(t, err)
+	require.Contains(t, stderr, "want 1 to 32 of a-z")
+	out, stderr, err = runBin(t, env, "operators", "list", "--db", db)
+	require.NoError(t, err, stderr)
+	require.Contains(t, out, "alice")
+	require.NotContains(t, out, m[1], "the secret is shown once")
+
+	// The serving gateway takes the credential at once.
+	started := func() string {
+		mm, _, _ := startedBin(t, bin, regexp.MustCompile(`posgate serving" url=(http://\S+)`), env, "serve", "--acquirer", "simulated", "--addr", "127.0.0.1:0", "--db", db)
+		return mm[1]
+	}
+	base := started()
+	status := func(auth string) int {
+		req, _ := http.NewRequest("GET", base+"/admin/v1/terminals", nil)
+		req.Header.Set("Authorization", auth)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, status("Bearer alice:"+m[1]))
+	_, stderr, err = runBin(t, env, "operators", "remove", "--db", db, "alice")
+	require.NoError(t, err, stderr)
+	require.Equal(t, http.StatusUnauthorized, status("Bearer alice:"+m[1]))
+	require.Equal(t, http.StatusOK, status("Bearer secret-admin"))
 }

@@ -27,7 +27,7 @@ func rootCmd(e *env) *cobra.Command {
 		},
 	}
 	root.AddCommand(serveCmd(e), demoCmd(e), terminalsCmd(e), cashiersCmd(e), terminalCmd(e), batchesCmd(e),
-		notificationsCmd(e), refundsCmd(e), ordersCmd(e), callCmd(e), signCmd(e), listenCmd(e), benchCmd(e), versionCmd(e), migrateCmd(e))
+		notificationsCmd(e), refundsCmd(e), ordersCmd(e), operatorsCmd(e), callCmd(e), signCmd(e), listenCmd(e), benchCmd(e), versionCmd(e), migrateCmd(e))
 	return root
 }
 

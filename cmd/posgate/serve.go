@@ -16,6 +16,7 @@ import (
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/termlink"
+	"github.com/posgate/posgate/termproto"
 	"github.com/spf13/cobra"
 )
 
@@ -64,15 +65,27 @@ func (g *gatewayFlags) config(e *env) server.Config {
 func serveCmd(e *env) *cobra.Command {
 	var g gatewayFlags
 	var lim limitFlags
-	var addr, certFile, keyFile, cpuProfile, acquirerName string
+	var addr, adminAddr, certFile, keyFile, cpuProfile, acquirerName string
 	var metricsAuth bool
 	var clu cluster.Config
+	var clusterAlias string
+	var drain server.Drain
 	c := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gateway: the /Payments API, the terminal endpoint and the operator API",
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := checkServe(c, addr, certFile, keyFile); err != nil {
 				return err
+			}
+			if drain.Spread > termproto.MaxReconnectAfter*time.Millisecond {
+				return fmt.Errorf("--drain-spread (or POSGATE_DRAIN_SPREAD) %s: at most %s, the longest a reconnect frame may ask", drain.Spread, termproto.MaxReconnectAfter*time.Millisecond)
+			}
+			var err error
+			if clu.NATS, err = clusterURL(clu.NATS, clusterAlias); err != nil {
+				return err
+			}
+			if _, _, err := net.SplitHostPort(adminAddr); adminAddr != "" && err != nil {
+				return fmt.Errorf("--admin-addr %q (or POSGATE_ADMIN_ADDR): want host:port, such as 127.0.0.1:9090: %w", adminAddr, err)
 			}
 			acq, err := acquirer.ByName(acquirerName)
 			if err != nil {
@@ -94,6 +107,8 @@ func serveCmd(e *env) *cobra.Command {
 			cfg.MetricsAuth = metricsAuth
 			cfg.Acquirer = acq
 			cfg.Cluster = clu
+			cfg.Drain = drain
+			cfg.SeparateAdmin = adminAddr != ""
 			gw, err := server.Open(c.Context(), cfg)
 			if err != nil {
 				return err
@@ -103,6 +118,14 @@ func serveCmd(e *env) *cobra.Command {
 				gw.Close()
 				return err
 			}
+			var adminLn net.Listener
+			if adminAddr != "" {
+				if adminLn, err = net.Listen("tcp", adminAddr); err != nil {
+					ln.Close()
+					gw.Close()
+					return err
+				}
+			}
 			scheme := "http"
 			if certFile != "" {
 				scheme = "https"
@@ -110,8 +133,12 @@ func serveCmd(e *env) *cobra.Command {
 			if gw.Cluster != nil {
 				cfg.Logger.Info("posgate cluster node", "node_id", gw.Cluster.ID(), "nats", redactDSN(clu.NATS))
 			}
-			cfg.Logger.Info("posgate serving", "url", scheme+"://"+ln.Addr().String(), "db", redactDSN(g.db))
-			return gw.Serve(c.Context(), ln, certFile, keyFile)
+			attrs := []any{"url", scheme + "://" + ln.Addr().String()}
+			if adminLn != nil {
+				attrs = append(attrs, "admin_url", scheme+"://"+adminLn.Addr().String())
+			}
+			cfg.Logger.Info("posgate serving", append(attrs, "db", redactDSN(g.db))...)
+			return gw.ServeWithAdmin(c.Context(), ln, adminLn, certFile, keyFile)
 		},
 	}
 	g.register(c, "posgate.db")
@@ -119,18 +146,24 @@ func serveCmd(e *env) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&acquirerName, "acquirer", "", "where refunds go, required: "+strings.Join(acquirer.Names(), ", "))
 	f.StringVar(&addr, "addr", "127.0.0.1:8080", "listen address, host:port")
+	f.StringVar(&adminAddr, "admin-addr", "", "serve /admin, /console, /metrics and pprof only on this host:port, not beside /Payments")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
 	f.StringVar(&certFile, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS and WSS")
 	f.StringVar(&keyFile, "tls-key", "", "TLS private key file (PEM)")
 	f.BoolVar(&metricsAuth, "metrics-auth", false, "serve /metrics only with the admin bearer token")
 	f.BoolVar(&g.allowPrivateNotify, "allow-private-notify", false, "let notifications go to loopback and private addresses (development only)")
-	f.StringVar(&clu.NATS, "cluster-nats", "", "join a cluster of gateways on this NATS URL; needs a PostgreSQL --db (docs/cluster.md)")
+	f.StringVar(&clu.NATS, "cluster", "", "join a cluster of gateways on this NATS URL (nats://host:4222); needs a PostgreSQL --db (docs/cluster.md)")
+	// The flag's first name, kept so existing deployments keep working.
+	f.StringVar(&clusterAlias, "cluster-nats", "", "deprecated name of --cluster")
+	f.MarkDeprecated("cluster-nats", "use --cluster (env POSGATE_CLUSTER)")
 	f.StringVar(&clu.NodeID, "node-id", "", "this gateway's name in the cluster (default random at each start)")
 	f.DurationVar(&clu.Heartbeat, "cluster-heartbeat", cluster.DefaultHeartbeat, "how often the node writes its heartbeat")
 	f.DurationVar(&clu.StaleAfter, "cluster-stale-after", cluster.DefaultStaleAfter, "a node silent this long is dead: its terminals are offline everywhere")
-	positive(f, "cluster-heartbeat", "cluster-stale-after")
-	for _, name := range []string{"acquirer", "addr", "cpuprofile", "tls-cert", "tls-key", "metrics-auth", "allow-private-notify",
-		"cluster-nats", "node-id", "cluster-heartbeat", "cluster-stale-after"} {
+	f.DurationVar(&drain.Grace, "drain-grace", server.DefaultDrainGrace, "on SIGTERM, how long merchant calls already running may still wait for their terminal (then -4203); new ones are refused meanwhile")
+	f.DurationVar(&drain.Spread, "drain-spread", server.DefaultDrainSpread, "on SIGTERM, the window over which terminals are told to reconnect (elsewhere), each at a random moment")
+	positive(f, "cluster-heartbeat", "cluster-stale-after", "drain-grace", "drain-spread")
+	for _, name := range []string{"acquirer", "addr", "admin-addr", "cpuprofile", "tls-cert", "tls-key", "metrics-auth", "allow-private-notify",
+		"cluster", "cluster-nats", "node-id", "cluster-heartbeat", "cluster-stale-after", "drain-grace", "drain-spread"} {
 		envFlag(f, name, envName(name))
 	}
 	return c
@@ -152,6 +185,19 @@ func checkServe(c *cobra.Command, addr, certFile, keyFile string) error {
 		}
 	}
 	return checkPositive(c)
+}
+
+// clusterURL is --cluster, or its deprecated alias --cluster-nats when
+// only that is set; both set to different URLs is refused rather than
+// guessed.
+func clusterURL(url, alias string) (string, error) {
+	switch {
+	case alias == "" || alias == url:
+		return url, nil
+	case url == "":
+		return alias, nil
+	}
+	return "", fmt.Errorf("--cluster (or POSGATE_CLUSTER) and the deprecated --cluster-nats (or POSGATE_CLUSTER_NATS) name different URLs: keep --cluster only")
 }
 
 // redactDSN hides a database URL's password, so logs never carry it.

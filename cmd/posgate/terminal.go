@@ -61,7 +61,7 @@ a dropped link, faults (docs/simulator.md, Control API).`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "gateway base URL (http:// or https://)")
+	f.StringVar(&cfg.Server, "server", "http://127.0.0.1:8080", "gateway base URL (http:// or https://); several gateways of a cluster comma-separated: after the link ends the terminal tries the next, with backoff")
 	f.StringVar(&cfg.TID, "tid", "", "terminal id")
 	f.StringVar(&cfg.Secret, "secret", "", "the terminal's secret_key (hex); prefer the variable, which other users cannot see in ps")
 	envFlag(f, "server", "POSGATE_SERVER")

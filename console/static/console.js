@@ -1,9 +1,11 @@
-// Live parts of the console: the server streams terminals' rows and
-// screens, rendered as on the page, and they replace the elements with
-// the same id. Nothing else runs here.
+// Live parts of the console: the server streams fragments rendered as on
+// the page (terminals' rows and screens, an order's facts and timeline,
+// the orders list's rows), and each replaces the element with the same
+// id. Nothing else runs here.
 "use strict";
 (function () {
-  if (!document.querySelector("[data-live]")) return;
+  const live = document.querySelector("[data-live]");
+  if (!live) return;
   const swap = (ev) => {
     const tpl = document.createElement("template");
     tpl.innerHTML = ev.data;
@@ -12,8 +14,7 @@
     const old = document.getElementById(fresh.id);
     if (old) old.replaceWith(fresh);
   };
-  const es = new EventSource("/console/events");
-  es.addEventListener("row", swap);
-  es.addEventListener("screen", swap);
+  const es = new EventSource(live.dataset.src || "/console/events");
+  for (const name of ["row", "screen", "facts", "timeline", "orderrows"]) es.addEventListener(name, swap);
   es.addEventListener("open", () => document.body.dataset.live = "open");
 })();
