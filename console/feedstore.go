@@ -36,6 +36,19 @@ func (s watchedStore) InTx(ctx context.Context, fn func(tx posgate.Tx) error) er
 type touchTx struct {
 	posgate.Tx
 	touched *[]string
+	trades  map[string]string // command id -> trade id, of the commands read
+}
+
+// Command remembers the command's order, for InsertEvent.
+func (t *touchTx) Command(id string) (posgate.Command, error) {
+	c, err := t.Tx.Command(id)
+	if err == nil {
+		if t.trades == nil {
+			t.trades = map[string]string{}
+		}
+		t.trades[c.ID] = c.TradeID
+	}
+	return c, err
 }
 
 func (t *touchTx) note(err error, tradeID string) error {
@@ -58,16 +71,23 @@ func (t *touchTx) FinishCommand(c posgate.Command) (bool, error) {
 	return ok, t.note(err, c.TradeID)
 }
 
-// InsertEvent names only the events' commands: their orders are read in
-// the same transaction, in one statement (by key; the result path has just
-// read its command anyway).
+// InsertEvent names only the events' commands: the orders of those the
+// transaction has not read (the result path has) are read in the same
+// transaction, in one statement.
 func (t *touchTx) InsertEvent(events ...posgate.CommandEvent) error {
 	if err := t.Tx.InsertEvent(events...); err != nil {
 		return err
 	}
-	ids := make([]string, 0, len(events))
+	var ids []string
 	for _, e := range events {
-		ids = append(ids, e.CommandID)
+		if tradeID, ok := t.trades[e.CommandID]; ok {
+			t.note(nil, tradeID)
+		} else {
+			ids = append(ids, e.CommandID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	slices.Sort(ids)
 	cmds, err := t.Tx.CommandsByID(slices.Compact(ids))
