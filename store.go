@@ -81,6 +81,9 @@ type Tx interface {
 	// Commands.
 	InsertCommand(c Command) error
 	Command(id string) (Command, error)
+	// CommandsByID returns those of the commands ids that exist, in no
+	// particular order: one statement for a batch of progress reports.
+	CommandsByID(ids []string) ([]Command, error)
 	// InFlightCommand returns the terminal's command in flight.
 	InFlightCommand(tid string) (Command, error)
 	// CommandForTrade returns the newest command of the given kind for an
@@ -94,7 +97,9 @@ type Tx interface {
 	// StartCommand moves a queued command to in flight; false when it was
 	// not queued, ErrTerminalBusy when its terminal has one in flight.
 	StartCommand(id string) (bool, error)
-	InsertEvent(e CommandEvent) error
+	// InsertEvent records events in their order (one statement on
+	// PostgreSQL, for a batch of progress reports).
+	InsertEvent(events ...CommandEvent) error
 	Events(commandID string) ([]CommandEvent, error)
 
 	// Terminal-link nonces: UseNonce records a nonce of a terminal's hello

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"slices"
 
 	"github.com/posgate/posgate"
 )
@@ -35,6 +36,19 @@ func (s watchedStore) InTx(ctx context.Context, fn func(tx posgate.Tx) error) er
 type touchTx struct {
 	posgate.Tx
 	touched *[]string
+	trades  map[string]string // command id -> trade id, of the commands read
+}
+
+// Command remembers the command's order, for InsertEvent.
+func (t *touchTx) Command(id string) (posgate.Command, error) {
+	c, err := t.Tx.Command(id)
+	if err == nil {
+		if t.trades == nil {
+			t.trades = map[string]string{}
+		}
+		t.trades[c.ID] = c.TradeID
+	}
+	return c, err
 }
 
 func (t *touchTx) note(err error, tradeID string) error {
@@ -57,17 +71,30 @@ func (t *touchTx) FinishCommand(c posgate.Command) (bool, error) {
 	return ok, t.note(err, c.TradeID)
 }
 
-// InsertEvent names only its command: the command's order is read in the
-// same transaction (by key; the result path has just read it anyway).
-func (t *touchTx) InsertEvent(e posgate.CommandEvent) error {
-	if err := t.Tx.InsertEvent(e); err != nil {
+// InsertEvent names only the events' commands: the orders of those the
+// transaction has not read (the result path has) are read in the same
+// transaction, in one statement.
+func (t *touchTx) InsertEvent(events ...posgate.CommandEvent) error {
+	if err := t.Tx.InsertEvent(events...); err != nil {
 		return err
 	}
-	c, err := t.Tx.Command(e.CommandID)
-	if err != nil {
-		return err
+	var ids []string
+	for _, e := range events {
+		if tradeID, ok := t.trades[e.CommandID]; ok {
+			t.note(nil, tradeID)
+		} else {
+			ids = append(ids, e.CommandID)
+		}
 	}
-	return t.note(nil, c.TradeID)
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	cmds, err := t.Tx.CommandsByID(slices.Compact(ids))
+	for _, c := range cmds {
+		t.note(nil, c.TradeID)
+	}
+	return err
 }
 func (t *touchTx) InsertReversal(r posgate.Reversal) error {
 	return t.note(t.Tx.InsertReversal(r), r.TradeID)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posgate/posgate"
+	"github.com/posgate/posgate/postgres"
 	"github.com/posgate/posgate/protocol"
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
@@ -36,7 +37,9 @@ func BenchmarkReversal(b *testing.B) {
 
 // benchReversal drives b.N reversals from clients of 64 connected
 // terminals, on a gateway whose database is dsn (empty: a new SQLite
-// file). On SQLite it also reports the commit figures.
+// file). It reports the CPU per reversal of this process and, on
+// PostgreSQL, of the server's backends serving the gateway (cpuUse); on
+// SQLite the commit figures.
 func benchReversal(b *testing.B, dsn string, clients int) {
 	const terminals = 64
 	g := start(b, func(c *server.Config) {
@@ -72,6 +75,7 @@ func benchReversal(b *testing.B, dsn string, clients int) {
 
 	latencies := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
+	cpuBefore := cpuNow(g.G.Store)
 	b.ResetTimer()
 	start := time.Now()
 	remaining := b.N
@@ -96,6 +100,7 @@ func benchReversal(b *testing.B, dsn string, clients int) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
+	cpuSelf, cpuBackends := cpuNow(g.G.Store).since(cpuBefore)
 	all := slices.Concat(latencies...)
 	slices.Sort(all)
 	pct := func(p float64) float64 { return float64(all[int(float64(len(all)-1)*p)].Microseconds()) / 1000 }
@@ -103,6 +108,10 @@ func benchReversal(b *testing.B, dsn string, clients int) {
 	b.ReportMetric(rate, "reversals/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(cpuSelf.Microseconds())/1000/float64(len(all)), "cpu-ms/reversal")
+	if _, onPostgres := g.G.Store.(*postgres.Store); onPostgres {
+		b.ReportMetric(float64(cpuBackends.Microseconds())/1000/float64(len(all)), "pg-cpu-ms/reversal")
+	}
 	if onSQLite {
 		b.ReportMetric(commitRate, "commits/s")
 		b.ReportMetric(rate/commitRate, "reversals/commit-rate")

@@ -59,15 +59,7 @@ func (s *Service) forward(ctx context.Context, tid string) {
 	var o posgate.Order
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
 		var err error
-		if cmd, err = tx.NextQueuedCommand(tid); err != nil {
-			return err
-		}
-		started, err := tx.StartCommand(cmd.ID)
-		if err != nil || !started {
-			return errors.Join(err, posgate.ErrTerminalBusy)
-		}
-		cmd.State = posgate.CommandInFlight
-		o, err = tx.Order(cmd.TradeID)
+		cmd, o, err = startQueued(tx, tid)
 		return err
 	})
 	switch {
@@ -77,8 +69,30 @@ func (s *Service) forward(ctx context.Context, tid string) {
 		s.log.Error("start queued command", "tid", tid, "err", err)
 		return
 	}
+	s.sendStarted(ctx, cmd, o)
+}
+
+// startQueued moves the terminal's oldest queued command to in flight, in
+// tx, and returns it with its order: ErrNotFound when none is queued,
+// ErrTerminalBusy when the terminal has a command in flight.
+func startQueued(tx posgate.Tx, tid string) (posgate.Command, posgate.Order, error) {
+	cmd, err := tx.NextQueuedCommand(tid)
+	if err != nil {
+		return cmd, posgate.Order{}, err
+	}
+	started, err := tx.StartCommand(cmd.ID)
+	if err != nil || !started {
+		return cmd, posgate.Order{}, errors.Join(err, posgate.ErrTerminalBusy)
+	}
+	cmd.State = posgate.CommandInFlight
+	o, err := tx.Order(cmd.TradeID)
+	return cmd, o, err
+}
+
+// sendStarted sends a command startQueued started.
+func (s *Service) sendStarted(ctx context.Context, cmd posgate.Command, o posgate.Order) {
 	if err := s.link.SendCommand(ctx, s.dispatchOf(cmd, o, s.now())); err != nil {
-		s.log.Info("queued command not delivered yet", "tid", tid, "command_id", cmd.ID, "err", err)
+		s.log.Info("queued command not delivered yet", "tid", cmd.TID, "command_id", cmd.ID, "err", err)
 	}
 }
 

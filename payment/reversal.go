@@ -75,7 +75,11 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 	if err != nil {
 		return posgate.Order{}, err
 	}
-	if o, err = s.order(ctx, tradeID); err != nil {
+	// The result's own transaction left the order as w.order says; one
+	// applied elsewhere (another gateway) or not yet is read.
+	if !timedOut && w.order != nil {
+		o = *w.order
+	} else if o, err = s.order(ctx, tradeID); err != nil {
 		return o, err
 	}
 	switch {

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -111,22 +112,18 @@ func (s *Service) writeProgress(ctx context.Context) {
 		// Which events may be kept is read on a reader, off the single
 		// writer that every payment waits for.
 		bg := context.WithoutCancel(ctx)
+		ids := make([]string, 0, len(batch))
+		for _, r := range batch {
+			ids = append(ids, r.ev.CommandID)
+		}
+		slices.Sort(ids)
 		cmds := map[string]posgate.Command{}
 		err := s.store.Read(bg, func(tx posgate.Tx) error {
-			for _, r := range batch {
-				if _, seen := cmds[r.ev.CommandID]; seen {
-					continue
-				}
-				cmd, err := tx.Command(r.ev.CommandID)
-				if errors.Is(err, posgate.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return err
-				}
+			found, err := tx.CommandsByID(slices.Compact(ids))
+			for _, cmd := range found {
 				cmds[cmd.ID] = cmd
 			}
-			return nil
+			return err
 		})
 		var keep []posgate.CommandEvent
 		var dropped []progressReport
@@ -140,14 +137,7 @@ func (s *Service) writeProgress(ctx context.Context) {
 			keep = append(keep, r.ev)
 		}
 		if err == nil && len(keep) > 0 {
-			err = s.store.InTx(bg, func(tx posgate.Tx) error {
-				for _, e := range keep {
-					if err := tx.InsertEvent(e); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
+			err = s.store.InTx(bg, func(tx posgate.Tx) error { return tx.InsertEvent(keep...) })
 		}
 		if err != nil {
 			s.log.Error("record progress", "events", len(batch), "err", err)
@@ -194,12 +184,13 @@ func (s *Service) writeProgress(ctx context.Context) {
 // the command finished and changes nothing.
 func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) error {
 	now := s.now()
-	var applied posgate.Command
+	var applied, queued posgate.Command
+	var order, queuedOrder posgate.Order
 	var fresh, late bool
 	var abandoned *posgate.Command // the command a late result came for
 	var reconciled posgate.Reconciliation
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
-		applied, fresh, late, abandoned, reconciled = posgate.Command{}, false, false, nil, ""
+		applied, queued, fresh, late, abandoned, reconciled = posgate.Command{}, posgate.Command{}, false, false, nil, ""
 		cmd, err := tx.Command(r.CommandID)
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
 			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
@@ -230,11 +221,17 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		if err != nil || !ok {
 			return err
 		}
-		if reconciled, err = s.applyOutcome(tx, cmd, now); err != nil {
+		if order, reconciled, err = s.applyOutcome(tx, cmd, now); err != nil {
 			return err
 		}
 		applied, fresh = cmd, true
-		return nil
+		// The terminal has no command in flight now (the one just
+		// finished was its one), so a queued one starts in this same
+		// transaction rather than in one of its own.
+		if queued, queuedOrder, err = startQueued(tx, tid); errors.Is(err, posgate.ErrNotFound) {
+			queued, err = posgate.Command{}, nil
+		}
+		return err
 	})
 	if err != nil {
 		return err
@@ -248,7 +245,7 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		delete(s.aborted, applied.TradeID)
 		s.mu.Unlock()
 		if w := s.waiterFor(applied.ID); w != nil {
-			w.finish(applied)
+			w.finish(applied, &order)
 		}
 	}
 	if late {
@@ -258,20 +255,24 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		s.late.add(reconciled)
 		s.log.Warn("late approval reversal finished", "trade_id", applied.TradeID, "outcome", applied.Outcome, "reconciliation", reconciled)
 	}
-	if fresh || late {
-		// The terminal has just finished a command: a queued one may go.
+	if queued.ID != "" {
+		s.sendStarted(ctx, queued, queuedOrder)
+	}
+	if late {
+		// The terminal reported an abandoned command: the reversal just
+		// queued, or an older one, may go if it is free.
 		s.forward(ctx, tid)
 	}
 	return nil
 }
 
-// applyOutcome moves the command's order (and reversal) by its result;
-// reconciled is set when the result finished the reversal of a late
-// approval.
-func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) (reconciled posgate.Reconciliation, err error) {
+// applyOutcome moves the command's order (and reversal) by its result,
+// and returns the order as it now stands; reconciled is set when the
+// result finished the reversal of a late approval.
+func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) (_ posgate.Order, reconciled posgate.Reconciliation, err error) {
 	o, err := tx.Order(cmd.TradeID)
 	if err != nil {
-		return "", err
+		return o, "", err
 	}
 	var next posgate.Order
 	var changed bool
@@ -279,7 +280,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 	case posgate.CommandReversal:
 		rev, err := tx.ReversalByCommand(cmd.ID)
 		if err != nil {
-			return "", err
+			return o, "", err
 		}
 		rev.State = posgate.ReversalDeclined
 		if cmd.Outcome == posgate.OutcomeApproved {
@@ -288,7 +289,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		rev.Reason = cmd.Message
 		rev.FinishedAt = &now
 		if err := tx.UpdateReversal(rev); err != nil {
-			return "", err
+			return o, "", err
 		}
 		if rev.Origin == posgate.ReversalOfLateApproval {
 			next, changed = posgate.LateReversalOutcome(o, cmd.Outcome, now)
@@ -303,10 +304,10 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		if cmd.Kind != posgate.CommandReversal {
 			s.log.Warn("sale result for an order that already left processing", "trade_id", o.TradeID, "state", o.State, "outcome", cmd.Outcome)
 		}
-		return "", nil
+		return o, "", nil
 	}
-	_, err = s.saveOrder(tx, next)
-	return reconciled, err
+	next, err = s.saveOrder(tx, next)
+	return next, reconciled, err
 }
 
 // repeatedResult reports whether a command's events hold more than one

@@ -20,6 +20,10 @@ type waiter struct {
 	doneOnce  sync.Once
 	displayed atomic.Bool // the terminal reported showing the command
 	result    posgate.Command
+	// order is the command's order as the transaction that applied the
+	// result committed it, when this process applied it: the caller has
+	// no need to read it again.
+	order *posgate.Order
 }
 
 func (s *Service) register(cmd posgate.Command) *waiter {
@@ -68,11 +72,11 @@ func (s *Service) EndWaits() {
 	s.endWaits.Do(func() { close(s.waitsEnded) })
 }
 
-// finish completes the waiter with its command's result; only the first
-// call counts.
-func (w *waiter) finish(cmd posgate.Command) {
+// finish completes the waiter with its command's result and, when known,
+// the order as that result left it; only the first call counts.
+func (w *waiter) finish(cmd posgate.Command, o *posgate.Order) {
 	w.doneOnce.Do(func() {
-		w.result = cmd
+		w.result, w.order = cmd, o
 		w.shownOnce.Do(func() { close(w.shown) })
 		close(w.done)
 	})
@@ -142,7 +146,7 @@ func (s *Service) refresh(ctx context.Context, w *waiter, commandID string, show
 		}
 	}
 	if cmd.State == posgate.CommandDone {
-		w.finish(cmd)
+		w.finish(cmd, nil)
 	}
 	return nil
 }

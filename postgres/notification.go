@@ -3,9 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/posgate/posgate"
 )
@@ -64,7 +66,11 @@ func (t *tx) schedule(id string) error {
 	if t.store.queue == nil {
 		return posgate.ErrNoOutbox
 	}
-	if err := t.check(t.store.queue(t.ctx, t.tx, []string{id}), "INSERT INTO river_job"); err != nil {
+	err := t.began()
+	if err == nil {
+		err = t.store.queue(t.ctx, riverTx{conn: t.conn}, []string{id})
+	}
+	if err := t.check(err, "INSERT INTO river_job"); err != nil {
 		return fmt.Errorf("schedule notification %s: %w", id, err)
 	}
 	return nil
@@ -90,4 +96,44 @@ func (t *tx) UpdateNotification(n posgate.Notification) error {
 		return posgate.ErrNotFound
 	}
 	return err
+}
+
+// riverTx is the store's transaction as the pgx.Tx River's driver inserts
+// its jobs through: its statements go on the transaction's connection.
+// The transaction is the store's to end, and River does not nest one
+// inside it when inserting, so those methods refuse.
+type riverTx struct{ conn *pgx.Conn }
+
+var _ pgx.Tx = riverTx{}
+
+var errNotRiversTx = errors.New("postgres: the notification queue's transaction belongs to the store")
+
+func (riverTx) Begin(context.Context) (pgx.Tx, error) { return nil, errNotRiversTx }
+func (riverTx) Commit(context.Context) error          { return errNotRiversTx }
+func (riverTx) Rollback(context.Context) error        { return errNotRiversTx }
+func (riverTx) LargeObjects() pgx.LargeObjects        { return pgx.LargeObjects{} }
+func (t riverTx) Conn() *pgx.Conn                     { return t.conn }
+
+func (t riverTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.conn.CopyFrom(ctx, table, cols, src)
+}
+
+func (t riverTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return t.conn.SendBatch(ctx, b)
+}
+
+func (t riverTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return t.conn.Prepare(ctx, name, sql)
+}
+
+func (t riverTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.conn.Exec(ctx, sql, args...)
+}
+
+func (t riverTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.conn.Query(ctx, sql, args...)
+}
+
+func (t riverTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return t.conn.QueryRow(ctx, sql, args...)
 }

@@ -167,15 +167,20 @@ func (s *Store) attempts(ctx context.Context, fn func(tx posgate.Tx) error, opts
 	return err
 }
 
-// run makes one attempt at the transaction.
+// run makes one attempt at the transaction. Its BEGIN is not sent on its
+// own: it goes in one round trip with the transaction's first statement
+// (see tx.opening), and a transaction that runs no statement costs none.
 func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.TxOptions) error {
-	pgTx, err := s.pool.BeginTx(ctx, opts)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return markLost(err)
 	}
+	// Release destroys a connection left inside a transaction, should the
+	// rollback below fail.
+	defer conn.Release()
 	ctx = context.WithoutCancel(ctx)
-	defer pgTx.Rollback(ctx) // a no-op once committed
-	t := &tx{ctx: ctx, tx: pgTx, store: s}
+	t := &tx{ctx: ctx, conn: conn.Conn(), begin: beginStatement(opts), store: s}
+	defer t.rollback()
 	err = fn(t)
 	// fn may have turned a serialization failure or a lost connection into
 	// an error of its own, or ignored it; the transaction is void either
@@ -186,12 +191,21 @@ func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.
 	if err != nil {
 		return err
 	}
-	if err := pgTx.Commit(ctx); connectionLost(err) {
+	if err := t.commit(); connectionLost(err) {
 		return commitError{err}
 	} else if err != nil {
 		return err
 	}
 	return nil
+}
+
+// beginStatement is the BEGIN that opts ask for.
+func beginStatement(opts pgx.TxOptions) string {
+	begin := "BEGIN ISOLATION LEVEL " + string(opts.IsoLevel)
+	if opts.AccessMode != "" {
+		begin += " " + string(opts.AccessMode)
+	}
+	return begin
 }
 
 // retryable reports whether err ended the transaction in a way that a new

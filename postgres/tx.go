@@ -2,11 +2,13 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/internal/sqlstmt"
@@ -16,8 +18,11 @@ import (
 // posgate constants and the schema's partial indexes, which the planner
 // can use only when the query names the same states.
 type tx struct {
-	ctx   context.Context
-	tx    pgx.Tx
+	ctx  context.Context
+	conn *pgx.Conn
+	// begin is the transaction's BEGIN until it is sent, in one round trip
+	// with the first statement; then empty.
+	begin string
 	store *Store
 	// doomed is the first serialization failure or deadlock a statement
 	// hit: the transaction can no longer commit, whatever fn makes of it.
@@ -39,10 +44,85 @@ func (t *tx) check(err error, query string) error {
 	return interpretError(err, sqlstmt.Describe(query))
 }
 
+// opening sends the transaction's BEGIN and query in one round trip when
+// query is the first statement, and returns the batch whose next result
+// is query's; once the transaction has begun it returns nil, and query
+// goes on the connection as usual. The caller closes the batch.
+func (t *tx) opening(query string, args []any) (pgx.BatchResults, error) {
+	if t.begin == "" {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(t.begin)
+	b.Queue(query, args...)
+	t.begin = ""
+	br := t.conn.SendBatch(t.ctx, b)
+	if _, err := br.Exec(); err != nil {
+		return nil, errors.Join(err, br.Close())
+	}
+	return br, nil
+}
+
+// closing closes the batch opening returned, if any, keeping err, the
+// statement's own outcome, when there is one.
+func closing(br pgx.BatchResults, err error) error {
+	if br == nil {
+		return err
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// began sends the BEGIN if no statement has yet, for a caller that does
+// not go through opening (River's job insert).
+func (t *tx) began() error {
+	if t.begin == "" {
+		return nil
+	}
+	_, err := t.conn.Exec(t.ctx, t.begin)
+	t.begin = ""
+	return err
+}
+
+// commit ends a transaction that began; one that ran no statement has
+// nothing to commit. PostgreSQL answers COMMIT of a failed transaction
+// with ROLLBACK, not an error.
+func (t *tx) commit() error {
+	if t.begin != "" {
+		t.begin = ""
+		return nil
+	}
+	tag, err := t.conn.Exec(t.ctx, "COMMIT")
+	if err == nil && tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return err
+}
+
+// rollback ends a transaction that began and did not commit. A failure
+// leaves the connection inside the transaction, and the pool's Release
+// then closes it instead of reusing it.
+func (t *tx) rollback() {
+	if t.begin == "" && t.conn.PgConn().TxStatus() != 'I' {
+		t.conn.Exec(t.ctx, "ROLLBACK")
+	}
+}
+
 // exec runs a write and reports how many rows it changed.
 func (t *tx) exec(query string, args ...any) (int64, error) {
-	tag, err := t.tx.Exec(t.ctx, query, args...)
+	br, err := t.opening(query, args)
 	if err != nil {
+		return 0, t.check(err, query)
+	}
+	var tag pgconn.CommandTag
+	if br != nil {
+		tag, err = br.Exec()
+	} else {
+		tag, err = t.conn.Exec(t.ctx, query, args...)
+	}
+	if err = closing(br, err); err != nil {
 		return 0, t.check(err, query)
 	}
 	return tag.RowsAffected(), nil
@@ -50,10 +130,8 @@ func (t *tx) exec(query string, args ...any) (int64, error) {
 
 // exists reports whether a row of table has the key.
 func (t *tx) exists(table, key string, v any) (bool, error) {
-	var ok bool
-	query := `SELECT EXISTS (SELECT 1 FROM ` + table + ` WHERE ` + key + ` = $1)`
-	err := t.tx.QueryRow(t.ctx, query, v).Scan(&ok)
-	return ok, t.check(err, query)
+	return one(t, func(r row) (ok bool, err error) { return ok, r.Scan(&ok) },
+		`SELECT EXISTS (SELECT 1 FROM `+table+` WHERE `+key+` = $1)`, v)
 }
 
 // casMissed explains a compare-and-set update that changed no row: the row
@@ -71,25 +149,46 @@ func (t *tx) casMissed(table, key string, v any) error {
 }
 
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
-	v, err := scan(t.tx.QueryRow(t.ctx, query, args...))
-	return v, t.check(err, query)
+	br, err := t.opening(query, args)
+	if err != nil {
+		var zero T
+		return zero, t.check(err, query)
+	}
+	var r pgx.Row
+	if br != nil {
+		r = br.QueryRow()
+	} else {
+		r = t.conn.QueryRow(t.ctx, query, args...)
+	}
+	v, err := scan(r)
+	return v, t.check(closing(br, err), query)
 }
 
 func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := t.tx.Query(t.ctx, query, args...)
+	br, err := t.opening(query, args)
 	if err != nil {
 		return nil, t.check(err, query)
 	}
-	defer rows.Close()
+	var rows pgx.Rows
+	if br != nil {
+		rows, err = br.Query()
+	} else {
+		rows, err = t.conn.Query(t.ctx, query, args...)
+	}
+	if err != nil {
+		return nil, t.check(closing(br, err), query)
+	}
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, t.check(err, query)
+			rows.Close()
+			return nil, t.check(closing(br, err), query)
 		}
 		out = append(out, v)
 	}
-	return out, t.check(rows.Err(), query)
+	rows.Close()
+	return out, t.check(closing(br, rows.Err()), query)
 }
 
 // placeholders is "$1, $2, ... $n".
@@ -298,6 +397,10 @@ func (t *tx) Command(id string) (posgate.Command, error) {
 	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE id = $1`, id)
 }
 
+func (t *tx) CommandsByID(ids []string) ([]posgate.Command, error) {
+	return list(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE id = ANY($1::text[])`, ids)
+}
+
 func (t *tx) InFlightCommand(tid string) (posgate.Command, error) {
 	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE tid = $1 AND state = 'in_flight'`, tid)
 }
@@ -339,9 +442,19 @@ func (t *tx) StartCommand(id string) (bool, error) {
 	return false, err
 }
 
-func (t *tx) InsertEvent(e posgate.CommandEvent) error {
-	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
-		e.CommandID, e.Stage, e.Message, e.At)
+// InsertEvent inserts all the events in one statement, numbered in their
+// order.
+func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	cmds, stages, msgs, ats := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]time.Time, len(events))
+	for i, e := range events {
+		cmds[i], stages[i], msgs[i], ats[i] = e.CommandID, string(e.Stage), e.Message, e.At
+	}
+	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at)
+		SELECT c, s, m, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e (c, s, m, a, n)
+		ORDER BY n`, cmds, stages, msgs, ats)
 	return err
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -284,6 +285,21 @@ func (t *tx) Command(id string) (posgate.Command, error) {
 	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE id = ?`, id)
 }
 
+func (t *tx) CommandsByID(ids []string) ([]posgate.Command, error) {
+	var out []posgate.Command
+	for _, id := range ids {
+		c, err := t.Command(id)
+		if errors.Is(err, posgate.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 func (t *tx) InFlightCommand(tid string) (posgate.Command, error) {
 	return one(t, scanCommand, `SELECT `+commandCols+` FROM commands WHERE tid = ? AND state = 'in_flight'`, tid)
 }
@@ -325,10 +341,17 @@ func (t *tx) StartCommand(id string) (bool, error) {
 	return false, err
 }
 
-func (t *tx) InsertEvent(e posgate.CommandEvent) error {
-	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at) VALUES (?, ?, ?, ?)`,
-		e.CommandID, e.Stage, e.Message, micros(e.At))
-	return err
+// InsertEvent inserts the events one by one: a statement costs no round
+// trip here.
+func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
+	for _, e := range events {
+		_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at) VALUES (?, ?, ?, ?)`,
+			e.CommandID, e.Stage, e.Message, micros(e.At))
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (t *tx) Events(commandID string) ([]posgate.CommandEvent, error) {

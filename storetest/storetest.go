@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -592,8 +594,16 @@ func testEvents(t *testing.T, s posgate.Store) {
 		{CommandID: "cmd-1", Stage: "on_screen", Message: "Present card", At: t0},
 		{CommandID: "cmd-1", Stage: "approved", Message: "APPROVED", At: t0.Add(time.Second)},
 	}
+	more := []posgate.CommandEvent{
+		{CommandID: "cmd-2", Stage: "received", At: t0},
+		{CommandID: "cmd-1", Stage: "printed", At: t0.Add(time.Second)},
+		{CommandID: "cmd-2", Stage: "on_screen", Message: "Present card", At: t0},
+	}
 	do(t, s, func(tx posgate.Tx) error {
 		if err := tx.InsertCommand(command("cmd-1", "T1", "tr-1", posgate.CommandSale, t0)); err != nil {
+			return err
+		}
+		if err := tx.InsertCommand(command("cmd-2", "T2", "tr-1", posgate.CommandReversal, t0)); err != nil {
 			return err
 		}
 		for _, e := range events {
@@ -601,15 +611,33 @@ func testEvents(t *testing.T, s posgate.Store) {
 				return err
 			}
 		}
-		return nil
+		return tx.InsertEvent(more...)
 	})
+	require.ErrorIs(t, try(t, s, func(tx posgate.Tx) error {
+		return tx.InsertEvent(posgate.CommandEvent{CommandID: "cmd-1", Stage: "x", At: t0}, posgate.CommandEvent{CommandID: "cmd-none", Stage: "x", At: t0})
+	}), posgate.ErrNotFound, "an event of a command that does not exist")
+	require.NoError(t, try(t, s, func(tx posgate.Tx) error { return tx.InsertEvent() }))
 
 	got, err := get(t, s, func(tx posgate.Tx) ([]posgate.CommandEvent, error) { return tx.Events("cmd-1") })
 	require.NoError(t, err)
-	require.Equal(t, events, got, "in the order reported")
+	require.Equal(t, append(events, more[1]), got, "in the order reported, none of the failed batch")
+	got, err = get(t, s, func(tx posgate.Tx) ([]posgate.CommandEvent, error) { return tx.Events("cmd-2") })
+	require.NoError(t, err)
+	require.Equal(t, []posgate.CommandEvent{more[0], more[2]}, got, "equal times in the order inserted")
 	got, err = get(t, s, func(tx posgate.Tx) ([]posgate.CommandEvent, error) { return tx.Events("cmd-none") })
 	require.NoError(t, err)
 	require.Empty(t, got)
+
+	cmds, err := get(t, s, func(tx posgate.Tx) ([]posgate.Command, error) {
+		return tx.CommandsByID([]string{"cmd-2", "cmd-none", "cmd-1"})
+	})
+	require.NoError(t, err)
+	slices.SortFunc(cmds, func(a, b posgate.Command) int { return strings.Compare(a.ID, b.ID) })
+	require.Equal(t, []posgate.Command{command("cmd-1", "T1", "tr-1", posgate.CommandSale, t0),
+		command("cmd-2", "T2", "tr-1", posgate.CommandReversal, t0)}, cmds, "the ones that exist")
+	cmds, err = get(t, s, func(tx posgate.Tx) ([]posgate.Command, error) { return tx.CommandsByID(nil) })
+	require.NoError(t, err)
+	require.Empty(t, cmds)
 }
 
 func testNonces(t *testing.T, s posgate.Store) {
