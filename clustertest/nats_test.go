@@ -8,7 +8,7 @@ import (
 
 // TestNATSRestartAndOutage runs sales and reversals called on nodes that do
 // not hold the terminals while NATS restarts, and while it is down for
-// -clustertest.outage (issue 15 asks for 30 s): every answer is a success,
+// -clustertest.outage (30 s, as issue 15 asks): every answer is a success,
 // merely slower without doorbells (the holder's sweep and the callers'
 // polls do their work), and nothing is lost or doubled.
 func TestNATSRestartAndOutage(t *testing.T) {
