@@ -2,11 +2,11 @@ package clustertest
 
 import (
 	"flag"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
 	"time"
+
+	"github.com/posgate/posgate/internal/bintest"
 )
 
 var (
@@ -23,19 +23,4 @@ var (
 // bin is the posgate binary under test, built once.
 var bin string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	dir, err := os.MkdirTemp("", "posgate-clustertest")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "posgate")
-	build := exec.Command("go", "build", "-o", bin, "github.com/posgate/posgate/cmd/posgate")
-	if out, err := build.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m, &bin) }

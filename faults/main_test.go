@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"flag"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/posgate/posgate/internal/bintest"
 )
 
 var (
@@ -40,22 +40,7 @@ func trials() int {
 // bin is the posgate binary under test, built once.
 var bin string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	dir, err := os.MkdirTemp("", "posgate-faults")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "posgate")
-	build := exec.Command("go", "build", "-o", bin, "github.com/posgate/posgate/cmd/posgate")
-	if out, err := build.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m, &bin) }
 
 // envTestDSN names the PostgreSQL database the suite uses, one fresh
 // schema per trial (as postgres/postgres_test.go does).

@@ -16,7 +16,10 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+
 	"time"
+
+	"github.com/posgate/posgate/internal/bintest"
 
 	"github.com/posgate/posgate/sdk"
 	"github.com/stretchr/testify/require"
@@ -25,20 +28,7 @@ import (
 // bin is the posgate binary these black-box tests run, built once.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "posgate-bin")
-	if err != nil {
-		panic(err)
-	}
-	bin = filepath.Join(dir, "posgate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { bintest.Main(m, &bin) }
 
 func runBin(t *testing.T, env []string, args ...string) (string, string, error) {
 	t.Helper()
