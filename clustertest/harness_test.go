@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/posgate/posgate/internal/bintest"
 	"github.com/posgate/posgate/internal/pgtest"
 	"github.com/posgate/posgate/payment"
 	"github.com/posgate/posgate/sdk"
@@ -97,8 +98,8 @@ type node struct {
 	id   string
 	addr string
 	URL  string
-	p    *proc
-	all  []*proc
+	p    *bintest.Proc
+	all  []*bintest.Proc
 }
 
 func (n *node) address() string { return n.addr }
@@ -120,11 +121,11 @@ func (n *node) start() {
 	if !c.opts.acceptLimit {
 		args = append(args, "--rate-accept", "1e9", "--rate-accept-burst", "1e9")
 	}
-	n.p = startProc(c.t, gatewayEnv, args...)
+	n.p = bintest.Start(c.t, bin, gatewayEnv, args...)
 	n.all = append(n.all, n.p)
 	if !poll(30*time.Second, func() bool {
 		select {
-		case <-n.p.done:
+		case <-n.p.Done():
 			return true
 		default:
 		}
@@ -134,19 +135,19 @@ func (n *node) start() {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}) || n.p.exited(0) {
-		c.t.Fatalf("node %s not healthy:\n%s", n.id, n.p.output())
+	}) || n.p.Exited(0) {
+		c.t.Fatalf("node %s not healthy:\n%s", n.id, n.p.Output())
 	}
 }
 
 // kill is kill -9.
-func (n *node) kill() { n.p.kill() }
+func (n *node) kill() { n.p.Kill() }
 
 // stop is SIGTERM, waited for.
 func (n *node) stop() {
 	n.c.t.Helper()
-	n.p.signal(syscall.SIGTERM)
-	if !n.p.exited(30 * time.Second) {
+	n.p.Signal(syscall.SIGTERM)
+	if !n.p.Exited(30 * time.Second) {
 		n.c.t.Fatalf("node %s still running 30s after SIGTERM", n.id)
 	}
 }
@@ -225,7 +226,7 @@ func newCluster(t testing.TB, nodes int, opts ...func(*options)) *cluster {
 		if t.Failed() {
 			for _, n := range c.nodes {
 				for i, p := range n.all {
-					t.Logf("node %s, process %d:\n%s", n.id, i+1, p.output())
+					t.Logf("node %s, process %d:\n%s", n.id, i+1, p.Output())
 				}
 			}
 		}

@@ -222,8 +222,8 @@ func TestRollingRestart(t *testing.T) {
 	for _, n := range c.nodes {
 		from := time.Now()
 		n.stop()
-		t.Logf("node %s drained and stopped in %s (exit %d)", n.id, time.Since(from).Round(time.Millisecond), n.p.exitCode())
-		if code := n.p.exitCode(); code != 0 {
+		t.Logf("node %s drained and stopped in %s (exit %d)", n.id, time.Since(from).Round(time.Millisecond), n.p.ExitCode())
+		if code := n.p.ExitCode(); code != 0 {
 			t.Errorf("node %s exited %d after SIGTERM", n.id, code)
 		}
 		for _, tid := range tids {

@@ -75,7 +75,7 @@ func TestKillHolderDuringReversal(t *testing.T) {
 			caller := (h + 1) % 3
 			sale := c.paidSale(caller, "T0")
 			if m.name == "persisted, not sent" {
-				c.nodes[h].p.signal(syscall.SIGSTOP)
+				c.nodes[h].p.Signal(syscall.SIGSTOP)
 			}
 			switch m.name {
 			case "executed, result not reported":

@@ -264,7 +264,7 @@ var knownFailures = map[string]string{}
 // crash fault firing).
 func (tr *trial) terminalCrashed() {
 	tr.t.Helper()
-	if !tr.term.p.exited(20 * time.Second) {
+	if !tr.term.p.Exited(20 * time.Second) {
 		tr.t.Fatal("the terminal's crash fault never fired")
 	}
 	if !poll(10*time.Second, func() bool { return !tr.gw.online() }) {

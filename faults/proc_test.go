@@ -1,125 +1,18 @@
 package faults
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/posgate/posgate/internal/bintest"
 )
-
-// proc is a posgate process whose output lines the test can wait on.
-type proc struct {
-	t    testing.TB
-	name string
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has exited and its output is read
-
-	mu      sync.Mutex
-	lines   []string
-	changed chan struct{} // closed and replaced on every new line
-}
-
-func startProc(t testing.TB, name string, env []string, args ...string) *proc {
-	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	p := &proc{t: t, name: name, cmd: cmd, done: make(chan struct{}), changed: make(chan struct{})}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			close(p.changed)
-			p.changed = make(chan struct{})
-			p.mu.Unlock()
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		<-read
-		close(p.done)
-	}()
-	t.Cleanup(p.kill)
-	return p
-}
-
-// kill is kill -9, and returns once the process is gone.
-func (p *proc) kill() {
-	p.cmd.Process.Kill()
-	<-p.done
-}
-
-// exited waits (bounded) for a process that stops by itself, such as a
-// terminal whose crash fault fired.
-func (p *proc) exited(d time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
-
-// waitLine waits until a line, old or new, matches re.
-func (p *proc) waitLine(re *regexp.Regexp, d time.Duration) {
-	p.t.Helper()
-	if !p.findLine(re, d) {
-		p.t.Fatalf("%s: no line matching %s within %s; output:\n%s", p.name, re, d, p.output())
-	}
-}
-
-func (p *proc) findLine(re *regexp.Regexp, d time.Duration) bool {
-	timeout := time.After(d)
-	seen := 0
-	for {
-		p.mu.Lock()
-		lines, changed := p.lines[seen:], p.changed
-		seen = len(p.lines)
-		p.mu.Unlock()
-		for _, l := range lines {
-			if re.MatchString(l) {
-				return true
-			}
-		}
-		select {
-		case <-changed:
-		case <-p.done:
-			p.mu.Lock()
-			more := len(p.lines) > seen
-			p.mu.Unlock()
-			if !more {
-				return false
-			}
-		case <-timeout:
-			return false
-		}
-	}
-}
-
-func (p *proc) output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
 
 // freePort picks a loopback port the gateway keeps across its restarts,
 // so the terminal, started once with --server, finds it again.
@@ -158,8 +51,8 @@ type gateway struct {
 	db   string
 	addr string
 	URL  string
-	p    *proc   // the running process
-	all  []*proc // every process so far, for their logs
+	p    *bintest.Proc   // the running process
+	all  []*bintest.Proc // every process so far, for their logs
 }
 
 func newGateway(t testing.TB, db string) *gateway {
@@ -179,7 +72,7 @@ func (g *gateway) provision(secret string) {
 
 func (g *gateway) start() {
 	g.t.Helper()
-	g.p = startProc(g.t, "gateway", gatewayEnv, "serve", "--acquirer", "simulated", "--addr", g.addr, "--db", g.db,
+	g.p = bintest.Start(g.t, bin, gatewayEnv, "serve", "--acquirer", "simulated", "--addr", g.addr, "--db", g.db,
 		"--sale-timeout", saleTimeout.String(), "--reversal-wait", reversalWait.String(), "--display-wait", displayWait.String(),
 		"--reconcile-after", reconcileAfter.String(), "--acquirer-timeout", acquirerTimeout.String(),
 		"--heartbeat", "1s", "--allow-private-notify", "--log-level", "warn")
@@ -198,22 +91,22 @@ func (g *gateway) start() {
 			}
 		}
 		select {
-		case <-g.p.done:
-			g.t.Fatalf("gateway exited:\n%s", g.p.output())
+		case <-g.p.Done():
+			g.t.Fatalf("gateway exited:\n%s", g.p.Output())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			g.t.Fatalf("gateway not healthy within 30s:\n%s", g.p.output())
+			g.t.Fatalf("gateway not healthy within 30s:\n%s", g.p.Output())
 		}
 	}
 }
 
-func (g *gateway) kill() { g.p.kill() }
+func (g *gateway) kill() { g.p.Kill() }
 
 func (g *gateway) outputs() []string {
 	out := make([]string, len(g.all))
 	for i, p := range g.all {
-		out[i] = p.output()
+		out[i] = p.Output()
 	}
 	return out
 }
@@ -263,22 +156,22 @@ type terminal struct {
 	secret    string
 	journal   string
 	cardDelay time.Duration
-	p         *proc   // the running process
-	procs     []*proc // every process so far, for the screens they printed
+	p         *bintest.Proc   // the running process
+	procs     []*bintest.Proc // every process so far, for the screens they printed
 }
 
 func (tm *terminal) start(faultFlags ...string) {
 	tm.t.Helper()
 	args := append([]string{"terminal", "--server", tm.server, "--tid", tid, "--headless", "--journal", tm.journal,
 		"--card-delay", tm.cardDelay.String()}, faultFlags...)
-	tm.p = startProc(tm.t, "terminal", []string{"POSGATE_SECRET=" + tm.secret}, args...)
+	tm.p = bintest.Start(tm.t, bin, []string{"POSGATE_SECRET=" + tm.secret}, args...)
 	tm.procs = append(tm.procs, tm.p)
 }
 
 func (tm *terminal) outputs() []string {
 	out := make([]string, len(tm.procs))
 	for i, p := range tm.procs {
-		out[i] = p.output()
+		out[i] = p.Output()
 	}
 	return out
 }
@@ -286,10 +179,13 @@ func (tm *terminal) outputs() []string {
 // screen waits until the terminal shows name for the trade.
 func (tm *terminal) screen(name, tradeID string) {
 	tm.t.Helper()
-	tm.p.waitLine(regexp.MustCompile(`^screen=`+name+` .*trade_id=`+regexp.QuoteMeta(tradeID)+`( |$)`), 20*time.Second)
+	re := regexp.MustCompile(`^screen=` + name + ` .*trade_id=` + regexp.QuoteMeta(tradeID) + `( |$)`)
+	if !tm.p.FindLine(re, 20*time.Second) {
+		tm.t.Fatalf("terminal: no line matching %s within 20s; output:\n%s", re, tm.p.Output())
+	}
 }
 
-func (tm *terminal) kill() { tm.p.kill() }
+func (tm *terminal) kill() { tm.p.Kill() }
 
 func mustf(t testing.TB, err error, format string, args ...any) {
 	t.Helper()
