@@ -48,6 +48,7 @@ type Config struct {
 	DB                string        // SQLite path (default posgate.db)
 	TimeWindow        time.Duration // request time tolerance (300 s)
 	HeartbeatInterval time.Duration // terminal heartbeat (10 s)
+	TerminalIO        string        // how terminal connections are read: termlink.IOPoller (default) or IOGoroutine
 	SaleTimeout       time.Duration // card acquisition timeout (120 s)
 	DisplayWait       time.Duration // v3.POS wait for the amount on screen (15 s)
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
@@ -244,10 +245,14 @@ func openApp(ctx context.Context, cfg Config, deliver bool, watch func(posgate.S
 	if err != nil {
 		return nil, err
 	}
-	hub := termlink.New(termlink.Config{
+	hub, err := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
 		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Accepts: cfg.Link.Accepts, Progress: cfg.Link.Progress,
+		IO: cfg.TerminalIO,
 	})
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
 	var link payment.Link = hub
 	var node *cluster.Node
 	var waitPoll time.Duration

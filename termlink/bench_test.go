@@ -110,7 +110,10 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 	const terminals = 1000
 	h := &benchHandler{results: make(chan string, 1)}
 	h.connected.Add(terminals)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
+	hub, err := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
 	srv := httptest.NewServer(hub.Endpoint(h))
 	defer srv.Close()
 	defer hub.Shutdown(context.Background())
@@ -200,25 +203,27 @@ func BenchmarkIdleMemory(b *testing.B) {
 	bareHeard := func(time.Time) bool { return received.Load() >= int64(2*n) }
 	bareRSS, bareGo := idleMemory(b, bare, n, interval, false, bareHeard)
 
-	h := &benchHandler{}
-	h.connected.Add(n)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: interval, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
-	hubHeard := func(ready time.Time) bool {
-		for _, s := range hub.Statuses() {
-			if !s.Online || s.LastSeen.Before(ready) {
-				return false
-			}
-		}
-		return true
-	}
-	hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, hubHeard)
-	require.NoError(b, hub.Shutdown(context.Background()))
-
-	b.ReportMetric(hubRSS, "hub-rss-B/terminal")
 	b.ReportMetric(bareRSS, "bare-rss-B/terminal")
-	b.ReportMetric(hubRSS/bareRSS, "hub/bare")
-	b.ReportMetric(hubGo, "hub-go-B/terminal")
 	b.ReportMetric(bareGo, "bare-go-B/terminal")
+	for _, io := range []string{termlink.IOPoller, termlink.IOGoroutine} {
+		h := &benchHandler{}
+		h.connected.Add(n)
+		hub, err := termlink.New(termlink.Config{HeartbeatInterval: interval, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler), IO: io})
+		require.NoError(b, err)
+		hubHeard := func(ready time.Time) bool {
+			for _, s := range hub.Statuses() {
+				if !s.Online || s.LastSeen.Before(ready) {
+					return false
+				}
+			}
+			return true
+		}
+		hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, hubHeard)
+		require.NoError(b, hub.Shutdown(context.Background()))
+		b.ReportMetric(hubRSS, io+"-rss-B/terminal")
+		b.ReportMetric(hubRSS/bareRSS, io+"/bare")
+		b.ReportMetric(hubGo, io+"-go-B/terminal")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 
