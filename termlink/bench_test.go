@@ -3,6 +3,7 @@ package termlink_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -53,7 +54,12 @@ func benchTID(i int) string { return fmt.Sprintf("T%05d", i) }
 
 // dialTerminal authenticates as tid against the real clock.
 func dialTerminal(ctx context.Context, url, tid string, waitWelcome bool) (*websocket.Conn, error) {
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	opts := &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}}
+	if strings.HasPrefix(url, "wss:") {
+		// The benchmark's own test certificate.
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +207,16 @@ func BenchmarkIdleMemory(b *testing.B) {
 	})
 	// One hello and one heartbeat per terminal means a cycle went through.
 	bareHeard := func(time.Time) bool { return received.Load() >= int64(2*n) }
-	bareRSS, bareGo := idleMemory(b, bare, n, interval, false, bareHeard)
+	bareRSS, bareGo := idleMemory(b, bare, n, interval, false, false, bareHeard)
 
 	b.ReportMetric(bareRSS, "bare-rss-B/terminal")
 	b.ReportMetric(bareGo, "bare-go-B/terminal")
-	for _, io := range []string{termlink.IOPoller, termlink.IOGoroutine} {
+	for _, run := range []struct {
+		io   string
+		tls  bool
+		name string
+	}{{termlink.IOPoller, false, "poller"}, {termlink.IOGoroutine, false, "goroutine"}, {termlink.IOPoller, true, "poller-tls"}} {
+		io := run.io
 		h := &benchHandler{}
 		h.connected.Add(n)
 		hub, err := termlink.New(termlink.Config{HeartbeatInterval: interval, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler), IO: io})
@@ -218,21 +229,26 @@ func BenchmarkIdleMemory(b *testing.B) {
 			}
 			return true
 		}
-		hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, hubHeard)
+		hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, run.tls, hubHeard)
 		require.NoError(b, hub.Shutdown(context.Background()))
-		b.ReportMetric(hubRSS, io+"-rss-B/terminal")
-		b.ReportMetric(hubRSS/bareRSS, io+"/bare")
-		b.ReportMetric(hubGo, io+"-go-B/terminal")
+		b.ReportMetric(hubRSS, run.name+"-rss-B/terminal")
+		b.ReportMetric(hubRSS/bareRSS, run.name+"/bare")
+		b.ReportMetric(hubGo, run.name+"-go-B/terminal")
 	}
 	b.ReportMetric(0, "ns/op")
 }
 
 // idleMemory serves handler, has a child process hold n idle terminals on
 // it, and returns the growth per terminal of the process's resident set
-// and of the Go heap and stacks in use. heard reports whether the server
+// and of the Go heap and stacks in use, with TLS if withTLS. heard reports whether the server
 // has processed a heartbeat sent after ready.
-func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duration, welcome bool, heard func(ready time.Time) bool) (rss, goMem float64) {
-	srv := httptest.NewServer(handler)
+func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duration, welcome, withTLS bool, heard func(ready time.Time) bool) (rss, goMem float64) {
+	srv := httptest.NewUnstartedServer(handler)
+	if withTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	defer srv.Close()
 
 	rss0, go0 := memory(b)
