@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -9,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/stretchr/testify/require"
+
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
-	"github.com/stretchr/testify/require"
+	"github.com/posgate/posgate/termproto"
 )
 
 // closedWithin reads conn until the server closes it and returns how long
@@ -107,6 +111,38 @@ func TestConnectionCapMakesNewConnectionsWait(t *testing.T) {
 	require.NoError(t, third.SetReadDeadline(time.Now().Add(10*time.Second)))
 	resp, err := http.ReadResponse(br, nil)
 	require.NoError(t, err, "served once a slot frees")
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestTerminalHoldsItsSlot: a terminal's WebSocket counts against the
+// connection cap while it is open, also once the poller took the socket
+// over from net/http, and gives its slot back when it ends.
+func TestTerminalHoldsItsSlot(t *testing.T) {
+	g := start(t, func(c *server.Config) { c.HTTP.MaxConns = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+termproto.Path,
+		&websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	require.NoError(t, err)
+	defer ws.CloseNow()
+
+	other, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+	require.NoError(t, err, "the kernel queues the connection")
+	defer other.Close()
+	_, err = io.WriteString(other, "GET /healthz HTTP/1.1\r\nHost: posgate\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(other)
+	require.NoError(t, other.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	_, err = br.ReadByte()
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "not served while the terminal holds the only slot")
+	require.True(t, ne.Timeout())
+
+	ws.CloseNow()
+	require.NoError(t, other.SetReadDeadline(time.Now().Add(10*time.Second)))
+	resp, err := http.ReadResponse(br, nil)
+	require.NoError(t, err, "served once the terminal left")
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }
