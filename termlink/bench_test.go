@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -111,12 +112,20 @@ func dialAll(ctx context.Context, url string, n int, waitWelcome bool) ([]*webso
 }
 
 // BenchmarkCommandRoundTrip measures cloud Send → Handler.Result with
-// 1,000 connected terminals that answer every command at once.
+// 1,000 connected terminals that answer every command at once, on each
+// transport. cpu-µs/command is the whole process's CPU (hub and the
+// terminals' side together): an upper bound of the hub's share.
 func BenchmarkCommandRoundTrip(b *testing.B) {
+	for _, io := range []string{termlink.IOPoller, termlink.IOGoroutine} {
+		b.Run(io, func(b *testing.B) { commandRoundTrip(b, io) })
+	}
+}
+
+func commandRoundTrip(b *testing.B, io string) {
 	const terminals = 1000
 	h := &benchHandler{results: make(chan string, 1)}
 	h.connected.Add(terminals)
-	hub, err := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
+	hub, err := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler), IO: io})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -149,6 +158,7 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 
 	var lat []time.Duration
 	i := 0
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		id := "cmd-" + strconv.Itoa(i)
 		cmd := termproto.Frame{Type: termproto.TypeCommand, ID: id, Kind: termproto.KindSale, Amount: "1.00", Currency: "EUR"}
@@ -162,9 +172,18 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 		lat = append(lat, time.Since(start))
 		i++
 	}
+	cpu := processCPU(b) - cpu0
 	slices.Sort(lat)
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-µs/command")
 	b.ReportMetric(float64(lat[len(lat)/2]), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100]), "p99-ns")
+}
+
+// processCPU is the user and system CPU time the process used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Environment of the idle-client helper process.
