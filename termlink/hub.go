@@ -184,8 +184,6 @@ type endErr struct {
 
 func (e *endErr) Error() string { return e.why }
 
-// errTimedOut means the deadline timer fired and is closing the connection.
-var errTimedOut = errors.New("no frame in time")
 
 // Rate is a token bucket: PerSecond on average, Burst at once.
 type Rate struct{ PerSecond, Burst float64 }
