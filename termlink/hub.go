@@ -184,7 +184,6 @@ type endErr struct {
 
 func (e *endErr) Error() string { return e.why }
 
-
 // Rate is a token bucket: PerSecond on average, Burst at once.
 type Rate struct{ PerSecond, Burst float64 }
 
