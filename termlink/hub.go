@@ -325,7 +325,9 @@ func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) {
 	closing := h.closing || h.draining
 	h.all[c] = struct{}{}
 	h.mu.Unlock()
-	c.setup.Unlock()
+	// Refused before any message is handled: a hello already sent must
+	// not be authenticated on a connection being ended.
+	defer c.setup.Unlock()
 	switch {
 	case closing:
 		h.end(c, &endErr{code: termproto.CloseShutdown, text: "shutting down", why: "shutdown"})
