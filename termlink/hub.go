@@ -411,8 +411,7 @@ func (h *Hub) end(c *conn, err error) {
 }
 
 // open authenticates the hello in b, welcomes the terminal and registers
-// it. Kept apart from handle so that its large frames (termproto.Frame
-// values) are off the stack of the frames that follow.
+// it.
 func (h *Hub) open(ctx context.Context, c *conn, b []byte) error {
 	if err := h.authenticate(ctx, c, b); err != nil {
 		return err
@@ -604,7 +603,7 @@ func (h *Hub) expire(c *conn) {
 	h.end(c, &endErr{code: termproto.CloseTimeout, text: "heartbeat timeout", why: "no frame within two heartbeat intervals"})
 }
 
-// finish ends the connection after serve returned err.
+// finish ends the connection for err, the reason it is over.
 func (h *Hub) finish(c *conn, err error) {
 	var e *endErr
 	if !errors.As(err, &e) {
