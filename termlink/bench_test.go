@@ -194,10 +194,11 @@ const (
 	envHelperWelcome  = "POSGATE_IDLE_HELPER_WELCOME"
 )
 
-// BenchmarkIdleMemory measures the server's resident memory per idle
-// terminal, for the hub and for a bare coder/websocket server that only
-// accepts and reads. The terminals run in a child process so that their
-// memory stays out of the figure. Run it with
+// BenchmarkIdleMemory measures the server's resident memory and CPU per
+// heartbeat of idle terminals (one heartbeat a second each), for a bare
+// coder/websocket server that only accepts and reads and for the hub on
+// each transport, and on the poller with TLS. The terminals run in a child
+// process so that their memory and CPU stay out of the figures. Run it with
 //
 //	POSGATE_BENCH_IDLE_TERMINALS=10000 go test -run '^$' -bench IdleMemory -benchtime 1x ./termlink/
 func BenchmarkIdleMemory(b *testing.B) {
@@ -226,10 +227,11 @@ func BenchmarkIdleMemory(b *testing.B) {
 	})
 	// One hello and one heartbeat per terminal means a cycle went through.
 	bareHeard := func(time.Time) bool { return received.Load() >= int64(2*n) }
-	bareRSS, bareGo := idleMemory(b, bare, n, interval, false, false, bareHeard)
+	bareRSS, bareGo, bareBeat := idleMemory(b, bare, n, interval, false, false, bareHeard)
 
 	b.ReportMetric(bareRSS, "bare-rss-B/terminal")
 	b.ReportMetric(bareGo, "bare-go-B/terminal")
+	b.ReportMetric(bareBeat, "bare-cpu-µs/heartbeat")
 	for _, run := range []struct {
 		io   string
 		tls  bool
@@ -248,20 +250,22 @@ func BenchmarkIdleMemory(b *testing.B) {
 			}
 			return true
 		}
-		hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, run.tls, hubHeard)
+		hubRSS, hubGo, hubBeat := idleMemory(b, hub.Endpoint(h), n, interval, true, run.tls, hubHeard)
 		require.NoError(b, hub.Shutdown(context.Background()))
 		b.ReportMetric(hubRSS, run.name+"-rss-B/terminal")
 		b.ReportMetric(hubRSS/bareRSS, run.name+"/bare")
 		b.ReportMetric(hubGo, run.name+"-go-B/terminal")
+		b.ReportMetric(hubBeat, run.name+"-cpu-µs/heartbeat")
 	}
 	b.ReportMetric(0, "ns/op")
 }
 
 // idleMemory serves handler, has a child process hold n idle terminals on
 // it, and returns the growth per terminal of the process's resident set
-// and of the Go heap and stacks in use, with TLS if withTLS. heard reports whether the server
+// and of the Go heap and stacks in use, and the CPU per heartbeat, with TLS
+// if withTLS. heard reports whether the server
 // has processed a heartbeat sent after ready.
-func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duration, welcome, withTLS bool, heard func(ready time.Time) bool) (rss, goMem float64) {
+func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duration, welcome, withTLS bool, heard func(ready time.Time) bool) (rss, goMem, heartbeatMicros float64) {
 	srv := httptest.NewUnstartedServer(handler)
 	if withTLS {
 		srv.StartTLS()
@@ -301,7 +305,13 @@ func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duratio
 		time.Sleep(interval / 10) // polling a condition, not standing in for one
 	}
 	rss1, go1 := memory(b)
-	return float64(rss1-rss0) / float64(n), float64(go1-go0) / float64(n)
+	// The CPU of the heartbeats: a window of whole intervals, each with
+	// one heartbeat per terminal (a measurement, not a wait for an event).
+	const rounds = 5
+	cpu0 := processCPU(b)
+	time.Sleep(rounds * interval)
+	cpu := processCPU(b) - cpu0
+	return float64(rss1-rss0) / float64(n), float64(go1-go0) / float64(n), float64(cpu.Microseconds()) / float64(rounds*n)
 }
 
 // memory returns VmRSS and the Go heap and stacks in use, after handing
