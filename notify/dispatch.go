@@ -34,6 +34,11 @@ const DefaultPoll = time.Second
 // worker; past it, the store's rows wait for the next scan.
 const queueSize = 10_000
 
+// scanBatch bounds the notifications one scan claims: it runs in the
+// store's writer's turn, which a backlog of thousands would hold for tens
+// of milliseconds. A full batch scans again at once.
+const scanBatch = 1_000
+
 // Dispatcher delivers the notifications of a store whose notification rows
 // are the outbox (the SQLite store): the store hands it each notification
 // once the transaction that made it due has committed, and it finds the
@@ -227,7 +232,7 @@ func (d *Dispatcher) runScans() {
 // scan claims and queues the due notifications not claimed yet, as many as
 // the queue has room for.
 func (d *Dispatcher) scan() {
-	room := cap(d.queue) - len(d.queue)
+	room := min(cap(d.queue)-len(d.queue), scanBatch)
 	if room <= 0 {
 		return
 	}
@@ -258,6 +263,9 @@ func (d *Dispatcher) scan() {
 	}
 	if err != nil && !d.stopped() {
 		d.log.Warn("notification scan failed", "err", err)
+	}
+	if err == nil && len(got) == room {
+		d.scanSoon() // more may be due
 	}
 }
 

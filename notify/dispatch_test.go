@@ -138,7 +138,8 @@ func TestDispatcherRetriesThenReplay(t *testing.T) {
 }
 
 // What was due when the process died (stored, never handed to a running
-// dispatcher) is delivered by the next one's first scan.
+// dispatcher) is delivered by the next one's scans, more than one scan's
+// batch of it.
 func TestDispatcherDeliversWhatWasDueAtStart(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, http.StatusOK, 0)
@@ -147,12 +148,21 @@ func TestDispatcherDeliversWhatWasDueAtStart(t *testing.T) {
 		return func([]sqlite.Scheduled) {}, nil // killed before it delivered
 	})
 	require.NoError(t, err)
-	insertNotifications(t, st, rc.URL, "a", "b", "c")
+	var ids []string
+	for i := range 2500 {
+		ids = append(ids, fmt.Sprintf("due-%04d", i))
+	}
+	insertNotifications(t, st, rc.URL, ids...)
 	require.NoError(t, st.Close())
 
 	st2, _ := openDispatchedAt(t, path, notify.Config{Secret: secret, AllowPrivate: true}, time.Hour)
-	require.Eventually(t, func() bool { return rc.distinct() == 3 }, 20*time.Second, 5*time.Millisecond)
-	for _, id := range []string{"a", "b", "c"} {
-		require.Eventually(t, func() bool { return readNotification(t, st2, id).DeliveredAt != nil }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return rc.distinct() == len(ids) }, 60*time.Second, 5*time.Millisecond)
+	for _, id := range ids {
+		require.Equal(t, 1, rc.count(id), id)
 	}
+	require.Eventually(t, func() bool {
+		var undelivered int
+		require.NoError(t, st2.DB().QueryRow(`SELECT count(*) FROM notifications WHERE delivered_at IS NULL`).Scan(&undelivered))
+		return undelivered == 0
+	}, 10*time.Second, 5*time.Millisecond)
 }
