@@ -72,6 +72,7 @@ var migrations embed.FS
 type Store struct {
 	pool  *pgxpool.Pool
 	queue NotificationQueue // nil: opened without an outbox
+	trips *roundTrips
 }
 
 var _ posgate.Store = (*Store)(nil)
@@ -95,6 +96,8 @@ func Open(ctx context.Context, dsn string, outbox Outbox) (*Store, error) {
 		})
 		return nil
 	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -103,7 +106,7 @@ func Open(ctx context.Context, dsn string, outbox Outbox) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, trips: trips}
 	if outbox != nil {
 		q, err := outbox(ctx, s)
 		if err != nil {
