@@ -53,6 +53,18 @@ type Tx interface {
 	Terminals() ([]Terminal, error)
 	Cashiers() ([]Cashier, error)
 
+	// DeferWrites lets the store hold back this transaction's writes
+	// that return only an error (inserts, UpdateOrder, UpdateReversal and
+	// the like) and send them together with its next read, its next write
+	// that reports a result, or its commit: on PostgreSQL several
+	// statements in one round trip. A held-back write's error (a
+	// constraint, a compare-and-set that missed) is then returned by that
+	// later call or by InTx, not by the write; the transaction fails all
+	// the same. Callers that act on a write's particular error do so on
+	// InTx's result. The SQLite store, whose statements cost no round
+	// trip, writes at once.
+	DeferWrites()
+
 	// Request ids.
 	Request(user, requestID string) (RequestRecord, error)
 	InsertRequest(r RequestRecord) error
@@ -77,6 +89,14 @@ type Tx interface {
 	// ActiveReversal returns the order's reversal in flight or approved.
 	ActiveReversal(tradeID string) (Reversal, error)
 	ReversalByCommand(commandID string) (Reversal, error)
+	// OrderForReversal returns the order, its terminal, and whether the
+	// order has a reversal in flight or approved (ActiveReversal), in one
+	// read: what the reversal and cancel rules check.
+	OrderForReversal(tradeID string) (Order, Terminal, bool, error)
+	// CommandForResult returns the command with its order and its
+	// reversal (nil when none has the command), in one read: what
+	// applying a terminal's result needs.
+	CommandForResult(id string) (Command, Order, *Reversal, error)
 
 	// Commands.
 	InsertCommand(c Command) error

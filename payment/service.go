@@ -268,6 +268,21 @@ func (s *Service) saveOrder(tx posgate.Tx, next posgate.Order) (posgate.Order, e
 	return next, s.notifyOrder(tx, next)
 }
 
+// orderForReversal loads an order the caller may see, as orderVisible,
+// with what the reversal and cancel rules need besides it (as
+// reversalContext), in one read.
+func (s *Service) orderForReversal(tx posgate.Tx, c Caller, tradeID string) (posgate.Order, *time.Location, bool, error) {
+	o, term, inFlight, err := tx.OrderForReversal(tradeID)
+	if errors.Is(err, posgate.ErrNotFound) || (err == nil && !posgate.Visible(o, c.Principal)) {
+		return posgate.Order{}, nil, false, posgate.Refuse(posgate.ErrTradeNotFound, "The trade_id does not exist")
+	}
+	if err != nil {
+		return o, nil, false, err
+	}
+	loc, err := s.location(term.Timezone)
+	return o, loc, inFlight, err
+}
+
 // reversalContext is what the reversal and cancel rules need besides the
 // order: the time zone of its terminal, and whether a reversal of it is in
 // flight.

@@ -172,7 +172,7 @@ func (s *Store) attempts(ctx context.Context, fn func(tx posgate.Tx) error, opts
 
 // run makes one attempt at the transaction. Its BEGIN is not sent on its
 // own: it goes in one round trip with the transaction's first statement
-// (see tx.opening), and a transaction that runs no statement costs none.
+// (see pipeline.go), and a transaction that runs no statement costs none.
 func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.TxOptions) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -185,6 +185,11 @@ func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.
 	t := &tx{ctx: ctx, conn: conn.Conn(), begin: beginStatement(opts), store: s}
 	defer t.rollback()
 	err = fn(t)
+	if err == nil && len(t.held) > 0 {
+		// The writes fn held back are fn's: their failures are its own,
+		// not the commit's.
+		err = t.flush()
+	}
 	// fn may have turned a serialization failure or a lost connection into
 	// an error of its own, or ignored it; the transaction is void either
 	// way.

@@ -367,3 +367,44 @@ func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error
 	_, err := t.exec(`INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES (?, ?, ?)`, tid, nonce, micros(expires))
 	return err
 }
+
+// DeferWrites does nothing: SQLite's statements cost no round trip, so
+// every write runs at its call.
+func (t *tx) DeferWrites() {}
+
+// OrderForReversal is three reads, each as cheap as a join's part here.
+func (t *tx) OrderForReversal(tradeID string) (posgate.Order, posgate.Terminal, bool, error) {
+	o, err := t.Order(tradeID)
+	if err != nil {
+		return o, posgate.Terminal{}, false, err
+	}
+	term, err := t.Terminal(o.TID)
+	if err != nil {
+		return o, term, false, err
+	}
+	_, err = t.ActiveReversal(tradeID)
+	if errors.Is(err, posgate.ErrNotFound) {
+		return o, term, false, nil
+	}
+	return o, term, err == nil, err
+}
+
+// CommandForResult is three reads, as OrderForReversal.
+func (t *tx) CommandForResult(id string) (posgate.Command, posgate.Order, *posgate.Reversal, error) {
+	c, err := t.Command(id)
+	if err != nil {
+		return c, posgate.Order{}, nil, err
+	}
+	o, err := t.Order(c.TradeID)
+	if err != nil {
+		return c, o, nil, err
+	}
+	rev, err := t.ReversalByCommand(id)
+	switch {
+	case errors.Is(err, posgate.ErrNotFound):
+		return c, o, nil, nil
+	case err != nil:
+		return c, o, nil, err
+	}
+	return c, o, &rev, nil
+}
