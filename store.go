@@ -62,7 +62,10 @@ type Tx interface {
 	// later call or by InTx, not by the write; the transaction fails all
 	// the same. Callers that act on a write's particular error do so on
 	// InTx's result. The SQLite store, whose statements cost no round
-	// trip, writes at once.
+	// trip, writes at once. FinishCommand is held back too and reports
+	// true: a command that was not in flight then fails the transaction
+	// with ErrConflict, so a caller that defers finishes only a command
+	// it read in flight in the same transaction.
 	DeferWrites()
 
 	// Request ids.
@@ -89,14 +92,13 @@ type Tx interface {
 	// ActiveReversal returns the order's reversal in flight or approved.
 	ActiveReversal(tradeID string) (Reversal, error)
 	ReversalByCommand(commandID string) (Reversal, error)
-	// OrderForReversal returns the order, its terminal, and whether the
-	// order has a reversal in flight or approved (ActiveReversal), in one
-	// read: what the reversal and cancel rules check.
-	OrderForReversal(tradeID string) (Order, Terminal, bool, error)
-	// CommandForResult returns the command with its order and its
-	// reversal (nil when none has the command), in one read: what
-	// applying a terminal's result needs.
-	CommandForResult(id string) (Command, Order, *Reversal, error)
+	// OrderForReversal returns what the reversal and cancel rules check,
+	// in one read; ErrNotFound when the order does not exist (the request
+	// is then not looked up). An empty requestID looks up no request.
+	OrderForReversal(tradeID, user, requestID string) (ReversalContext, error)
+	// CommandForResult returns the command with what applying its result
+	// needs, in one read.
+	CommandForResult(id string) (CommandContext, error)
 
 	// Commands.
 	InsertCommand(c Command) error

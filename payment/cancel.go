@@ -20,7 +20,7 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 		var loc *time.Location
 		var inFlight bool
 		var err error
-		if o, loc, inFlight, err = s.orderForReversal(tx, c, tradeID); err != nil {
+		if o, loc, inFlight, err = s.orderForReversal(tx, c, tradeID, "", ""); err != nil {
 			return err
 		}
 		if c.Kind == posgate.KindTerminal && o.TID != c.User {

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/posgate/posgate"
 )
@@ -21,11 +22,10 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 		// The writes below go in one round trip with the commit; their
 		// errors come back from InTx.
 		tx.DeferWrites()
-		if err := checkDuplicate(tx, c.User, requestID, fingerprint); err != nil {
-			return err
-		}
-		o, loc, inFlight, err := s.orderForReversal(tx, c, tradeID)
-		if err != nil {
+		var loc *time.Location
+		var inFlight bool
+		var err error
+		if o, loc, inFlight, err = s.orderForReversal(tx, c, tradeID, requestID, fingerprint); err != nil {
 			return err
 		}
 		if err := posgate.CheckReversal(o, c.User, inFlight, loc, now); err != nil {

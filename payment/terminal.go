@@ -194,7 +194,8 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		// The writes below go in one round trip with the next read or the
 		// commit.
 		tx.DeferWrites()
-		cmd, o, rev, err := tx.CommandForResult(r.CommandID)
+		cc, err := tx.CommandForResult(r.CommandID)
+		cmd := cc.Command
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
 			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
 			return nil
@@ -211,8 +212,11 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 			} else if err != nil {
 				return err
 			}
-			late, err = s.lateResult(tx, cmd, o, r, now)
+			late, err = s.lateResult(tx, cmd, cc.Order, r, now)
 			return err
+		}
+		if cmd.State != posgate.CommandInFlight {
+			return nil // a repeat of a result applied, or a command not started
 		}
 		cmd.State = posgate.CommandDone
 		cmd.Outcome = r.Outcome
@@ -224,13 +228,16 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		if err != nil || !ok {
 			return err
 		}
-		if order, reconciled, err = s.applyOutcome(tx, cmd, o, rev, now); err != nil {
+		if order, reconciled, err = s.applyOutcome(tx, cmd, cc.Order, cc.Reversal, now); err != nil {
 			return err
 		}
 		applied, fresh = cmd, true
 		// The terminal has no command in flight now (the one just
 		// finished was its one), so a queued one starts in this same
 		// transaction rather than in one of its own.
+		if !cc.Queued {
+			return nil
+		}
 		if queued, queuedOrder, err = startQueued(tx, tid); errors.Is(err, posgate.ErrNotFound) {
 			queued, err = posgate.Command{}, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A transaction's statements reach the server in as few round trips as
@@ -11,23 +12,18 @@ import (
 // has called DeferWrites, the writes that report only an error wait in
 // t.held and go, in their order, in one batch with the next statement
 // that returns something (a read, or a write whose rows count), or with
-// the commit (see run). PostgreSQL runs a batch's statements one after
-// another as it would run them alone; one that fails makes the rest fail
-// too, and the transaction rolls back, so an error is reported once, for
-// the statement that caused it.
+// the COMMIT. PostgreSQL runs a batch's statements one after another as
+// it would run them alone; once one fails it skips the rest, COMMIT
+// included, and the transaction rolls back: an error is reported once,
+// for the statement that caused it. A held write must therefore fail in
+// the server when it fails at all: the compare-and-set updates that may
+// be held raise an error when they change no row (cas_missed) rather than
+// report a count for Go to check.
 
 // write is a statement held back until the next round trip.
 type write struct {
 	query string
 	args  []any
-	// rows checks how many rows the write changed; nil accepts any.
-	rows func(n int64) error
-}
-
-// sentWrite is a write that went in a batch, with the rows it changed.
-type sentWrite struct {
-	write
-	n int64
 }
 
 // DeferWrites implements posgate.Tx.
@@ -45,10 +41,21 @@ func (t *tx) send(query string, args []any) (br pgx.BatchResults, failed string,
 	b, begin, held := t.batch()
 	b.Queue(query, args...)
 	br = t.conn.SendBatch(t.ctx, b)
-	if failed, err = t.results(br, begin, held); err != nil {
+	if failed, err = results(br, begin, held); err != nil {
 		return nil, failed, errors.Join(err, br.Close())
 	}
 	return br, "", nil
+}
+
+// sent ends query's round trip: it closes the batch send returned, if
+// any, and translates err, query's outcome.
+func (t *tx) sent(br pgx.BatchResults, err error, query string) error {
+	if br != nil {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return t.check(err, query)
 }
 
 // batch queues the unsent BEGIN and held writes, which are then no longer
@@ -66,81 +73,80 @@ func (t *tx) batch() (b *pgx.Batch, begin string, held []write) {
 	return b, begin, held
 }
 
-// results reads the outcomes of the BEGIN and writes batch queued, and
-// keeps the writes' changed rows for sent to check.
-func (t *tx) results(br pgx.BatchResults, begin string, held []write) (failed string, err error) {
+// results reads the outcomes of the BEGIN and the writes batch queued.
+func results(br pgx.BatchResults, begin string, held []write) (failed string, err error) {
 	if begin != "" {
 		if _, err := br.Exec(); err != nil {
 			return begin, err
 		}
 	}
 	for _, w := range held {
-		tag, err := br.Exec()
-		if err != nil {
+		if _, err := br.Exec(); err != nil {
 			return w.query, err
-		}
-		if w.rows != nil {
-			t.unchecked = append(t.unchecked, sentWrite{w, tag.RowsAffected()})
 		}
 	}
 	return "", nil
 }
 
-// sent ends query's round trip: it closes the batch send returned, if
-// any, and checks the rows of the writes that went in it. err is query's
-// own outcome; a write's failed check comes first, a missing row
-// (ErrNotFound) being an answer rather than a failure.
-func (t *tx) sent(br pgx.BatchResults, err error, query string) error {
-	if br != nil {
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		t.unchecked = nil
-		return t.check(err, query)
-	}
-	if cerr := t.settle(); cerr != nil {
-		return cerr
-	}
-	return t.check(err, query)
-}
-
-// settle runs the row checks of the writes that were sent in the last
-// batch; a check may itself read.
-func (t *tx) settle() error {
-	unchecked := t.unchecked
-	t.unchecked = nil
-	for _, w := range unchecked {
-		if err := w.rows(w.n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // flush sends the BEGIN and the held writes that are unsent, in one round
-// trip, and checks the writes: before the commit, and before a caller
-// that uses the connection itself (River's job insert).
+// trip: for a caller that uses the connection itself (River's job
+// insert).
 func (t *tx) flush() error {
-	if len(t.held) == 0 {
-		if t.begin == "" {
-			return nil
-		}
-		begin := t.begin
-		t.begin = ""
-		_, err := t.conn.Exec(t.ctx, begin)
-		return t.check(err, begin)
+	if t.begin == "" && len(t.held) == 0 {
+		return nil
 	}
 	b, begin, held := t.batch()
 	br := t.conn.SendBatch(t.ctx, b)
-	failed, err := t.results(br, begin, held)
+	failed, err := results(br, begin, held)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err, failed = cerr, "batch"
+	}
+	return t.check(err, failed)
+}
+
+// commit ends a transaction that began, sending the held writes with the
+// COMMIT; one that ran no statement has nothing to commit. A held write
+// that fails is reported as its own error (the server skipped the
+// COMMIT); a connection that fails is a commitError, since the COMMIT may
+// have gone through. PostgreSQL answers COMMIT of a failed transaction
+// with ROLLBACK, not an error.
+func (t *tx) commit() error {
+	if len(t.held) == 0 {
+		if t.begin != "" {
+			t.begin = ""
+			return nil
+		}
+		return committed(t.conn.Exec(t.ctx, "COMMIT"))
+	}
+	b, begin, held := t.batch()
+	b.Queue("COMMIT")
+	br := t.conn.SendBatch(t.ctx, b)
+	if failed, err := results(br, begin, held); err != nil {
+		br.Close()
+		if connectionLost(err) {
+			return commitError{err}
+		}
+		if err = t.check(err, failed); t.doomed != nil {
+			return t.doomed
+		}
+		return err
+	}
+	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
-		err, failed = cerr, begin
+		err = cerr
 	}
-	if err != nil {
-		t.unchecked = nil
-		return t.check(err, failed)
+	return committed(tag, err)
+}
+
+// committed is the outcome of a COMMIT.
+func committed(tag pgconn.CommandTag, err error) error {
+	switch {
+	case connectionLost(err):
+		return commitError{err}
+	case err != nil:
+		return err
+	case tag.String() == "ROLLBACK":
+		return pgx.ErrTxCommitRollback
 	}
-	return t.settle()
+	return nil
 }

@@ -185,11 +185,6 @@ func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.
 	t := &tx{ctx: ctx, conn: conn.Conn(), begin: beginStatement(opts), store: s}
 	defer t.rollback()
 	err = fn(t)
-	if err == nil && len(t.held) > 0 {
-		// The writes fn held back are fn's: their failures are its own,
-		// not the commit's.
-		err = t.flush()
-	}
 	// fn may have turned a serialization failure or a lost connection into
 	// an error of its own, or ignored it; the transaction is void either
 	// way.
@@ -199,12 +194,7 @@ func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.
 	if err != nil {
 		return err
 	}
-	if err := t.commit(); connectionLost(err) {
-		return commitError{err}
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return t.commit()
 }
 
 // beginStatement is the BEGIN that opts ask for.
@@ -289,6 +279,10 @@ var constraintErrors = map[string]error{
 	"refunds_pkey":           posgate.ErrDuplicate,
 	"refunds_merchant_ref":   posgate.ErrDuplicate,
 	"orders_check":           posgate.ErrRefundNotAllowed, // the orders' refund bound
+	"orders_version":         posgate.ErrConflict,         // UpdateOrder's compare-and-set (cas_missed)
+	"orders_missing":         posgate.ErrNotFound,
+	"reversals_missing":      posgate.ErrNotFound,
+	"commands_in_flight":     posgate.ErrConflict, // FinishCommand held back, the command not in flight
 	"captures_pkey":          posgate.ErrAlreadyCaptured,
 	"captures_one_per_order": posgate.ErrAlreadyCaptured,
 	"captures_amount":        posgate.ErrCaptureNotAllowed,

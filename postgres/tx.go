@@ -30,9 +30,6 @@ type tx struct {
 	// their order, until the next round trip (see pipeline.go).
 	deferring bool
 	held      []write
-	// unchecked are the writes of the last batch whose changed rows are
-	// checked once the batch is closed.
-	unchecked []sentWrite
 }
 
 // row is a pgx.Row or pgx.Rows.
@@ -48,22 +45,6 @@ func (t *tx) check(err error, query string) error {
 		return nil
 	}
 	return interpretError(err, sqlstmt.Describe(query))
-}
-
-// commit ends a transaction that began; one that ran no statement has
-// nothing to commit. PostgreSQL answers COMMIT of a failed transaction
-// with ROLLBACK, not an error. The held-back writes were sent before
-// (see run).
-func (t *tx) commit() error {
-	if t.begin != "" {
-		t.begin = ""
-		return nil
-	}
-	tag, err := t.conn.Exec(t.ctx, "COMMIT")
-	if err == nil && tag.String() == "ROLLBACK" {
-		return pgx.ErrTxCommitRollback
-	}
-	return err
 }
 
 // rollback ends a transaction that began and did not commit. A failure
@@ -94,18 +75,15 @@ func (t *tx) exec(query string, args ...any) (int64, error) {
 }
 
 // write runs a write whose caller needs only its error, or holds it back
-// when the transaction defers writes; rows, when not nil, checks how
-// many rows it changed.
-func (t *tx) write(rows func(n int64) error, query string, args ...any) error {
+// when the transaction defers writes. A write that may be held back fails
+// in the server or not at all (see pipeline.go).
+func (t *tx) write(query string, args ...any) error {
 	if t.deferring {
-		t.held = append(t.held, write{query: query, args: args, rows: rows})
+		t.held = append(t.held, write{query: query, args: args})
 		return nil
 	}
-	n, err := t.exec(query, args...)
-	if err != nil || rows == nil {
-		return err
-	}
-	return rows(n)
+	_, err := t.exec(query, args...)
+	return err
 }
 
 // exists reports whether a row of table has the key.
@@ -237,7 +215,9 @@ func (t *tx) Principal(user string) (posgate.Principal, error) {
 
 const terminalCols = `tid, merchant_id, timezone, currency, cutoff_minutes, created_at`
 
-func scanTerminal(r row) (term posgate.Terminal, err error) { return term, r.Scan(terminalDest(&term)...) }
+func scanTerminal(r row) (term posgate.Terminal, err error) {
+	return term, r.Scan(terminalDest(&term)...)
+}
 
 // terminalDest is where terminalCols scan to.
 func terminalDest(term *posgate.Terminal) []any {
@@ -260,14 +240,16 @@ func (t *tx) Cashiers() ([]posgate.Cashier, error) {
 	}, `SELECT `+cashierCols+` FROM cashiers ORDER BY uid`)
 }
 
+const requestCols = `"user", request_id, method, fingerprint, trade_id, created_at`
+
 func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
 	return one(t, func(r row) (rr posgate.RequestRecord, err error) {
 		return rr, r.Scan(&rr.User, &rr.RequestID, &rr.Method, &rr.Fingerprint, &rr.TradeID, &rr.CreatedAt)
-	}, `SELECT "user", request_id, method, fingerprint, trade_id, created_at FROM requests WHERE "user" = $1 AND request_id = $2`, user, requestID)
+	}, `SELECT `+requestCols+` FROM requests WHERE "user" = $1 AND request_id = $2`, user, requestID)
 }
 
 func (t *tx) InsertRequest(r posgate.RequestRecord) error {
-	return t.write(nil, `INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
+	return t.write(`INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
 		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, r.CreatedAt)
 }
 
@@ -299,22 +281,20 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	return t.write(nil, `INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
+	return t.write(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
-	// $1 is the key, $31 the version compared.
-	return t.write(func(n int64) error {
-		if n > 0 {
-			return nil
-		}
-		return t.casMissed("orders", "trade_id", o.TradeID)
-	}, `UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
+	// $1 is the key, $31 the version compared. A miss fails the statement
+	// (cas_missed), so that the update may be held back.
+	return t.write(`WITH u AS (UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
 		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
 		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
 		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, reconciliation = $25,
 		card_brand = $26, card_masked_pan = $27, card_entry_mode = $28, card_auth_code = $29, card_aid = $30, version = version + 1
-		WHERE trade_id = $1 AND version = $31`, orderArgs(o)...)
+		WHERE trade_id = $1 AND version = $31 RETURNING 1)
+		SELECT cas_missed(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE trade_id = $1) THEN 'orders_version' ELSE 'orders_missing' END)
+		WHERE NOT EXISTS (SELECT 1 FROM u)`, orderArgs(o)...)
 }
 
 func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {
@@ -343,18 +323,14 @@ func scanReversal(r row) (rev posgate.Reversal, err error) {
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	return t.write(nil, `INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
+	return t.write(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
 		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Origin, r.Reason, r.CreatedAt, r.FinishedAt)
 }
 
 func (t *tx) UpdateReversal(r posgate.Reversal) error {
-	return t.write(func(n int64) error {
-		if n == 0 {
-			return posgate.ErrNotFound
-		}
-		return nil
-	}, `UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
-		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9`,
+	return t.write(`WITH u AS (UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
+		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9 RETURNING 1)
+		SELECT cas_missed('reversals_missing') WHERE NOT EXISTS (SELECT 1 FROM u)`,
 		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt, r.ID)
 }
 
@@ -366,44 +342,61 @@ func (t *tx) ReversalByCommand(commandID string) (posgate.Reversal, error) {
 	return one(t, scanReversal, `SELECT `+reversalCols+` FROM reversals WHERE command_id = $1`, commandID)
 }
 
-// OrderForReversal reads the order, its terminal and whether it has an
-// active reversal in one statement.
-func (t *tx) OrderForReversal(tradeID string) (o posgate.Order, term posgate.Terminal, active bool, err error) {
-	type result struct {
-		o      posgate.Order
-		term   posgate.Terminal
-		active bool
-	}
-	r, err := one(t, func(r row) (v result, err error) {
-		dest := append(orderDest(&v.o), terminalDest(&v.term)...)
-		return v, r.Scan(append(dest, &v.active)...)
+// OrderForReversal reads the order, its terminal, whether it has an
+// active reversal and the request asked for in one statement.
+func (t *tx) OrderForReversal(tradeID, user, requestID string) (posgate.ReversalContext, error) {
+	return one(t, func(r row) (rc posgate.ReversalContext, err error) {
+		var req nullRequest
+		dest := append(orderDest(&rc.Order), terminalDest(&rc.Terminal)...)
+		dest = append(append(dest, &rc.InFlight), req.dest()...)
+		if err := r.Scan(dest...); err != nil {
+			return rc, err
+		}
+		rc.Request = req.request()
+		return rc, nil
 	}, `SELECT `+qualify("o", orderCols)+`, `+qualify("t", terminalCols)+`,
-		EXISTS (SELECT 1 FROM reversals r WHERE r.trade_id = o.trade_id AND r.state IN ('in_flight', 'approved'))
-		FROM orders o JOIN terminals t ON t.tid = o.tid WHERE o.trade_id = $1`, tradeID)
-	return r.o, r.term, r.active, err
+		EXISTS (SELECT 1 FROM reversals v WHERE v.trade_id = o.trade_id AND v.state IN ('in_flight', 'approved')),
+		`+qualify("r", requestCols)+`
+		FROM orders o JOIN terminals t ON t.tid = o.tid
+		LEFT JOIN requests r ON r."user" = $2 AND r.request_id = $3 AND $3 <> ''
+		WHERE o.trade_id = $1`, tradeID, user, requestID)
 }
 
-// CommandForResult reads the command, its order and its reversal in one
-// statement.
-func (t *tx) CommandForResult(id string) (c posgate.Command, o posgate.Order, rev *posgate.Reversal, err error) {
-	type result struct {
-		c   posgate.Command
-		o   posgate.Order
-		rev *posgate.Reversal
+// nullRequest scans the request columns of an outer join.
+type nullRequest struct {
+	user, requestID, method, fingerprint, tradeID *string
+	createdAt                                     *time.Time
+}
+
+func (n *nullRequest) dest() []any {
+	return []any{&n.user, &n.requestID, &n.method, &n.fingerprint, &n.tradeID, &n.createdAt}
+}
+
+func (n *nullRequest) request() *posgate.RequestRecord {
+	if n.user == nil {
+		return nil
 	}
-	r, err := one(t, func(r row) (v result, err error) {
+	return &posgate.RequestRecord{User: *n.user, RequestID: *n.requestID, Method: *n.method, Fingerprint: *n.fingerprint,
+		TradeID: *n.tradeID, CreatedAt: *n.createdAt}
+}
+
+// CommandForResult reads the command, its order, its reversal and
+// whether its terminal has a queued command in one statement.
+func (t *tx) CommandForResult(id string) (posgate.CommandContext, error) {
+	return one(t, func(r row) (cc posgate.CommandContext, err error) {
 		var rv nullReversal
-		dest := append(commandDest(&v.c), orderDest(&v.o)...)
-		if err := r.Scan(append(dest, rv.dest()...)...); err != nil {
-			return v, err
+		dest := append(commandDest(&cc.Command), orderDest(&cc.Order)...)
+		dest = append(append(dest, rv.dest()...), &cc.Queued)
+		if err := r.Scan(dest...); err != nil {
+			return cc, err
 		}
-		v.rev = rv.reversal()
-		return v, nil
-	}, `SELECT `+qualify("c", commandCols)+`, `+qualify("o", orderCols)+`, `+qualify("r", reversalCols)+`
+		cc.Reversal = rv.reversal()
+		return cc, nil
+	}, `SELECT `+qualify("c", commandCols)+`, `+qualify("o", orderCols)+`, `+qualify("r", reversalCols)+`,
+		EXISTS (SELECT 1 FROM commands q WHERE q.tid = c.tid AND q.state = 'queued')
 		FROM commands c JOIN orders o ON o.trade_id = c.trade_id
 		LEFT JOIN LATERAL (SELECT * FROM reversals WHERE command_id = c.id LIMIT 1) r ON true
 		WHERE c.id = $1`, id)
-	return r.c, r.o, r.rev, err
 }
 
 // qualify prefixes each of the comma-separated cols with alias.
@@ -418,7 +411,7 @@ func qualify(alias, cols string) string {
 // nullReversal scans the reversal columns of an outer join.
 type nullReversal struct {
 	id, tradeID, tid, requestID, commandID, state, origin, reason *string
-	createdAt, finishedAt                                        *time.Time
+	createdAt, finishedAt                                         *time.Time
 }
 
 func (n *nullReversal) dest() []any {
@@ -449,7 +442,7 @@ func commandDest(c *posgate.Command) []any {
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	return t.write(nil, `INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
+	return t.write(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
 		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
 		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID)
 }
@@ -471,11 +464,22 @@ func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.
 		ORDER BY created_at DESC, seq DESC LIMIT 1`, tradeID, kind)
 }
 
-func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
-	n, err := t.exec(`UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5,
+const finishCommand = `UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5,
 		card_brand = $6, card_masked_pan = $7, card_entry_mode = $8, card_auth_code = $9, card_aid = $10
-		WHERE id = $11 AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
-		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID)
+		WHERE id = $11 AND state = 'in_flight'`
+
+// FinishCommand, when the transaction defers writes, is held back like
+// them and reports true: a command that was not in flight then fails the
+// transaction (cas_missed, ErrConflict), as posgate.Tx's DeferWrites
+// says.
+func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
+	args := []any{c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
+		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID}
+	if t.deferring {
+		return true, t.write(`WITH u AS (`+finishCommand+` RETURNING 1)
+			SELECT cas_missed('commands_in_flight') WHERE NOT EXISTS (SELECT 1 FROM u)`, args...)
+	}
+	n, err := t.exec(finishCommand, args...)
 	if err != nil || n > 0 {
 		return n > 0, err
 	}
@@ -509,11 +513,18 @@ func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if len(events) == 1 {
+		// The result's one event: a plain insert plans and runs in less
+		// than the unnest below.
+		e := events[0]
+		return t.write(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
+			e.CommandID, e.Stage, e.Message, e.At)
+	}
 	cmds, stages, msgs, ats := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]time.Time, len(events))
 	for i, e := range events {
 		cmds[i], stages[i], msgs[i], ats[i] = e.CommandID, string(e.Stage), e.Message, e.At
 	}
-	return t.write(nil, `INSERT INTO command_events (command_id, stage, message, at)
+	return t.write(`INSERT INTO command_events (command_id, stage, message, at)
 		SELECT c, s, m, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e (c, s, m, a, n)
 		ORDER BY n`, cmds, stages, msgs, ats)
 }

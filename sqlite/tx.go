@@ -372,39 +372,59 @@ func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error
 // every write runs at its call.
 func (t *tx) DeferWrites() {}
 
-// OrderForReversal is three reads, each as cheap as a join's part here.
-func (t *tx) OrderForReversal(tradeID string) (posgate.Order, posgate.Terminal, bool, error) {
-	o, err := t.Order(tradeID)
-	if err != nil {
-		return o, posgate.Terminal{}, false, err
+// OrderForReversal is four reads, each as cheap as a join's part here.
+func (t *tx) OrderForReversal(tradeID, user, requestID string) (posgate.ReversalContext, error) {
+	var rc posgate.ReversalContext
+	var err error
+	if rc.Order, err = t.Order(tradeID); err != nil {
+		return rc, err
 	}
-	term, err := t.Terminal(o.TID)
-	if err != nil {
-		return o, term, false, err
+	if rc.Terminal, err = t.Terminal(rc.Order.TID); err != nil {
+		return rc, err
 	}
 	_, err = t.ActiveReversal(tradeID)
-	if errors.Is(err, posgate.ErrNotFound) {
-		return o, term, false, nil
+	switch {
+	case err == nil:
+		rc.InFlight = true
+	case !errors.Is(err, posgate.ErrNotFound):
+		return rc, err
 	}
-	return o, term, err == nil, err
+	if requestID == "" {
+		return rc, nil
+	}
+	req, err := t.Request(user, requestID)
+	switch {
+	case err == nil:
+		rc.Request = &req
+	case !errors.Is(err, posgate.ErrNotFound):
+		return rc, err
+	}
+	return rc, nil
 }
 
-// CommandForResult is three reads, as OrderForReversal.
-func (t *tx) CommandForResult(id string) (posgate.Command, posgate.Order, *posgate.Reversal, error) {
-	c, err := t.Command(id)
-	if err != nil {
-		return c, posgate.Order{}, nil, err
+// CommandForResult is four reads, as OrderForReversal.
+func (t *tx) CommandForResult(id string) (posgate.CommandContext, error) {
+	var cc posgate.CommandContext
+	var err error
+	if cc.Command, err = t.Command(id); err != nil {
+		return cc, err
 	}
-	o, err := t.Order(c.TradeID)
-	if err != nil {
-		return c, o, nil, err
+	if cc.Order, err = t.Order(cc.Command.TradeID); err != nil {
+		return cc, err
 	}
 	rev, err := t.ReversalByCommand(id)
 	switch {
-	case errors.Is(err, posgate.ErrNotFound):
-		return c, o, nil, nil
-	case err != nil:
-		return c, o, nil, err
+	case err == nil:
+		cc.Reversal = &rev
+	case !errors.Is(err, posgate.ErrNotFound):
+		return cc, err
 	}
-	return c, o, &rev, nil
+	_, err = t.NextQueuedCommand(cc.Command.TID)
+	switch {
+	case err == nil:
+		cc.Queued = true
+	case !errors.Is(err, posgate.ErrNotFound):
+		return cc, err
+	}
+	return cc, nil
 }
