@@ -74,15 +74,26 @@ func (t *tx) exec(query string, args ...any) (int64, error) {
 	return tag.RowsAffected(), nil
 }
 
-// write runs a write whose caller needs only its error, or holds it back
-// when the transaction defers writes. A write that may be held back fails
-// in the server or not at all (see pipeline.go).
-func (t *tx) write(query string, args ...any) error {
+// insert runs stmt, an INSERT into table, or holds it back when the
+// transaction defers writes.
+func (t *tx) insert(table, stmt string, args ...any) error {
+	return t.write(write{table: table, stmt: stmt, args: args})
+}
+
+// update runs stmt, an UPDATE of table ending in RETURNING 1, as a
+// compare-and-set: when it changes no row, miss (a cas_missed call) fails
+// it in the server, so that it may be held back like an insert.
+func (t *tx) update(table, stmt, miss string, args ...any) error {
+	return t.write(write{table: table, stmt: stmt, miss: miss, args: args})
+}
+
+// write runs w, or holds it back when the transaction defers writes.
+func (t *tx) write(w write) error {
 	if t.deferring {
-		t.held = append(t.held, write{query: query, args: args})
+		t.held = append(t.held, w)
 		return nil
 	}
-	_, err := t.exec(query, args...)
+	_, err := t.exec(w.query(), w.args...)
 	return err
 }
 
@@ -249,7 +260,7 @@ func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
 }
 
 func (t *tx) InsertRequest(r posgate.RequestRecord) error {
-	return t.write(`INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
+	return t.insert("requests", `INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
 		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, r.CreatedAt)
 }
 
@@ -281,21 +292,21 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	return t.write(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
+	return t.insert("orders", `INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
-	// $1 is the key, $31 the version compared. A miss fails the statement
-	// (cas_missed), so that the update may be held back.
-	return t.write(`WITH u AS (UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
+	// $1 is the key, $31 the version compared.
+	return t.update("orders", updateOrder, `cas_missed(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE trade_id = $1)
+		THEN 'orders_version' ELSE 'orders_missing' END)`, orderArgs(o)...)
+}
+
+const updateOrder = `UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
 		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
 		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
 		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, reconciliation = $25,
 		card_brand = $26, card_masked_pan = $27, card_entry_mode = $28, card_auth_code = $29, card_aid = $30, version = version + 1
-		WHERE trade_id = $1 AND version = $31 RETURNING 1)
-		SELECT cas_missed(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE trade_id = $1) THEN 'orders_version' ELSE 'orders_missing' END)
-		WHERE NOT EXISTS (SELECT 1 FROM u)`, orderArgs(o)...)
-}
+		WHERE trade_id = $1 AND version = $31 RETURNING 1`
 
 func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {
 	return list(t, scanOrder, `SELECT `+orderCols+` FROM orders
@@ -323,14 +334,13 @@ func scanReversal(r row) (rev posgate.Reversal, err error) {
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	return t.write(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
+	return t.insert("reversals", `INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
 		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Origin, r.Reason, r.CreatedAt, r.FinishedAt)
 }
 
 func (t *tx) UpdateReversal(r posgate.Reversal) error {
-	return t.write(`WITH u AS (UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
-		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9 RETURNING 1)
-		SELECT cas_missed('reversals_missing') WHERE NOT EXISTS (SELECT 1 FROM u)`,
+	return t.update("reversals", `UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
+		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9 RETURNING 1`, `cas_missed('reversals_missing')`,
 		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt, r.ID)
 }
 
@@ -354,12 +364,7 @@ func (t *tx) OrderForReversal(tradeID, user, requestID string) (posgate.Reversal
 		}
 		rc.Request = req.request()
 		return rc, nil
-	}, `SELECT `+qualify("o", orderCols)+`, `+qualify("t", terminalCols)+`,
-		EXISTS (SELECT 1 FROM reversals v WHERE v.trade_id = o.trade_id AND v.state IN ('in_flight', 'approved')),
-		`+qualify("r", requestCols)+`
-		FROM orders o JOIN terminals t ON t.tid = o.tid
-		LEFT JOIN requests r ON r."user" = $2 AND r.request_id = $3 AND $3 <> ''
-		WHERE o.trade_id = $1`, tradeID, user, requestID)
+	}, orderForReversalQuery, tradeID, user, requestID)
 }
 
 // nullRequest scans the request columns of an outer join.
@@ -392,12 +397,23 @@ func (t *tx) CommandForResult(id string) (posgate.CommandContext, error) {
 		}
 		cc.Reversal = rv.reversal()
 		return cc, nil
-	}, `SELECT `+qualify("c", commandCols)+`, `+qualify("o", orderCols)+`, `+qualify("r", reversalCols)+`,
+	}, commandForResultQuery, id)
+}
+
+// The joined reads, built once.
+var (
+	orderForReversalQuery = `SELECT ` + qualify("o", orderCols) + `, ` + qualify("t", terminalCols) + `,
+		EXISTS (SELECT 1 FROM reversals v WHERE v.trade_id = o.trade_id AND v.state IN ('in_flight', 'approved')),
+		` + qualify("r", requestCols) + `
+		FROM orders o JOIN LATERAL (SELECT * FROM terminals WHERE tid = o.tid LIMIT 1) t ON true
+		LEFT JOIN requests r ON r."user" = $2 AND r.request_id = $3 AND $3 <> ''
+		WHERE o.trade_id = $1`
+	commandForResultQuery = `SELECT ` + qualify("c", commandCols) + `, ` + qualify("o", orderCols) + `, ` + qualify("r", reversalCols) + `,
 		EXISTS (SELECT 1 FROM commands q WHERE q.tid = c.tid AND q.state = 'queued')
 		FROM commands c JOIN orders o ON o.trade_id = c.trade_id
 		LEFT JOIN LATERAL (SELECT * FROM reversals WHERE command_id = c.id LIMIT 1) r ON true
-		WHERE c.id = $1`, id)
-}
+		WHERE c.id = $1`
+)
 
 // qualify prefixes each of the comma-separated cols with alias.
 func qualify(alias, cols string) string {
@@ -442,7 +458,7 @@ func commandDest(c *posgate.Command) []any {
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	return t.write(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
+	return t.insert("commands", `INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
 		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
 		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID)
 }
@@ -476,8 +492,7 @@ func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
 	args := []any{c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
 		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID}
 	if t.deferring {
-		return true, t.write(`WITH u AS (`+finishCommand+` RETURNING 1)
-			SELECT cas_missed('commands_in_flight') WHERE NOT EXISTS (SELECT 1 FROM u)`, args...)
+		return true, t.update("commands", finishCommand+` RETURNING 1`, `cas_missed('commands_in_flight')`, args...)
 	}
 	n, err := t.exec(finishCommand, args...)
 	if err != nil || n > 0 {
@@ -517,14 +532,14 @@ func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
 		// The result's one event: a plain insert plans and runs in less
 		// than the unnest below.
 		e := events[0]
-		return t.write(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
+		return t.insert("command_events", `INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
 			e.CommandID, e.Stage, e.Message, e.At)
 	}
 	cmds, stages, msgs, ats := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]time.Time, len(events))
 	for i, e := range events {
 		cmds[i], stages[i], msgs[i], ats[i] = e.CommandID, string(e.Stage), e.Message, e.At
 	}
-	return t.write(`INSERT INTO command_events (command_id, stage, message, at)
+	return t.insert("command_events", `INSERT INTO command_events (command_id, stage, message, at)
 		SELECT c, s, m, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e (c, s, m, a, n)
 		ORDER BY n`, cmds, stages, msgs, ats)
 }
