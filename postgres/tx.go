@@ -74,17 +74,17 @@ func (t *tx) exec(query string, args ...any) (int64, error) {
 	return tag.RowsAffected(), nil
 }
 
-// insert runs stmt, an INSERT into table, or holds it back when the
-// transaction defers writes.
-func (t *tx) insert(table, stmt string, args ...any) error {
-	return t.write(write{table: table, stmt: stmt, args: args})
+// insert runs stmt, an INSERT, or holds it back when the transaction
+// defers writes.
+func (t *tx) insert(stmt string, args ...any) error {
+	return t.write(write{stmt: stmt, args: args})
 }
 
-// update runs stmt, an UPDATE of table ending in RETURNING 1, as a
+// update runs stmt, an UPDATE ending in RETURNING 1, as a
 // compare-and-set: when it changes no row, miss (a cas_missed call) fails
 // it in the server, so that it may be held back like an insert.
-func (t *tx) update(table, stmt, miss string, args ...any) error {
-	return t.write(write{table: table, stmt: stmt, miss: miss, args: args})
+func (t *tx) update(stmt, miss string, args ...any) error {
+	return t.write(write{stmt: stmt, miss: miss, args: args})
 }
 
 // write runs w, or holds it back when the transaction defers writes.
@@ -260,7 +260,7 @@ func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
 }
 
 func (t *tx) InsertRequest(r posgate.RequestRecord) error {
-	return t.insert("requests", `INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
+	return t.insert(`INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
 		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, r.CreatedAt)
 }
 
@@ -292,12 +292,12 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	return t.insert("orders", `INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
+	return t.insert(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
 	// $1 is the key, $31 the version compared.
-	return t.update("orders", updateOrder, `cas_missed(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE trade_id = $1)
+	return t.update(updateOrder, `cas_missed(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE trade_id = $1)
 		THEN 'orders_version' ELSE 'orders_missing' END)`, orderArgs(o)...)
 }
 
@@ -334,12 +334,12 @@ func scanReversal(r row) (rev posgate.Reversal, err error) {
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	return t.insert("reversals", `INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
+	return t.insert(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
 		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Origin, r.Reason, r.CreatedAt, r.FinishedAt)
 }
 
 func (t *tx) UpdateReversal(r posgate.Reversal) error {
-	return t.update("reversals", `UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
+	return t.update(`UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
 		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9 RETURNING 1`, `cas_missed('reversals_missing')`,
 		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt, r.ID)
 }
@@ -458,7 +458,7 @@ func commandDest(c *posgate.Command) []any {
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	return t.insert("commands", `INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
+	return t.insert(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
 		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
 		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID)
 }
@@ -492,7 +492,7 @@ func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
 	args := []any{c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
 		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID}
 	if t.deferring {
-		return true, t.update("commands", finishCommand+` RETURNING 1`, `cas_missed('commands_in_flight')`, args...)
+		return true, t.update(finishCommand+` RETURNING 1`, `cas_missed('commands_in_flight')`, args...)
 	}
 	n, err := t.exec(finishCommand, args...)
 	if err != nil || n > 0 {
@@ -532,14 +532,14 @@ func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
 		// The result's one event: a plain insert plans and runs in less
 		// than the unnest below.
 		e := events[0]
-		return t.insert("command_events", `INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
+		return t.insert(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
 			e.CommandID, e.Stage, e.Message, e.At)
 	}
 	cmds, stages, msgs, ats := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]time.Time, len(events))
 	for i, e := range events {
 		cmds[i], stages[i], msgs[i], ats[i] = e.CommandID, string(e.Stage), e.Message, e.At
 	}
-	return t.insert("command_events", `INSERT INTO command_events (command_id, stage, message, at)
+	return t.insert(`INSERT INTO command_events (command_id, stage, message, at)
 		SELECT c, s, m, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e (c, s, m, a, n)
 		ORDER BY n`, cmds, stages, msgs, ats)
 }
