@@ -262,7 +262,9 @@ func (e commitError) Error() string { return "commit: " + e.err.Error() }
 func (e commitError) Unwrap() error { return e.err }
 
 // constraintErrors maps each constraint, by its name, to what its
-// violation means. The SQLite store's table maps the same constraints.
+// violation means. The SQLite store's table maps the same constraints,
+// but for the compare-and-set misses cas_missed names (PostgreSQL only:
+// SQLite's updates report their misses at once).
 var constraintErrors = map[string]error{
 	"merchants_name_key":     posgate.ErrDuplicate,
 	"principals_pkey":        posgate.ErrDuplicate,
