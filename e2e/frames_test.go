@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,10 +35,7 @@ func TestForeignProgressRefusedThroughTheServer(t *testing.T) {
 	// T2 authenticates like any terminal, then forges progress.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+termproto.Path,
-		&websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
-	require.NoError(t, err)
-	defer ws.CloseNow()
+	ws := g.dialTerminal(ctx)
 	send := func(f termproto.Frame) {
 		b, err := termproto.Encode(f)
 		require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/httpapi"
 	"github.com/posgate/posgate/payment"
@@ -22,6 +23,7 @@ import (
 	"github.com/posgate/posgate/simterm"
 	"github.com/posgate/posgate/sqlite"
 	"github.com/posgate/posgate/termlink"
+	"github.com/posgate/posgate/termproto"
 	"github.com/stretchr/testify/require"
 )
 
@@ -152,6 +154,17 @@ func (g *gateway) connect(tid, secret string, mods ...func(*simterm.Config)) *si
 	})
 	g.waitOnline(tid, true)
 	return term
+}
+
+// dialTerminal opens a raw WebSocket to the terminal endpoint, closed
+// when the test ends, for tests that speak the protocol themselves.
+func (g *gateway) dialTerminal(ctx context.Context) *websocket.Conn {
+	g.t.Helper()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+termproto.Path,
+		&websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	require.NoError(g.t, err)
+	g.t.Cleanup(func() { ws.CloseNow() })
+	return ws
 }
 
 // waitOnline waits until the gateway's view of tid is online (or not).

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -9,9 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
-	"github.com/stretchr/testify/require"
 )
 
 // closedWithin reads conn until the server closes it and returns how long
@@ -91,24 +93,47 @@ func TestConnectionCapMakesNewConnectionsWait(t *testing.T) {
 		defer c.Close()
 		held = append(held, c)
 	}
-	third, err := net.Dial("tcp", addr)
+	served := queuedHealthz(t, addr, "a third connection is not served while two are open")
+	held[0].Close()
+	served("served once a slot frees")
+}
+
+// queuedHealthz sends GET /healthz on a new connection and checks that it
+// is not answered within 300 ms; served then checks that the answer comes.
+func queuedHealthz(t *testing.T, addr, why string) (served func(why string)) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
 	require.NoError(t, err, "the kernel queues the connection")
-	defer third.Close()
-	_, err = io.WriteString(third, "GET /healthz HTTP/1.1\r\nHost: posgate\r\n\r\n")
+	t.Cleanup(func() { c.Close() })
+	_, err = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: posgate\r\n\r\n")
 	require.NoError(t, err)
-	br := bufio.NewReader(third)
-	require.NoError(t, third.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	br := bufio.NewReader(c)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
 	_, err = br.ReadByte()
 	var ne net.Error
-	require.ErrorAs(t, err, &ne, "a third connection is not served while two are open")
+	require.ErrorAs(t, err, &ne, why)
 	require.True(t, ne.Timeout())
+	return func(why string) {
+		t.Helper()
+		require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, why)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+}
 
-	held[0].Close()
-	require.NoError(t, third.SetReadDeadline(time.Now().Add(10*time.Second)))
-	resp, err := http.ReadResponse(br, nil)
-	require.NoError(t, err, "served once a slot frees")
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+// TestTerminalHoldsItsSlot: a terminal's WebSocket counts against the
+// connection cap while it is open, also once the poller took the socket
+// over from net/http, and gives its slot back when it ends.
+func TestTerminalHoldsItsSlot(t *testing.T) {
+	g := start(t, func(c *server.Config) { c.HTTP.MaxConns = 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws := g.dialTerminal(ctx)
+	served := queuedHealthz(t, strings.TrimPrefix(g.URL, "http://"), "not served while the terminal holds the only slot")
+	ws.CloseNow()
+	served("served once the terminal left")
 }
 
 // TestLongWaitsOutliveHTTPTimeouts: the terminal's WebSocket and a

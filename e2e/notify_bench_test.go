@@ -118,11 +118,10 @@ func BenchmarkNotifyDelivery(b *testing.B) {
 }
 
 // BenchmarkNotifyKill9 runs the posgate binary, writes b.N notifications
-// into its database from this process (through the same store and River
-// hook as the CLI's replay), kills the gateway with SIGKILL once a third
-// have arrived, writes the rest while it is down, restarts it, and waits
-// until every Webhook-Id has arrived. Jobs that were running at the kill
-// are rescued after one minute, so a run takes at least that.
+// into its database from this process (through the same store as the
+// CLI's replay: the gateway finds them by its scan of due rows), kills the
+// gateway with SIGKILL once a third have arrived, writes the rest while it
+// is down, restarts it, and waits until every Webhook-Id has arrived.
 //
 //	go test ./e2e -run '^$' -bench NotifyKill9 -benchtime 3000x
 func BenchmarkNotifyKill9(b *testing.B) {

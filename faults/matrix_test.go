@@ -108,13 +108,13 @@ var cells = []cell{
 		tr.connect()
 		id := tr.sale("12.50")
 		tr.waitState(id, "paid")
-		// Killed once both first attempts have failed and are recorded, down
-		// to River's job rows (a kill in the middle of an attempt is the
-		// previous cell), and before the second, 5 s later, fails too.
+		// Killed once both first attempts have failed and are recorded on
+		// their rows (a kill in the middle of an attempt is the previous
+		// cell), and before the second, 5 s later, fails too.
 		db := openDB(tr.t, tr.dsn)
 		if !poll(20*time.Second, func() bool {
 			var n int
-			return db.QueryRow(`SELECT count(*) FROM river_job WHERE attempt = 1 AND state IN ('available', 'retryable', 'scheduled')`).Scan(&n) == nil && n >= 2
+			return db.QueryRow(`SELECT count(*) FROM notifications WHERE attempts = 1 AND delivered_at IS NULL`).Scan(&n) == nil && n >= 2
 		}) {
 			tr.t.Fatal("the failed deliveries were never recorded")
 		}

@@ -1,8 +1,10 @@
 // Package notify delivers the notification outbox: each notification the
-// store holds is POSTed, signed, to its notify_url by a River job that the
-// store enqueues in the same transaction as the notification row, so a
-// notification is sent if and only if its state change committed, and
-// its job survives restarts and crashes.
+// store holds is POSTed, signed, to its notify_url, and it is sent if and
+// only if the transaction that stored it (its state change's) committed,
+// across restarts and crashes. On PostgreSQL a River job, which the store
+// enqueues in the same transaction as the notification row, delivers it
+// (Queue); on SQLite the rows themselves are the outbox, handed to a
+// Dispatcher as they commit (dispatch.go).
 //
 // Delivery is at least once: a crash between a delivery and its record
 // sends it again, with the same Webhook-Id.
@@ -77,8 +79,8 @@ type Config struct {
 	Logger    *slog.Logger
 }
 
-// Queue is River on the store's database. Its Enqueue is the store's
-// notification hook.
+// Queue is River on the store's database (the PostgreSQL store's outbox).
+// Its Enqueue is the store's notification hook.
 type Queue[TTx any] struct {
 	client  *river.Client[TTx]
 	shares  *shares // nil when the queue only enqueues

@@ -15,6 +15,12 @@ import (
 // on the notification row.
 type worker struct {
 	river.WorkerDefaults[Args]
+	*deliverer
+}
+
+// deliverer makes and records delivery attempts, for River's worker and
+// for the Dispatcher alike.
+type deliverer struct {
 	store   posgate.Store
 	secret  func(ctx context.Context, user string) (string, error)
 	sender  *Sender
@@ -27,10 +33,18 @@ type worker struct {
 }
 
 func newWorker(cfg Config) (*worker, error) {
+	d, err := newDeliverer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &worker{deliverer: d}, nil
+}
+
+func newDeliverer(cfg Config) (*deliverer, error) {
 	if cfg.Store == nil || cfg.Secret == nil {
 		return nil, errors.New("notify: Config needs Store and Secret")
 	}
-	w := &worker{
+	w := &deliverer{
 		store: cfg.Store, secret: cfg.Secret, sender: NewSender(cfg.AllowPrivate),
 		delays: cfg.Delays, workers: cfg.Workers, now: cfg.Now, log: cfg.Logger,
 	}
@@ -59,7 +73,7 @@ func newWorker(cfg Config) (*worker, error) {
 }
 
 // delay is the wait after the given attempt (1-based).
-func (w *worker) delay(attempt int) time.Duration {
+func (w *deliverer) delay(attempt int) time.Duration {
 	return w.delays[min(attempt, len(w.delays))-1]
 }
 
@@ -90,14 +104,21 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if !w.shares.acquire(n.MerchantID) {
 		return river.JobSnooze(w.shares.retryIn())
 	}
-	secret, err := w.secret(ctx, n.User)
-	if err != nil {
-		w.shares.release(n.MerchantID, false, 0)
-		return err
-	}
+	return w.attempt(ctx, n, job.Attempt, job.Attempt >= job.MaxAttempts)
+}
+
+// attempt makes the given attempt (1-based, of n's current schedule;
+// last when the schedule has no retry after it) at delivering n, holding
+// one of its merchant's share, and records it on n's row.
+func (w *deliverer) attempt(ctx context.Context, n posgate.Notification, attempt int, last bool) error {
 	now := w.now().UTC()
 	began := time.Now()
-	sendErr := w.sender.Send(ctx, secret, n, now)
+	// A secret that cannot be read fails the attempt like an answer that
+	// is not 2xx: recorded, and retried on the schedule.
+	secret, sendErr := w.secret(ctx, n.User)
+	if sendErr == nil {
+		sendErr = w.sender.Send(ctx, secret, n, now)
+	}
 	w.shares.release(n.MerchantID, sendErr == nil, time.Since(began))
 	n.Attempts++
 	if sendErr == nil {
@@ -106,12 +127,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	} else {
 		w.metrics.failed()
 		n.LastError, n.NextAttempt = sendErr.Error(), time.Time{}
-		if job.Attempt < job.MaxAttempts {
-			n.NextAttempt = now.Add(w.delay(job.Attempt))
+		if !last {
+			n.NextAttempt = now.Add(w.delay(attempt))
 		}
-		w.log.Warn("notification not delivered", "id", n.ID, "trade_id", n.TradeID, "attempt", job.Attempt, "err", sendErr)
+		w.log.Warn("notification not delivered", "id", n.ID, "trade_id", n.TradeID, "attempt", attempt, "err", sendErr)
 	}
 	// Recorded even when the job's context is done: the attempt was made.
-	err = w.store.InTx(context.WithoutCancel(ctx), func(tx posgate.Tx) error { return tx.UpdateNotification(n) })
+	err := w.store.InTx(context.WithoutCancel(ctx), func(tx posgate.Tx) error { return tx.UpdateNotification(n) })
 	return errors.Join(sendErr, err)
 }

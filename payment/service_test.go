@@ -8,12 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 
 	"github.com/posgate/posgate"
 	"github.com/posgate/posgate/acquirer"
-	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/sqlite"
 	"github.com/posgate/posgate/vault"
 )
@@ -128,12 +126,8 @@ type fixture struct {
 func setup(t *testing.T, cfg Config) *fixture {
 	t.Helper()
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "posgate.db"), func(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
-		q, err := notify.Open(ctx, riversqlite.New(s.DB()), nil)
-		if err != nil {
-			return nil, err
-		}
-		return q.Enqueue, nil
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "posgate.db"), func(context.Context, *sqlite.Store) (sqlite.Dispatch, error) {
+		return func([]sqlite.Scheduled) {}, nil // nothing delivers here
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })

@@ -114,6 +114,11 @@ type slotConn struct {
 	release func()
 }
 
+// NetConn is the connection slotConn wraps, for a transport that takes
+// over the socket itself (termlink's poller); it closes the slotConn when
+// done with it, which gives the slot back.
+func (c *slotConn) NetConn() net.Conn { return c.Conn }
+
 func (c *slotConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)

@@ -36,7 +36,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // EnvAdminToken names the variable that sets the operator API's token.
@@ -48,6 +47,7 @@ type Config struct {
 	DB                string        // SQLite path (default posgate.db)
 	TimeWindow        time.Duration // request time tolerance (300 s)
 	HeartbeatInterval time.Duration // terminal heartbeat (10 s)
+	TerminalIO        string        // how terminal connections are read: termlink.IOPoller (default) or IOGoroutine
 	SaleTimeout       time.Duration // card acquisition timeout (120 s)
 	DisplayWait       time.Duration // v3.POS wait for the amount on screen (15 s)
 	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
@@ -244,10 +244,14 @@ func openApp(ctx context.Context, cfg Config, deliver bool, watch func(posgate.S
 	if err != nil {
 		return nil, err
 	}
-	hub := termlink.New(termlink.Config{
+	hub, err := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
 		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Accepts: cfg.Link.Accepts, Progress: cfg.Link.Progress,
+		IO: cfg.TerminalIO,
 	})
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
 	var link payment.Link = hub
 	var node *cluster.Node
 	var waitPoll time.Duration
@@ -292,21 +296,35 @@ func checkCluster(cfg Config) error {
 
 // openStore opens the store a DSN names (PostgreSQL for a postgres:// or
 // postgresql:// URL, else SQLite: a file path, optionally prefixed with
-// sqlite:// or file:) with its notification outbox: River on the store's
-// own database, so a notification and its delivery job commit together.
-// delivery returns the delivery workers' configuration, or nil to only
-// enqueue. runner is the queue the outbox built, which delivers when
-// delivery gave a configuration.
+// sqlite:// or file:) with its notification outbox, so a notification and
+// its delivery commit together: on SQLite the notification rows
+// themselves, handed to a notify.Dispatcher as they commit; on PostgreSQL
+// River on the store's own database. delivery returns the delivery
+// workers' configuration, or nil to only store them (the serving gateway
+// delivers). runner delivers when delivery gave a configuration.
 func openStore(ctx context.Context, dsn string, delivery func(posgate.Store) *notify.Config) (posgate.Store, notify.Runner, error) {
 	var runner notify.Runner
 	if path, ok := sqlitePath(dsn); ok {
-		s, err := sqlite.Open(ctx, path, func(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
-			q, err := notify.Open(ctx, riversqlite.New(s.DB()), delivery(s))
+		s, err := sqlite.Open(ctx, path, func(ctx context.Context, s *sqlite.Store) (sqlite.Dispatch, error) {
+			cfg := delivery(s)
+			if cfg == nil {
+				// The serving gateway's next scan finds them.
+				return func([]sqlite.Scheduled) {}, nil
+			}
+			d, err := notify.NewDispatcher(*cfg, func(ctx context.Context, now time.Time, limit int, claim func(notify.Due)) (int, error) {
+				return s.Due(ctx, now, limit, func(sc sqlite.Scheduled) { claim(notify.Due(sc)) })
+			}, 0)
 			if err != nil {
 				return nil, err
 			}
-			runner = q
-			return q.Enqueue, nil
+			runner = d
+			return func(ns []sqlite.Scheduled) {
+				due := make([]notify.Due, len(ns))
+				for i, sc := range ns {
+					due[i] = notify.Due(sc)
+				}
+				d.Committed(due)
+			}, nil
 		})
 		if err != nil {
 			return nil, nil, err

@@ -130,7 +130,7 @@ func (s *Store) runGroup(group []*job) (err error) {
 	}
 	defer sqlTx.Rollback()
 	wrote, writers := false, 0
-	var scheduled []string
+	var scheduled []Scheduled
 	for _, j := range group {
 		j.err, j.panic = nil, nil
 		if err := j.ctx.Err(); err != nil {
@@ -158,11 +158,6 @@ func (s *Store) runGroup(group []*job) (err error) {
 			return err
 		}
 	}
-	// A failure here fails the whole group: every job's writes roll back
-	// with the jobs that would have delivered them.
-	if err := s.enqueue(ctx, sqlTx, scheduled); err != nil {
-		return err
-	}
 	if err := sqlTx.Commit(); err != nil {
 		return err
 	}
@@ -170,6 +165,8 @@ func (s *Store) runGroup(group []*job) (err error) {
 		s.commits.Add(1)
 		s.txs.Add(uint64(writers))
 	}
+	// Only now: a notification is delivered only if its change committed.
+	s.dispatchCommitted(scheduled)
 	return nil
 }
 

@@ -2,29 +2,46 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
+	"time"
 
 	"github.com/posgate/posgate"
 )
 
-// NotificationQueue schedules the deliveries of notifications ids inside
-// tx, the transaction that stores them or asks for their replay, so the
-// delivery jobs commit or roll back with them (a transactional outbox).
-// It must use tx only: the store has one connection and tx holds it. The
-// store calls it once per group commit with every notification the
-// group's committed savepoints scheduled: one queue insert for the group
-// instead of one per notification was the largest cost the writer had
-// left (docs/benchmarks.md).
-type NotificationQueue func(ctx context.Context, tx *sql.Tx, ids []string) error
+// The notifications table is the outbox (a transactional outbox without a
+// queue beside it): a notification is due while delivered_at is NULL and
+// next_attempt is set, so its delivery is due if and only if the
+// transaction that stored it committed. The store hands every notification
+// a commit made due (inserted, or replayed) to the gateway's dispatcher
+// once it is durable, which delivers it without reading it again; the
+// dispatcher finds the rest (after a restart, at a retry's time, a replay
+// made by another process) with Due. Its claims and its records are
+// ordinary work of the group commit: the queue's own fetch, completion and
+// insert transactions (River's, before) were a third of the gateway's CPU
+// under load (docs/benchmarks.md).
 
-// Outbox builds the notification queue of a store that has just opened,
-// on the store's own database; the queue's workers may use the store.
-type Outbox func(ctx context.Context, s *Store) (NotificationQueue, error)
+// Scheduled is a notification whose delivery a commit made due, and the
+// attempts made before its current schedule began (an operator's replay
+// starts the retry schedule again; Attempts counts on).
+type Scheduled struct {
+	Notification posgate.Notification
+	Before       int
+}
+
+// Dispatch takes the notifications each commit made due, once the commit
+// is durable. It runs on the store's writer goroutine: it must not block,
+// nor call the store.
+type Dispatch func(ns []Scheduled)
+
+// Outbox builds the dispatch of a store that has just opened; the
+// dispatcher it feeds may use the store.
+type Outbox func(ctx context.Context, s *Store) (Dispatch, error)
 
 const notificationCols = `id, merchant_id, user, trade_id, refund_id, notify_url, payload,
 	created_at, attempts, delivered_at, last_error, next_attempt`
+
+// noAttempt is next_attempt when none is due: the zero time as stored.
+var noAttempt = micros(time.Time{})
 
 func scanNotification(r row) (n posgate.Notification, err error) {
 	var payload string
@@ -47,41 +64,91 @@ func (t *tx) InsertNotification(n posgate.Notification) error {
 	if err != nil {
 		return err
 	}
-	return t.schedule(n.ID)
+	return t.schedule(n, n.Attempts)
 }
 
 func (t *tx) ScheduleNotification(id string) error {
-	found, err := t.exists("notifications", "id", id)
+	if t.store.dispatch == nil {
+		return posgate.ErrNoOutbox
+	}
+	// The schedule starts again from the attempts made so far.
+	changed, err := t.update(`UPDATE notifications SET attempts_before = attempts WHERE id = ?`, id)
 	switch {
 	case err != nil:
 		return err
-	case !found:
+	case !changed:
 		return posgate.ErrNotFound
 	}
-	return t.schedule(id)
+	n, err := t.Notification(id)
+	if err != nil {
+		return err
+	}
+	return t.schedule(n, n.Attempts)
 }
 
-// schedule records id for the queue insert the group makes before it
-// commits; a savepoint rolled back drops its ids with its writes.
-func (t *tx) schedule(id string) error {
-	if t.store.queue == nil {
+// schedule records n for the dispatcher, which gets it when the group
+// commits; a savepoint rolled back drops it with its writes.
+func (t *tx) schedule(n posgate.Notification, before int) error {
+	if t.store.dispatch == nil {
 		return posgate.ErrNoOutbox
 	}
 	t.wrote = true
-	t.scheduled = append(t.scheduled, id)
+	t.scheduled = append(t.scheduled, Scheduled{Notification: n, Before: before})
 	return nil
 }
 
-// enqueue inserts the delivery jobs of the ids a group scheduled, inside
-// the group's transaction.
-func (s *Store) enqueue(ctx context.Context, sqlTx *sql.Tx, ids []string) error {
-	if len(ids) == 0 {
+// Due calls claim, in the writer's turn, with each notification whose
+// delivery is due at now (oldest first, at most limit), and returns how
+// many it found. Claiming inside the writer orders the scan with the
+// dispatcher's records: a delivery recorded before the scan is not due
+// any more, and one recorded after was still claimed when the scan ran.
+// The claims are only good if Due returns no error: the transaction the
+// scan ran in may have failed.
+func (s *Store) Due(ctx context.Context, now time.Time, limit int, claim func(Scheduled)) (int, error) {
+	found := 0
+	err := s.InTx(ctx, func(ptx posgate.Tx) error {
+		t := ptx.(*tx)
+		rows, err := t.tx.QueryContext(t.ctx, `SELECT `+notificationCols+`, attempts_before FROM notifications
+			WHERE delivered_at IS NULL AND next_attempt > ? AND next_attempt <= ?
+			ORDER BY next_attempt LIMIT ?`, noAttempt, micros(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var due []Scheduled
+		for rows.Next() {
+			var sc Scheduled
+			if sc.Notification, err = scanNotification(rowWith{rows, &sc.Before}); err != nil {
+				return err
+			}
+			due = append(due, sc)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		found = len(due)
+		for _, sc := range due {
+			claim(sc)
+		}
 		return nil
+	})
+	return found, err
+}
+
+// rowWith scans a row's columns and one more at the end into extra.
+type rowWith struct {
+	r     row
+	extra any
+}
+
+func (r rowWith) Scan(dest ...any) error { return r.r.Scan(append(dest, r.extra)...) }
+
+// dispatchCommitted hands a committed group's notifications to the
+// dispatcher.
+func (s *Store) dispatchCommitted(ns []Scheduled) {
+	if len(ns) > 0 && s.dispatch != nil {
+		s.dispatch(ns)
 	}
-	if err := s.queue(ctx, sqlTx, ids); err != nil {
-		return fmt.Errorf("schedule %d notifications: %w", len(ids), err)
-	}
-	return nil
 }
 
 func (t *tx) Notification(id string) (posgate.Notification, error) {

@@ -5,8 +5,8 @@
 // (a committed transaction survives a power cut) and foreign keys on, and
 // its invariants are constraints in the schema rather than checks in Go.
 //
-// The Store has exactly one connection: SQLite admits one writer anyway,
-// and River's SQLite driver requires it. One goroutine owns it and runs
+// The Store has exactly one writer connection: SQLite admits one writer
+// anyway, and a second one waits out its busy timeout. One goroutine owns it and runs
 // every InTx, grouping the calls that wait into one transaction with a
 // savepoint each (group commit): each call is still all-or-nothing and
 // runs alone, but many share one fsync. Consequently the fn passed to InTx
@@ -50,13 +50,13 @@ type Store struct {
 	// synchronous=FULL); txs counts the InTx calls they carried.
 	commits, txs atomic.Uint64
 	committer
-	queue NotificationQueue // nil: opened without an outbox
+	dispatch Dispatch // nil: opened without an outbox
 }
 
 var _ posgate.Store = (*Store)(nil)
 
 // Open opens (creating if need be) the database file at path, applies the
-// pending migrations and builds the notification queue with outbox. A
+// pending migrations and builds the notifications' dispatch with outbox. A
 // store opened with a nil outbox refuses to store notifications.
 func Open(ctx context.Context, path string, outbox Outbox) (*Store, error) {
 	// The driver reads everything after the first '?' as options.
@@ -93,17 +93,17 @@ func Open(ctx context.Context, path string, outbox Outbox) (*Store, error) {
 	s := &Store{db: db, readers: readers}
 	s.startCommitter()
 	if outbox != nil {
-		q, err := outbox(ctx, s)
+		d, err := outbox(ctx, s)
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sqlite: notification outbox: %w", err)
 		}
-		s.queue = q
+		s.dispatch = d
 	}
 	return s, nil
 }
 
-// DB is the underlying database, for River's SQLite driver.
+// DB is the underlying database (its single writer connection).
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close lets the transactions already queued finish, then closes the

@@ -5,18 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/stretchr/testify/require"
 	msqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/posgate/posgate"
-	"github.com/posgate/posgate/notify"
 	"github.com/posgate/posgate/sqlite"
 	"github.com/posgate/posgate/storetest"
 )
@@ -29,21 +29,34 @@ func open(t *testing.T) (*sqlite.Store, string) {
 	return openPath(t, path), path
 }
 
-// openPath opens the database at path with River as its notification
-// outbox, enqueueing only.
+// openPath opens the database at path with an outbox that records what
+// each commit hands to the dispatcher (see handed).
 func openPath(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), path, riverOutbox)
+	s, err := sqlite.Open(t.Context(), path, recordingOutbox)
 	require.NoError(t, err)
 	return s
 }
 
-func riverOutbox(ctx context.Context, s *sqlite.Store) (sqlite.NotificationQueue, error) {
-	q, err := notify.Open(ctx, riversqlite.New(s.DB()), nil)
-	if err != nil {
-		return nil, err
-	}
-	return q.Enqueue, nil
+// handed is, by store, the notification ids its commits handed to the
+// dispatcher, in order.
+var handed sync.Map // *sqlite.Store -> *handoffs
+
+type handoffs struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func recordingOutbox(_ context.Context, s *sqlite.Store) (sqlite.Dispatch, error) {
+	h := &handoffs{}
+	handed.Store(s, h)
+	return func(ns []sqlite.Scheduled) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, n := range ns {
+			h.ids = append(h.ids, n.Notification.ID)
+		}
+	}, nil
 }
 
 func TestStore(t *testing.T) {
@@ -67,17 +80,12 @@ func TestOutbox(t *testing.T) {
 			return s
 		},
 		Scheduled: func(t *testing.T, s posgate.Store) []string {
-			rows, err := s.(*sqlite.Store).DB().QueryContext(t.Context(), `SELECT json_extract(args, '$.id') FROM river_job ORDER BY id`)
-			require.NoError(t, err)
-			defer rows.Close()
-			var ids []string
-			for rows.Next() {
-				var id string
-				require.NoError(t, rows.Scan(&id))
-				ids = append(ids, id)
-			}
-			require.NoError(t, rows.Err())
-			return ids
+			v, ok := handed.Load(s.(*sqlite.Store))
+			require.True(t, ok)
+			h := v.(*handoffs)
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return slices.Clone(h.ids)
 		},
 	})
 }
@@ -117,7 +125,7 @@ func TestReopen(t *testing.T) {
 	}))
 	require.NoError(t, s.Close())
 
-	s, err := sqlite.Open(t.Context(), path, riverOutbox)
+	s, err := sqlite.Open(t.Context(), path, recordingOutbox)
 	require.NoError(t, err, "migrations already applied are skipped")
 	defer s.Close()
 	var versions []int
@@ -177,4 +185,45 @@ func TestLockedElsewhere(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.InTx(t.Context(), fn))
 	require.Equal(t, 1, calls)
+}
+
+// TestDue finds the notifications due (not delivered, a next attempt at or
+// before now), oldest first, with the attempts before their schedule.
+func TestDue(t *testing.T) {
+	t.Parallel()
+	s, _ := open(t)
+	defer s.Close()
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	require.NoError(t, s.InTx(t.Context(), func(tx posgate.Tx) error {
+		m, err := tx.EnsureMerchant("acme", t0)
+		if err != nil {
+			return err
+		}
+		for _, n := range []posgate.Notification{
+			{ID: "later", NextAttempt: t0.Add(time.Minute)},
+			{ID: "second", NextAttempt: t0},
+			{ID: "first", NextAttempt: t0.Add(-time.Second), Attempts: 3},
+			{ID: "spent", Attempts: 10},
+			{ID: "delivered", DeliveredAt: &t0, Attempts: 1},
+		} {
+			n.MerchantID, n.User, n.TradeID, n.NotifyURL, n.CreatedAt = m.ID, "U", "T", "https://example.com/n", t0
+			if err := tx.InsertNotification(n); err != nil {
+				return err
+			}
+		}
+		return tx.ScheduleNotification("first") // a replay: the schedule starts at attempt 3
+	}))
+	var got []sqlite.Scheduled
+	found, err := s.Due(t.Context(), t0, 10, func(sc sqlite.Scheduled) { got = append(got, sc) })
+	require.NoError(t, err)
+	require.Equal(t, 2, found)
+	require.Len(t, got, 2)
+	require.Equal(t, "first", got[0].Notification.ID)
+	require.Equal(t, 3, got[0].Before)
+	require.Equal(t, "second", got[1].Notification.ID)
+	require.Equal(t, 0, got[1].Before)
+
+	found, err = s.Due(t.Context(), t0, 1, func(sqlite.Scheduled) {})
+	require.NoError(t, err)
+	require.Equal(t, 1, found)
 }

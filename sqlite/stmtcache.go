@@ -11,11 +11,11 @@ import (
 
 // The modernc driver prepares (parses and plans) every statement on every
 // Exec and Query; profiles showed that parsing dominating the single
-// connection, for our statements and River's alike. This connector keeps
+// connection. This connector keeps
 // each connection's prepared statements by query text and reuses them.
 
 // maxCached bounds a connection's statement cache; the queries are
-// constants of this package and River's, far fewer than this.
+// constants of this package, far fewer than this.
 const maxCached = 512
 
 type connector struct {

@@ -19,8 +19,8 @@ type tx struct {
 	store *Store
 	wrote bool // a statement that may change rows ran
 	// scheduled are the notifications whose delivery this transaction
-	// asked for, inserted into the queue when it commits.
-	scheduled []string
+	// asked for, handed to the dispatcher once it commits.
+	scheduled []Scheduled
 }
 
 // row is a *sql.Row or *sql.Rows.

@@ -3,6 +3,7 @@ package termlink_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,7 +55,12 @@ func benchTID(i int) string { return fmt.Sprintf("T%05d", i) }
 
 // dialTerminal authenticates as tid against the real clock.
 func dialTerminal(ctx context.Context, url, tid string, waitWelcome bool) (*websocket.Conn, error) {
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}})
+	opts := &websocket.DialOptions{Subprotocols: []string{termproto.Subprotocol}}
+	if strings.HasPrefix(url, "wss:") {
+		// The benchmark's own test certificate.
+		opts.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -105,12 +112,23 @@ func dialAll(ctx context.Context, url string, n int, waitWelcome bool) ([]*webso
 }
 
 // BenchmarkCommandRoundTrip measures cloud Send → Handler.Result with
-// 1,000 connected terminals that answer every command at once.
+// 1,000 connected terminals that answer every command at once, on each
+// transport. cpu-µs/command is the whole process's CPU (hub and the
+// terminals' side together): an upper bound of the hub's share.
 func BenchmarkCommandRoundTrip(b *testing.B) {
+	for _, io := range []string{termlink.IOPoller, termlink.IOGoroutine} {
+		b.Run(io, func(b *testing.B) { commandRoundTrip(b, io) })
+	}
+}
+
+func commandRoundTrip(b *testing.B, io string) {
 	const terminals = 1000
 	h := &benchHandler{results: make(chan string, 1)}
 	h.connected.Add(terminals)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
+	hub, err := termlink.New(termlink.Config{HeartbeatInterval: time.Hour, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler), IO: io})
+	if err != nil {
+		b.Fatal(err)
+	}
 	srv := httptest.NewServer(hub.Endpoint(h))
 	defer srv.Close()
 	defer hub.Shutdown(context.Background())
@@ -140,6 +158,7 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 
 	var lat []time.Duration
 	i := 0
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		id := "cmd-" + strconv.Itoa(i)
 		cmd := termproto.Frame{Type: termproto.TypeCommand, ID: id, Kind: termproto.KindSale, Amount: "1.00", Currency: "EUR"}
@@ -153,9 +172,18 @@ func BenchmarkCommandRoundTrip(b *testing.B) {
 		lat = append(lat, time.Since(start))
 		i++
 	}
+	cpu := processCPU(b) - cpu0
 	slices.Sort(lat)
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-µs/command")
 	b.ReportMetric(float64(lat[len(lat)/2]), "p50-ns")
 	b.ReportMetric(float64(lat[len(lat)*99/100]), "p99-ns")
+}
+
+// processCPU is the user and system CPU time the process used so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // Environment of the idle-client helper process.
@@ -166,10 +194,11 @@ const (
 	envHelperWelcome  = "POSGATE_IDLE_HELPER_WELCOME"
 )
 
-// BenchmarkIdleMemory measures the server's resident memory per idle
-// terminal, for the hub and for a bare coder/websocket server that only
-// accepts and reads. The terminals run in a child process so that their
-// memory stays out of the figure. Run it with
+// BenchmarkIdleMemory measures the server's resident memory and CPU per
+// heartbeat of idle terminals (one heartbeat a second each), for a bare
+// coder/websocket server that only accepts and reads and for the hub on
+// each transport, and on the poller with TLS. The terminals run in a child
+// process so that their memory and CPU stay out of the figures. Run it with
 //
 //	POSGATE_BENCH_IDLE_TERMINALS=10000 go test -run '^$' -bench IdleMemory -benchtime 1x ./termlink/
 func BenchmarkIdleMemory(b *testing.B) {
@@ -198,36 +227,51 @@ func BenchmarkIdleMemory(b *testing.B) {
 	})
 	// One hello and one heartbeat per terminal means a cycle went through.
 	bareHeard := func(time.Time) bool { return received.Load() >= int64(2*n) }
-	bareRSS, bareGo := idleMemory(b, bare, n, interval, false, bareHeard)
+	bareRSS, bareGo, bareBeat := idleMemory(b, bare, n, interval, false, false, bareHeard)
 
-	h := &benchHandler{}
-	h.connected.Add(n)
-	hub := termlink.New(termlink.Config{HeartbeatInterval: interval, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler)})
-	hubHeard := func(ready time.Time) bool {
-		for _, s := range hub.Statuses() {
-			if !s.Online || s.LastSeen.Before(ready) {
-				return false
-			}
-		}
-		return true
-	}
-	hubRSS, hubGo := idleMemory(b, hub.Endpoint(h), n, interval, true, hubHeard)
-	require.NoError(b, hub.Shutdown(context.Background()))
-
-	b.ReportMetric(hubRSS, "hub-rss-B/terminal")
 	b.ReportMetric(bareRSS, "bare-rss-B/terminal")
-	b.ReportMetric(hubRSS/bareRSS, "hub/bare")
-	b.ReportMetric(hubGo, "hub-go-B/terminal")
 	b.ReportMetric(bareGo, "bare-go-B/terminal")
+	b.ReportMetric(bareBeat, "bare-cpu-µs/heartbeat")
+	for _, run := range []struct {
+		io   string
+		tls  bool
+		name string
+	}{{termlink.IOPoller, false, "poller"}, {termlink.IOGoroutine, false, "goroutine"}, {termlink.IOPoller, true, "poller-tls"}} {
+		io := run.io
+		h := &benchHandler{}
+		h.connected.Add(n)
+		hub, err := termlink.New(termlink.Config{HeartbeatInterval: interval, Hellos: benchOpen, Accepts: benchOpen, Logger: slog.New(slog.DiscardHandler), IO: io})
+		require.NoError(b, err)
+		hubHeard := func(ready time.Time) bool {
+			for _, s := range hub.Statuses() {
+				if !s.Online || s.LastSeen.Before(ready) {
+					return false
+				}
+			}
+			return true
+		}
+		hubRSS, hubGo, hubBeat := idleMemory(b, hub.Endpoint(h), n, interval, true, run.tls, hubHeard)
+		require.NoError(b, hub.Shutdown(context.Background()))
+		b.ReportMetric(hubRSS, run.name+"-rss-B/terminal")
+		b.ReportMetric(hubRSS/bareRSS, run.name+"/bare")
+		b.ReportMetric(hubGo, run.name+"-go-B/terminal")
+		b.ReportMetric(hubBeat, run.name+"-cpu-µs/heartbeat")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 
 // idleMemory serves handler, has a child process hold n idle terminals on
 // it, and returns the growth per terminal of the process's resident set
-// and of the Go heap and stacks in use. heard reports whether the server
+// and of the Go heap and stacks in use, and the CPU per heartbeat, with TLS
+// if withTLS. heard reports whether the server
 // has processed a heartbeat sent after ready.
-func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duration, welcome bool, heard func(ready time.Time) bool) (rss, goMem float64) {
-	srv := httptest.NewServer(handler)
+func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duration, welcome, withTLS bool, heard func(ready time.Time) bool) (rss, goMem, heartbeatMicros float64) {
+	srv := httptest.NewUnstartedServer(handler)
+	if withTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	defer srv.Close()
 
 	rss0, go0 := memory(b)
@@ -261,7 +305,13 @@ func idleMemory(b *testing.B, handler http.Handler, n int, interval time.Duratio
 		time.Sleep(interval / 10) // polling a condition, not standing in for one
 	}
 	rss1, go1 := memory(b)
-	return float64(rss1-rss0) / float64(n), float64(go1-go0) / float64(n)
+	// The CPU of the heartbeats: a window of whole intervals, each with
+	// one heartbeat per terminal (a measurement, not a wait for an event).
+	const rounds = 5
+	cpu0 := processCPU(b)
+	time.Sleep(rounds * interval)
+	cpu := processCPU(b) - cpu0
+	return float64(rss1-rss0) / float64(n), float64(go1-go0) / float64(n), float64(cpu.Microseconds()) / float64(rounds*n)
 }
 
 // memory returns VmRSS and the Go heap and stacks in use, after handing

@@ -22,7 +22,10 @@ func FuzzHello(f *testing.F) {
 	fake := newFakeHandler()
 	fake.secrets["T1"] = secret
 	unlimited := termlink.Rate{PerSecond: 1e9, Burst: 1e9}
-	hub := termlink.New(termlink.Config{HelloTimeout: 2 * time.Second, Hellos: unlimited, HelloFailures: unlimited, Accepts: unlimited, Logger: slog.New(slog.DiscardHandler)})
+	hub, err := termlink.New(termlink.Config{HelloTimeout: 2 * time.Second, Hellos: unlimited, HelloFailures: unlimited, Accepts: unlimited, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		f.Fatal(err)
+	}
 	srv := httptest.NewServer(hub.Endpoint(fake))
 	f.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

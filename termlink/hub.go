@@ -18,7 +18,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
 	"github.com/posgate/posgate"
@@ -86,6 +85,9 @@ type Config struct {
 	// Logger receives connects, disconnects and authentication failures.
 	// Default slog.Default().
 	Logger *slog.Logger
+	// IO is how connections are read: IOPoller (the default) or
+	// IOGoroutine.
+	IO string
 }
 
 // Status is what the hub knows of one terminal.
@@ -115,6 +117,7 @@ const writeTimeout = 5 * time.Second
 type Hub struct {
 	cfg        Config
 	log        *slog.Logger
+	io         transport
 	authFailed []byte // every failed hello gets these exact bytes
 	hellos     *keyedrate.Limiters
 	failures   *keyedrate.Limiters
@@ -130,7 +133,8 @@ type Hub struct {
 	// (Drain); closing also ends the live ones (Shutdown).
 	draining bool
 	closing  bool
-	serving  sync.WaitGroup // ServeHTTP calls in progress
+	serving  sync.WaitGroup // connections accepted and not yet ended
+	stopIO   sync.Once
 }
 
 type terminal struct {
@@ -145,15 +149,20 @@ type terminal struct {
 }
 
 type conn struct {
-	ws       *websocket.Conn
+	w        wire
 	handler  Handler
 	remote   string
 	ip       string        // the source address the hello limits count
 	progress *rate.Limiter // made at the first progress frame
-	// timer closes the connection when no frame arrives in time; it runs
-	// only while the reader waits, and costs no goroutine until it fires.
+	// setup is held while the upgrade's bookkeeping is done: the
+	// transport delivers nothing about the connection before.
+	setup sync.Mutex
+	// timer closes the connection when no frame arrives in time; it is
+	// stopped while a frame is handled, and costs no goroutine until it
+	// fires.
 	timer  *time.Timer
 	authed atomic.Bool // publishes tid, term and connectedAt to other goroutines
+	over   atomic.Bool // end ran, or the upgrade failed
 
 	tid         string
 	client      string
@@ -167,16 +176,13 @@ type conn struct {
 
 // endErr is why the hub ends a connection itself.
 type endErr struct {
-	code  websocket.StatusCode
+	code  int
 	text  string // close reason on the wire
 	frame []byte // error frame sent before the close
 	why   string // for the log only
 }
 
 func (e *endErr) Error() string { return e.why }
-
-// errTimedOut means the deadline timer fired and is closing the connection.
-var errTimedOut = errors.New("no frame in time")
 
 // Rate is a token bucket: PerSecond on average, Burst at once.
 type Rate struct{ PerSecond, Burst float64 }
@@ -205,8 +211,8 @@ func (r Rate) or(def Rate) Rate {
 // otherwise.
 const DefaultHeartbeatInterval = 10 * time.Second
 
-// New returns a Hub with no terminal connected.
-func New(cfg Config) *Hub {
+// New returns a Hub with no terminal connected. Shutdown stops it.
+func New(cfg Config) (*Hub, error) {
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
 	}
@@ -226,7 +232,10 @@ func New(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{
+	if cfg.IO == "" {
+		cfg.IO = DefaultIO
+	}
+	h := &Hub{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		authFailed: errorFrame(termproto.ErrorAuthFailed, "authentication failed"),
@@ -237,6 +246,12 @@ func New(cfg Config) *Hub {
 		seen:       make(map[string]*terminal),
 		all:        make(map[*conn]struct{}),
 	}
+	io, err := newTransport(h, cfg.IO)
+	if err != nil {
+		return nil, err
+	}
+	h.io = io
+	return h, nil
 }
 
 // Endpoint is the WebSocket endpoint, mounted at termproto.Path, that
@@ -275,111 +290,129 @@ func (e endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		unavailable(w, wait, "too many new terminal connections on this gateway")
 		return
 	}
-	c := h.accept(w, r, e.handler)
-	if c == nil {
-		return
-	}
-	// The connection is served by a goroutine of its own and this handler
-	// returns: net/http then frees what it keeps for a request's life (its
-	// connection state, a 4 KiB write buffer, the request and its
-	// headers). Hijacked, the connection no longer belongs to the server;
-	// the hub tracks and closes it (Close waits for serving).
-	go h.serve(c)
+	h.accept(w, r, e.handler)
 }
 
-// accept upgrades the request and tracks the connection, or returns nil
-// having answered the request.
-func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) *conn {
+// accept upgrades the request and hands the connection to the transport,
+// or answers the request with a refusal. The handler then returns: the
+// transport serves the connection, and net/http frees what it keeps for a
+// request's life (its connection state, a 4 KiB write buffer, the request
+// and its headers). Hijacked, the connection no longer belongs to the
+// server; the hub tracks and closes it (Shutdown waits for serving).
+func (h *Hub) accept(w http.ResponseWriter, r *http.Request, handler Handler) {
 	h.mu.Lock()
 	if h.closing || h.draining {
 		h.mu.Unlock()
 		unavailable(w, time.Second, "shutting down: connect to another gateway")
-		return nil
+		return
 	}
 	h.serving.Add(1)
 	h.mu.Unlock()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:    []string{termproto.Subprotocol},
-		CompressionMode: websocket.CompressionDisabled,
-		// Origin checks protect cookie sessions from cross-site pages;
-		// terminals authenticate with a signed hello, and embedded browsers
-		// on some terminals send their own Origin.
-		InsecureSkipVerify: true,
-	})
+	c := &conn{handler: handler, remote: r.RemoteAddr, ip: keyedrate.SourceIP(r), welcomed: make(chan struct{})}
+	c.setup.Lock()
+	wire, err := h.io.upgrade(w, r, c)
 	if err != nil {
+		c.over.Store(true)
+		c.setup.Unlock()
 		h.log.Debug("terminal upgrade refused", "remote", r.RemoteAddr, "err", err)
 		h.serving.Done()
-		return nil
+		return
 	}
-	ws.SetReadLimit(termproto.MaxFrameBytes)
-	c := &conn{ws: ws, handler: handler, remote: r.RemoteAddr, ip: keyedrate.SourceIP(r), welcomed: make(chan struct{})}
+	c.w = wire
+	c.timer = time.AfterFunc(h.cfg.HelloTimeout, func() { h.expire(c) })
 	h.mu.Lock()
 	closing := h.closing || h.draining
-	if !closing {
-		h.all[c] = struct{}{}
-	}
+	h.all[c] = struct{}{}
 	h.mu.Unlock()
-	if closing {
-		ws.Close(termproto.CloseShutdown, "shutting down")
-		h.serving.Done()
-		return nil
+	// Refused before any message is handled: a hello already sent must
+	// not be authenticated on a connection being ended.
+	defer c.setup.Unlock()
+	switch {
+	case closing:
+		h.end(c, &endErr{code: termproto.CloseShutdown, text: "shutting down", why: "shutdown"})
+	case wire.Subprotocol() == "":
+		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "subprotocol "+termproto.Subprotocol+" not requested")
+		h.end(c, h.authFailure())
 	}
-	c.timer = time.AfterFunc(h.cfg.HelloTimeout, func() { h.expire(c) })
-	return c
 }
 
-func (h *Hub) release(c *conn) {
+// waitSetup returns once the upgrade's bookkeeping is done.
+func (c *conn) waitSetup() {
+	c.setup.Lock()
+	//lint:ignore SA2001 the lock is only a barrier: the upgrade holds it
+	c.setup.Unlock()
+}
+
+// receive handles one message of c, in order; the transport calls it for
+// each message and stops reading when it returns false.
+func (h *Hub) receive(c *conn, text bool, b []byte) bool {
+	if c.over.Load() {
+		return false
+	}
+	if !c.timer.Stop() {
+		return false // the timer fired: expire is ending the connection
+	}
+	err := h.message(c, text, b)
+	if err != nil {
+		h.end(c, err)
+		return false
+	}
+	c.timer.Reset(2 * h.cfg.HeartbeatInterval)
+	return true
+}
+
+// ended is the transport's report that c's connection is over: the peer
+// left, a read or write failed, or the hub closed it.
+func (h *Hub) ended(c *conn, err error) {
+	if err == nil {
+		err = errPeerClosed // nbio's report of a normal close
+	}
+	h.end(c, err)
+}
+
+var errPeerClosed = errors.New("closed by the peer")
+
+// message acts on one message: the hello while c is not authenticated,
+// a frame after.
+func (h *Hub) message(c *conn, text bool, b []byte) error {
+	if !text {
+		return protocolError("binary message")
+	}
+	if len(b) > termproto.MaxFrameBytes {
+		return &endErr{code: termproto.CloseMessageTooBig, text: "message too big", why: fmt.Sprintf("a message of %d bytes", len(b))}
+	}
+	// RFC 6455 requires text messages to be UTF-8; the JSON decoder would
+	// otherwise turn the bad bytes into U+FFFD and accept the frame.
+	if !utf8.Valid(b) {
+		e := protocolError("text message is not valid UTF-8")
+		e.code = termproto.CloseInvalidData
+		return e
+	}
+	ctx := context.Background()
+	if c.authed.Load() {
+		return h.handle(ctx, c, b)
+	}
+	return h.open(ctx, c, b)
+}
+
+// end closes a connection's books once it is over; only its first call
+// does anything.
+func (h *Hub) end(c *conn, err error) {
+	if c.over.Swap(true) {
+		return
+	}
+	c.timer.Stop()
+	h.finish(c, err)
 	h.mu.Lock()
 	delete(h.all, c)
 	h.mu.Unlock()
 	h.serving.Done()
 }
 
-// serve runs a connection until it ends. Opening and frame handling are
-// separate functions so that their large frames (termproto.Frame values)
-// are off the stack an idle connection parks on: a shallow stack lets the
-// GC shrink the goroutine's stack back after a burst.
-func (h *Hub) serve(c *conn) {
-	ctx := context.Background()
-	if err := h.open(ctx, c); err != nil {
-		h.end(c, err)
-		return
-	}
-	h.end(c, h.loop(ctx, c))
-}
-
-// loop reads and handles an authenticated terminal's frames until the
-// connection ends.
-func (h *Hub) loop(ctx context.Context, c *conn) error {
-	for {
-		b, err := c.next(2 * h.cfg.HeartbeatInterval)
-		if err != nil {
-			return err
-		}
-		if err := h.handle(ctx, c, b); err != nil {
-			return err
-		}
-	}
-}
-
-// end closes a connection's books once it is over.
-func (h *Hub) end(c *conn, err error) {
-	c.timer.Stop()
-	h.finish(c, err)
-	h.release(c)
-}
-
-// open authenticates the hello, welcomes the terminal and registers it.
-func (h *Hub) open(ctx context.Context, c *conn) error {
-	if c.ws.Subprotocol() == "" {
-		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "subprotocol "+termproto.Subprotocol+" not requested")
-		return h.authFailure()
-	}
-	b, err := c.next(h.cfg.HelloTimeout)
-	if err != nil {
-		return err
-	}
+// open authenticates the hello in b, welcomes the terminal and registers
+// it.
+func (h *Hub) open(ctx context.Context, c *conn, b []byte) error {
 	if err := h.authenticate(ctx, c, b); err != nil {
 		return err
 	}
@@ -402,7 +435,7 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 	}
 	switch f.Type {
 	case termproto.TypeHeartbeat:
-		return c.send(ctx, termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: f.Seq})
+		return c.send(termproto.Frame{Type: termproto.TypeHeartbeatAck, Seq: f.Seq})
 	case termproto.TypeProgress:
 		// Progress is informational: a bad or unrecorded one is dropped
 		// alone and must not cost the connection the result that follows.
@@ -432,13 +465,13 @@ func (h *Hub) handle(ctx context.Context, c *conn, b []byte) error {
 			// and re-sends it after reconnecting; closing makes that happen
 			// now rather than at the next network hiccup.
 			return &endErr{
-				code:  websocket.StatusCode(termproto.CloseInternal),
+				code:  termproto.CloseInternal,
 				text:  "internal error",
 				frame: errorFrame(termproto.ErrorInternal, "result not recorded, reconnect and re-send"),
 				why:   fmt.Sprintf("result %s not recorded: %v", f.ID, err),
 			}
 		}
-		return c.send(ctx, termproto.Frame{Type: termproto.TypeAck, ID: f.ID})
+		return c.send(termproto.Frame{Type: termproto.TypeAck, ID: f.ID})
 	default:
 		return protocolError(f.Type + " frame from a terminal")
 	}
@@ -518,7 +551,7 @@ func (h *Hub) register(ctx context.Context, c *conn, now time.Time, welcome term
 
 	// Live before the welcome: a terminal that has been welcomed is online
 	// for the API at once.
-	err := c.send(ctx, welcome)
+	err := c.send(welcome)
 	close(c.welcomed)
 	if err != nil {
 		return err
@@ -526,7 +559,7 @@ func (h *Hub) register(ctx context.Context, c *conn, now time.Time, welcome term
 	if old != nil {
 		// The old reader notices the close and finds itself no longer live,
 		// so it neither marks the TID offline nor calls Disconnected.
-		go old.ws.Close(termproto.CloseReplaced, "replaced by a newer connection")
+		go old.w.Close(termproto.CloseReplaced, "replaced by a newer connection")
 	}
 	h.log.Info("terminal connected", "tid", c.tid, "remote", c.remote, "replaced", old != nil)
 	c.handler.Connected(ctx, c.tid)
@@ -559,19 +592,18 @@ func (h *Hub) drop(c *conn, why string) {
 
 // expire runs on the timer's goroutine when a connection stayed silent.
 func (h *Hub) expire(c *conn) {
+	c.waitSetup() // c.timer is set under it
 	if !c.authed.Load() {
 		h.log.Warn("terminal authentication failed", "remote", c.remote, "reason", "no hello within "+h.cfg.HelloTimeout.String())
-		h.failures.Take(c.ip, time.Now())
-		c.end(h.authFailure())
+		h.end(c, h.authFailure())
 		return
 	}
-	// Dropping first makes the status change now: the close handshake
-	// with a vanished peer takes seconds.
-	h.drop(c, "no frame within two heartbeat intervals")
-	c.ws.Close(termproto.CloseTimeout, "heartbeat timeout")
+	// finish drops the terminal before the close: the status changes now,
+	// while the close handshake with a vanished peer takes a while.
+	h.end(c, &endErr{code: termproto.CloseTimeout, text: "heartbeat timeout", why: "no frame within two heartbeat intervals"})
 }
 
-// finish ends the connection after serve returned err.
+// finish ends the connection for err, the reason it is over.
 func (h *Hub) finish(c *conn, err error) {
 	var e *endErr
 	if !errors.As(err, &e) {
@@ -581,14 +613,14 @@ func (h *Hub) finish(c *conn, err error) {
 		if !c.authed.Load() {
 			h.log.Debug("terminal left before authenticating", "remote", c.remote, "err", err)
 		}
-		c.ws.CloseNow()
+		c.w.CloseNow()
 		return
 	}
 	h.drop(c, e.why)
 	if e.code == termproto.CloseAuthFailed {
 		h.failures.Take(c.ip, time.Now())
 	}
-	if e.code == websocket.StatusCode(termproto.CloseInternal) {
+	if e.code == termproto.CloseInternal {
 		h.log.Error("terminal connection closed on an internal error", "tid", c.tid, "remote", c.remote, "err", e.why)
 	}
 	c.end(e)
@@ -622,7 +654,7 @@ func protocolError(why string) *endErr {
 }
 
 func internalError(why string) *endErr {
-	return &endErr{code: websocket.StatusCode(termproto.CloseInternal), text: "internal error", frame: errorFrame(termproto.ErrorInternal, "internal error, reconnect later"), why: why}
+	return &endErr{code: termproto.CloseInternal, text: "internal error", frame: errorFrame(termproto.ErrorInternal, "internal error, reconnect later"), why: why}
 }
 
 func errorFrame(code, msg string) []byte {
@@ -654,10 +686,9 @@ func (h *Hub) Send(ctx context.Context, tid string, f termproto.Frame) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// A cancelled context closes a coder/websocket connection mid-write, so
-	// the caller's cancellation must not reach the write: only writeTimeout
-	// may end it.
-	if err := c.send(context.WithoutCancel(ctx), f); err != nil {
+	// Only writeTimeout ends a write: a cancelled context would close a
+	// coder/websocket connection mid-write.
+	if err := c.send(f); err != nil {
 		return fmt.Errorf("termlink: send to %s: %w: %w", tid, posgate.ErrTerminalOffline, err)
 	}
 	return nil
@@ -745,11 +776,11 @@ func (h *Hub) Reconnect(ctx context.Context, spread time.Duration) int {
 		wg.Go(func() {
 			h.drop(c, "told to reconnect")
 			f := termproto.Frame{Type: termproto.TypeReconnect, AfterMS: min(after.Milliseconds(), termproto.MaxReconnectAfter)}
-			if err := c.send(ctx, f); err != nil {
-				c.ws.CloseNow()
+			if err := c.send(f); err != nil {
+				c.w.CloseNow()
 				return
 			}
-			c.ws.Close(termproto.CloseShutdown, "reconnect")
+			c.w.Close(termproto.CloseShutdown, "reconnect")
 		})
 	}
 	wg.Wait()
@@ -757,10 +788,11 @@ func (h *Hub) Reconnect(ctx context.Context, spread time.Duration) int {
 }
 
 // Shutdown closes every connection with termproto.CloseShutdown, refuses
-// new ones, and waits until their handlers have returned (and Disconnected
-// was called) or ctx ends. It may be called more than once. A peer that
-// does not answer the close handshake holds its handler for up to 10s
-// (coder/websocket's close timeouts), so allow ctx at least that much.
+// new ones, and waits until every connection ended (and Disconnected
+// was called) or ctx ends; then it stops the transport. It may be called
+// more than once. With IOGoroutine a peer that does not answer the close
+// handshake holds its connection for up to 10s (coder/websocket's close
+// timeouts), so allow ctx at least that much.
 // http.Server.Shutdown does not close hijacked connections, so the server's
 // owner calls this too.
 func (h *Hub) Shutdown(ctx context.Context) error {
@@ -778,12 +810,13 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		go func() {
 			h.drop(c, "shutdown")
-			c.ws.Close(termproto.CloseShutdown, "shutting down")
+			c.w.Close(termproto.CloseShutdown, "shutting down")
 		}()
 	}
 	done := make(chan struct{})
 	go func() {
 		h.serving.Wait()
+		h.stopIO.Do(h.io.stop)
 		close(done)
 	}()
 	select {
@@ -794,53 +827,23 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 }
 
-// next reads one text message, with the deadline timer running only while
-// it waits. The timer is the only deadline: a cancellable context would
-// cost an AfterFunc registration per read and per idle connection.
-func (c *conn) next(wait time.Duration) ([]byte, error) {
-	c.timer.Reset(wait)
-	typ, b, err := c.ws.Read(context.Background())
-	if !c.timer.Stop() {
-		return nil, errTimedOut
-	}
-	if err != nil {
-		return nil, err
-	}
-	if typ != websocket.MessageText {
-		return nil, protocolError("binary message")
-	}
-	// RFC 6455 requires text messages to be UTF-8; the JSON decoder would
-	// otherwise turn the bad bytes into U+FFFD and accept the frame.
-	if !utf8.Valid(b) {
-		e := protocolError("text message is not valid UTF-8")
-		e.code = termproto.CloseInvalidData
-		return nil, e
-	}
-	return b, nil
-}
-
-func (c *conn) send(ctx context.Context, f termproto.Frame) error {
+func (c *conn) send(f termproto.Frame) error {
 	b, err := termproto.Encode(f)
 	if err != nil {
 		return err
 	}
-	return c.write(ctx, b)
-}
-
-func (c *conn) write(ctx context.Context, b []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return c.ws.Write(ctx, websocket.MessageText, b)
+	return c.w.Write(b)
 }
 
 // end sends e's error frame, if any, and closes with e's code.
 func (c *conn) end(e *endErr) {
 	if e.frame != nil {
-		if err := c.write(context.Background(), e.frame); err != nil {
-			return // the write failure closed the connection
+		if err := c.w.Write(e.frame); err != nil {
+			c.w.CloseNow()
+			return
 		}
 	}
-	c.ws.Close(e.code, e.text)
+	c.w.Close(e.code, e.text)
 }
 
 // CloseReplaced closes tid's live connection with termproto.CloseReplaced
@@ -855,6 +858,6 @@ func (h *Hub) CloseReplaced(tid string) bool {
 		return false
 	}
 	h.drop(c, "replaced by a newer connection on another gateway")
-	go c.ws.Close(termproto.CloseReplaced, "replaced by a newer connection")
+	go c.w.Close(termproto.CloseReplaced, "replaced by a newer connection")
 	return true
 }

@@ -3,11 +3,14 @@ package termlink_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +24,27 @@ import (
 	"github.com/posgate/posgate/termlink"
 	"github.com/posgate/posgate/termproto"
 )
+
+// terminalIO is the transport every hub of the tests uses; the suite runs
+// on the default one, and TestGoroutineTransport runs it again on the
+// other one in a child process.
+var terminalIO = flag.String("termlink.io", termlink.DefaultIO, "the hub's transport in the tests: "+termlink.IOPoller+" or "+termlink.IOGoroutine)
+
+// TestGoroutineTransport runs the hub's tests on the transport the suite
+// did not run: both must behave the same to a terminal.
+func TestGoroutineTransport(t *testing.T) {
+	if *terminalIO != termlink.DefaultIO {
+		t.Skip("this is the run on the other transport")
+	}
+	other := termlink.IOGoroutine
+	if other == termlink.DefaultIO {
+		other = termlink.IOPoller
+	}
+	cmd := exec.Command(os.Args[0], "-termlink.io="+other, "-test.count=1",
+		"-test.run=^Test(Connect|AuthFailure|Send|TerminalFrames|Shutdown|HelloLimits|ProgressRate|DrainAndReconnect|AcceptLimit)$")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "the hub's tests on %s:\n%s", other, out)
+}
 
 // wait bounds every blocking step of a test; it is generous because the
 // machine is shared, and only a failing test ever waits that long.
@@ -129,7 +153,9 @@ func setup(t *testing.T, cfg termlink.Config) *testBundle {
 	clk.ns.Store(time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC).UnixNano())
 	cfg.Now = clk.Now
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	hub := termlink.New(cfg)
+	cfg.IO = *terminalIO
+	hub, err := termlink.New(cfg)
+	require.NoError(t, err)
 	srv := httptest.NewServer(hub.Endpoint(fake))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)

@@ -186,6 +186,10 @@ const CloseInternal = 1011
 // it after an ErrorProtocol frame.
 const CloseInvalidData = 1007
 
+// CloseMessageTooBig is the standard WebSocket close code 1009: a message
+// over MaxFrameBytes.
+const CloseMessageTooBig = 1009
+
 // Encode marshals a frame without HTML escaping (which would grow '<', '>'
 // and '&' to six bytes each) and refuses one Decode would reject for size.
 func Encode(f Frame) ([]byte, error) {

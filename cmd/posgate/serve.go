@@ -28,6 +28,7 @@ type gatewayFlags struct {
 	reconcileAfter, acquirerTimeout        time.Duration
 	logFormat, logLevel                    string
 	allowPrivateNotify                     bool
+	terminalIO                             string
 }
 
 func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
@@ -40,19 +41,21 @@ func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
 	f.DurationVar(&g.reversalWait, "reversal-wait", payment.DefaultReversalWait, "how long v3.POSReversal waits for the terminal's result before answering -4203")
 	f.DurationVar(&g.reconcileAfter, "reconcile-after", payment.DefaultReconcileAfter, "how long after its card time an order still waits for an unanswering terminal's report before it expires (a later approval is reversed)")
 	f.DurationVar(&g.acquirerTimeout, "acquirer-timeout", payment.DefaultAcquirerTimeout, "how long one acquirer call may take; a refund or capture still processing after twice that is asked again (same idempotency key)")
+	f.StringVar(&g.terminalIO, "terminal-io", termlink.DefaultIO, "how terminal connections are read: "+termlink.IOPoller+" (a few poll loops for all of them) or "+termlink.IOGoroutine+" (a goroutine each)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	for _, name := range []string{"time-window", "heartbeat", "sale-timeout", "display-wait", "reversal-wait", "reconcile-after", "acquirer-timeout"} {
 		envFlag(f, name, envName(name))
 		positive(f, name)
 	}
+	envFlag(f, "terminal-io", "POSGATE_TERMINAL_IO")
 	envFlag(f, "log-format", "POSGATE_LOG_FORMAT")
 	envFlag(f, "log-level", "POSGATE_LOG_LEVEL")
 }
 
 func (g *gatewayFlags) config(e *env) server.Config {
 	return server.Config{
-		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat,
+		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat, TerminalIO: g.terminalIO,
 		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait, ReconcileAfter: g.reconcileAfter,
 		AcquirerTimeout: g.acquirerTimeout,
 		Logger:          e.logger(g.logFormat, g.logLevel), Getenv: e.getenv, AllowPrivateNotify: g.allowPrivateNotify,
