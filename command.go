@@ -39,6 +39,17 @@ const (
 	OutcomeInterrupted Outcome = "interrupted"
 )
 
+// CommandContext is what applying a terminal's result reads, in one
+// read (Tx.CommandForResult): the command, its order, its reversal (nil
+// when no reversal has the command), and whether the command's terminal
+// has a queued command waiting.
+type CommandContext struct {
+	Command  Command
+	Order    Order
+	Reversal *Reversal
+	Queued   bool
+}
+
 // Command is an instruction to a terminal, persisted before it is sent.
 // The store allows at most one in flight per terminal.
 type Command struct {

@@ -53,6 +53,21 @@ type Tx interface {
 	Terminals() ([]Terminal, error)
 	Cashiers() ([]Cashier, error)
 
+	// DeferWrites lets the store hold back this transaction's writes
+	// that return only an error (inserts, UpdateOrder, UpdateReversal and
+	// the like) and send them together with its next read, its next write
+	// that reports a result, or its commit: on PostgreSQL several
+	// statements in one round trip. A held-back write's error (a
+	// constraint, a compare-and-set that missed) is then returned by that
+	// later call or by InTx, not by the write; the transaction fails all
+	// the same. Callers that act on a write's particular error do so on
+	// InTx's result. The SQLite store, whose statements cost no round
+	// trip, writes at once. FinishCommand is held back too and reports
+	// true: a command that was not in flight then fails the transaction
+	// with ErrConflict, so a caller that defers finishes only a command
+	// it read in flight in the same transaction.
+	DeferWrites()
+
 	// Request ids.
 	Request(user, requestID string) (RequestRecord, error)
 	InsertRequest(r RequestRecord) error
@@ -77,6 +92,13 @@ type Tx interface {
 	// ActiveReversal returns the order's reversal in flight or approved.
 	ActiveReversal(tradeID string) (Reversal, error)
 	ReversalByCommand(commandID string) (Reversal, error)
+	// OrderForReversal returns what the reversal and cancel rules check,
+	// in one read; ErrNotFound when the order does not exist (the request
+	// is then not looked up). An empty requestID looks up no request.
+	OrderForReversal(tradeID, user, requestID string) (ReversalContext, error)
+	// CommandForResult returns the command with what applying its result
+	// needs, in one read.
+	CommandForResult(id string) (CommandContext, error)
 
 	// Commands.
 	InsertCommand(c Command) error

@@ -43,12 +43,25 @@ type touchTx struct {
 func (t *touchTx) Command(id string) (posgate.Command, error) {
 	c, err := t.Tx.Command(id)
 	if err == nil {
-		if t.trades == nil {
-			t.trades = map[string]string{}
-		}
-		t.trades[c.ID] = c.TradeID
+		t.remember(c)
 	}
 	return c, err
+}
+
+// CommandForResult remembers the command's order, as Command does.
+func (t *touchTx) CommandForResult(id string) (posgate.CommandContext, error) {
+	cc, err := t.Tx.CommandForResult(id)
+	if err == nil {
+		t.remember(cc.Command)
+	}
+	return cc, err
+}
+
+func (t *touchTx) remember(c posgate.Command) {
+	if t.trades == nil {
+		t.trades = map[string]string{}
+	}
+	t.trades[c.ID] = c.TradeID
 }
 
 func (t *touchTx) note(err error, tradeID string) error {

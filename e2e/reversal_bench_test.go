@@ -76,6 +76,11 @@ func benchReversal(b *testing.B, dsn string, clients int) {
 	latencies := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
 	cpuBefore := cpuNow(g.G.Store)
+	pg, onPostgres := g.G.Store.(*postgres.Store)
+	var tripsBefore, statementsBefore uint64
+	if onPostgres {
+		tripsBefore, statementsBefore = pg.RoundTrips()
+	}
 	b.ResetTimer()
 	start := time.Now()
 	remaining := b.N
@@ -109,8 +114,11 @@ func benchReversal(b *testing.B, dsn string, clients int) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 	b.ReportMetric(float64(cpuSelf.Microseconds())/1000/float64(len(all)), "cpu-ms/reversal")
-	if _, onPostgres := g.G.Store.(*postgres.Store); onPostgres {
+	if onPostgres {
+		trips, statements := pg.RoundTrips()
 		b.ReportMetric(float64(cpuBackends.Microseconds())/1000/float64(len(all)), "pg-cpu-ms/reversal")
+		b.ReportMetric(float64(trips-tripsBefore)/float64(len(all)), "round-trips/reversal")
+		b.ReportMetric(float64(statements-statementsBefore)/float64(len(all)), "statements/reversal")
 	}
 	if onSQLite {
 		b.ReportMetric(commitRate, "commits/s")

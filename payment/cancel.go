@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/posgate/posgate"
 )
@@ -16,16 +17,14 @@ func (s *Service) CancelPayment(ctx context.Context, c Caller, tradeID string) (
 	var abort *posgate.Command
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
 		abort = nil
+		var loc *time.Location
+		var inFlight bool
 		var err error
-		if o, err = orderVisible(tx, c, tradeID); err != nil {
+		if o, loc, inFlight, err = s.orderForReversal(tx, c, tradeID, "", ""); err != nil {
 			return err
 		}
 		if c.Kind == posgate.KindTerminal && o.TID != c.User {
 			return posgate.Refuse(posgate.ErrNotCancellable, "The transaction cannot be cancelled: it was made on another terminal")
-		}
-		loc, inFlight, err := s.reversalContext(tx, o)
-		if err != nil {
-			return err
 		}
 		if err := posgate.CheckCancelPayment(o, inFlight, loc, now); err != nil {
 			return err

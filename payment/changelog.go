@@ -48,28 +48,70 @@ func (c changeLog) InTx(ctx context.Context, fn func(tx posgate.Tx) error) error
 type changeTx struct {
 	posgate.Tx
 	changes *[]stateChange
+	// states holds each order's state as this transaction last read or
+	// wrote it, so that UpdateOrder need not read it again (on
+	// PostgreSQL that read would also cost the held writes' batch a round
+	// trip of its own).
+	states map[string]posgate.State
+}
+
+func (t *changeTx) know(o posgate.Order) {
+	if t.states == nil {
+		t.states = map[string]posgate.State{}
+	}
+	t.states[o.TradeID] = o.State
+}
+
+func (t *changeTx) Order(tradeID string) (posgate.Order, error) {
+	o, err := t.Tx.Order(tradeID)
+	if err == nil {
+		t.know(o)
+	}
+	return o, err
+}
+
+func (t *changeTx) OrderForReversal(tradeID, user, requestID string) (posgate.ReversalContext, error) {
+	rc, err := t.Tx.OrderForReversal(tradeID, user, requestID)
+	if err == nil {
+		t.know(rc.Order)
+	}
+	return rc, err
+}
+
+func (t *changeTx) CommandForResult(id string) (posgate.CommandContext, error) {
+	cc, err := t.Tx.CommandForResult(id)
+	if err == nil {
+		t.know(cc.Order)
+	}
+	return cc, err
 }
 
 func (t *changeTx) InsertOrder(o posgate.Order) error {
 	if err := t.Tx.InsertOrder(o); err != nil {
 		return err
 	}
+	t.know(o)
 	*t.changes = append(*t.changes, stateChange{tradeID: o.TradeID, tid: o.TID, to: string(o.State)})
 	return nil
 }
 
-// UpdateOrder reads the stored state first: the write's argument is only
-// the new one.
+// UpdateOrder compares with the state the transaction knows, reading it
+// when it has not: the write's argument is only the new one.
 func (t *changeTx) UpdateOrder(o posgate.Order) error {
-	before, err := t.Tx.Order(o.TradeID)
-	if err != nil {
-		return err
+	before, known := t.states[o.TradeID]
+	if !known {
+		stored, err := t.Tx.Order(o.TradeID)
+		if err != nil {
+			return err
+		}
+		before = stored.State
 	}
 	if err := t.Tx.UpdateOrder(o); err != nil {
 		return err
 	}
-	if before.State != o.State {
-		*t.changes = append(*t.changes, stateChange{tradeID: o.TradeID, tid: o.TID, from: string(before.State), to: string(o.State)})
+	t.know(o)
+	if before != o.State {
+		*t.changes = append(*t.changes, stateChange{tradeID: o.TradeID, tid: o.TID, from: string(before), to: string(o.State)})
 	}
 	return nil
 }

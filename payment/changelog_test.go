@@ -74,3 +74,24 @@ func TestCommittedStateChangesLoggedWithTheirTradeID(t *testing.T) {
 	require.Contains(t, logs.String(), `level=INFO msg="refund state" trade_id=`+trade+` refund_id=`+r.RefundID+` user=C1 from="" to="refund processing"`)
 	require.Equal(t, 2, bytes.Count([]byte(logs.String()), []byte(`msg="order state"`)), "an update that keeps the state is not a change:\n%s", logs.String())
 }
+
+// The reversal's changes are told from the states its transactions read
+// with their rules (OrderForReversal, CommandForResult), not read again.
+func TestReversalStateChangesLogged(t *testing.T) {
+	var logs syncBuffer
+	f := setup(t, Config{DisplayWait: time.Millisecond, ReversalWait: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	d, errc := f.startSale(t, "12.50")
+	<-errc
+	require.NoError(t, f.svc.Result(t.Context(), "T1", posgate.Result{CommandID: d.Command.ID, Outcome: posgate.OutcomeApproved, TransactionID: "tx-1"}))
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.svc.Reverse(t.Context(), f.till, d.Order.TradeID, "rev-1", "fp-1")
+		done <- err
+	}()
+	rev := <-f.link.commands
+	require.NoError(t, f.svc.Result(t.Context(), "T1", posgate.Result{CommandID: rev.Command.ID, Outcome: posgate.OutcomeApproved}))
+	require.NoError(t, <-done)
+	trade := d.Order.TradeID
+	require.Contains(t, logs.String(), `level=INFO msg="order state" trade_id=`+trade+` tid=T1 from=paid to=cancelled`)
+	require.Equal(t, 3, bytes.Count([]byte(logs.String()), []byte(`msg="order state"`)), "the request's version bump is not a change:\n%s", logs.String())
+}

@@ -19,15 +19,11 @@ import (
 // its state, records the approval and is notified; the reversal is
 // queued for the terminal and sent whenever it is free and online. late
 // is true when a reversal was queued. A repeat finds the order marked and
-// does nothing.
-func (s *Service) lateResult(tx posgate.Tx, cmd posgate.Command, r posgate.Result, now time.Time) (late bool, err error) {
+// does nothing. o is the command's order as tx read it.
+func (s *Service) lateResult(tx posgate.Tx, cmd posgate.Command, o posgate.Order, r posgate.Result, now time.Time) (late bool, err error) {
 	if r.Outcome != posgate.OutcomeApproved || cmd.Kind == posgate.CommandReversal {
 		s.log.Info("late result for an abandoned command: nothing was charged", "tid", cmd.TID, "command_id", cmd.ID, "trade_id", cmd.TradeID, "outcome", r.Outcome)
 		return false, nil
-	}
-	o, err := tx.Order(cmd.TradeID)
-	if err != nil {
-		return false, err
 	}
 	next, ok := posgate.LateApproval(o, r.TransactionID, r.Receipt, now)
 	if !ok {

@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/posgate/posgate"
 )
@@ -18,15 +19,13 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 	var o posgate.Order
 	var cmd posgate.Command
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
-		if err := checkDuplicate(tx, c.User, requestID, fingerprint); err != nil {
-			return err
-		}
+		// The writes below go in one round trip with the commit; their
+		// errors come back from InTx.
+		tx.DeferWrites()
+		var loc *time.Location
+		var inFlight bool
 		var err error
-		if o, err = orderVisible(tx, c, tradeID); err != nil {
-			return err
-		}
-		loc, inFlight, err := s.reversalContext(tx, o)
-		if err != nil {
+		if o, loc, inFlight, err = s.orderForReversal(tx, c, tradeID, requestID, fingerprint); err != nil {
 			return err
 		}
 		if err := posgate.CheckReversal(o, c.User, inFlight, loc, now); err != nil {
@@ -53,9 +52,6 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 			return err
 		}
 		if err := tx.InsertReversal(posgate.Reversal{ID: newID(), TradeID: tradeID, TID: o.TID, RequestID: requestID, CommandID: cmd.ID, State: posgate.ReversalInFlight, CreatedAt: now}); err != nil {
-			if errors.Is(err, posgate.ErrReversalInFlight) {
-				return posgate.Refuse(posgate.ErrNotCancellable, "The transaction cannot be cancelled: another reversal of it is in flight")
-			}
 			return err
 		}
 		if err := tx.InsertCommand(cmd); err != nil {
@@ -66,6 +62,9 @@ func (s *Service) Reverse(ctx context.Context, c Caller, tradeID, requestID, fin
 		// common row PostgreSQL would let both commit.
 		return tx.UpdateOrder(o)
 	})
+	if errors.Is(err, posgate.ErrReversalInFlight) {
+		return posgate.Order{}, posgate.Refuse(posgate.ErrNotCancellable, "The transaction cannot be cancelled: another reversal of it is in flight")
+	}
 	if err != nil {
 		return posgate.Order{}, err
 	}

@@ -216,6 +216,11 @@ func checkDuplicate(tx posgate.Tx, user, requestID, fingerprint string) error {
 	if err != nil {
 		return err
 	}
+	return duplicate(tx, rec, fingerprint)
+}
+
+// duplicate is the refusal of a request that repeats rec's request_id.
+func duplicate(tx posgate.Tx, rec posgate.RequestRecord, fingerprint string) error {
 	dup := &DuplicateError{}
 	if rec.Fingerprint == fingerprint && rec.TradeID != "" {
 		if o, err := tx.Order(rec.TradeID); err == nil {
@@ -266,6 +271,32 @@ func (s *Service) saveOrder(tx posgate.Tx, next posgate.Order) (posgate.Order, e
 	}
 	next.Version++
 	return next, s.notifyOrder(tx, next)
+}
+
+// orderForReversal reads in one go what checkDuplicate (when requestID
+// is not empty), orderVisible and reversalContext would, and checks the
+// first two: a request_id used before is refused first, then an order
+// the caller may not see.
+func (s *Service) orderForReversal(tx posgate.Tx, c Caller, tradeID, requestID, fingerprint string) (posgate.Order, *time.Location, bool, error) {
+	rc, err := tx.OrderForReversal(tradeID, c.User, requestID)
+	switch {
+	case errors.Is(err, posgate.ErrNotFound):
+		// No order, so no request was looked up.
+		if requestID != "" {
+			if err := checkDuplicate(tx, c.User, requestID, fingerprint); err != nil {
+				return posgate.Order{}, nil, false, err
+			}
+		}
+		return posgate.Order{}, nil, false, posgate.Refuse(posgate.ErrTradeNotFound, "The trade_id does not exist")
+	case err != nil:
+		return posgate.Order{}, nil, false, err
+	case rc.Request != nil:
+		return posgate.Order{}, nil, false, duplicate(tx, *rc.Request, fingerprint)
+	case !posgate.Visible(rc.Order, c.Principal):
+		return posgate.Order{}, nil, false, posgate.Refuse(posgate.ErrTradeNotFound, "The trade_id does not exist")
+	}
+	loc, err := s.location(rc.Terminal.Timezone)
+	return rc.Order, loc, rc.InFlight, err
 }
 
 // reversalContext is what the reversal and cancel rules need besides the

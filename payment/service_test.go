@@ -462,3 +462,44 @@ func TestStuckDecrementRecovered(t *testing.T) {
 	require.Equal(t, posgate.StateAuthorized, o.State)
 	require.Equal(t, int64(2500), o.Amount)
 }
+
+// The reversal's command carries its order to the terminal, and its
+// request_id, once used, answers with the order as it stands.
+func TestReversalSentWithItsOrderAndRequestOnce(t *testing.T) {
+	f := setup(t, Config{DisplayWait: time.Millisecond, ReversalWait: 10 * time.Second})
+	d, errc := f.startSale(t, "12.50")
+	<-errc
+	require.NoError(t, f.svc.Result(t.Context(), "T1", posgate.Result{CommandID: d.Command.ID, Outcome: posgate.OutcomeApproved, TransactionID: "tx-1"}))
+	paid := f.order(t, d.Order.TradeID)
+
+	type answer struct {
+		o   posgate.Order
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		o, err := f.svc.Reverse(context.Background(), f.till, paid.TradeID, "rev-1", "fp-1")
+		done <- answer{o, err}
+	}()
+	var rev posgate.Dispatch
+	select {
+	case rev = <-f.link.commands:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reversal sent")
+	}
+	require.Equal(t, posgate.CommandReversal, rev.Command.Kind)
+	require.Equal(t, paid.TradeID, rev.Order.TradeID, "the terminal gets the order it reverses")
+	require.Equal(t, paid.Amount, rev.Order.Amount)
+	require.NoError(t, f.svc.Result(t.Context(), "T1", posgate.Result{CommandID: rev.Command.ID, Outcome: posgate.OutcomeApproved}))
+	a := <-done
+	require.NoError(t, a.err)
+	require.Equal(t, posgate.StateCancelled, a.o.State)
+
+	_, err := f.svc.Reverse(t.Context(), f.till, paid.TradeID, "rev-1", "fp-1")
+	var dup *DuplicateError
+	require.ErrorAs(t, err, &dup)
+	require.NotNil(t, dup.Order, "the same request again learns the outcome")
+	require.Equal(t, posgate.StateCancelled, dup.Order.State)
+	_, err = f.svc.Reverse(t.Context(), f.till, "no-such-trade", "rev-1", "fp-1")
+	require.ErrorAs(t, err, &dup, "a used request_id is refused before the unknown order")
+}

@@ -191,7 +191,11 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 	var reconciled posgate.Reconciliation
 	err := s.store.InTx(ctx, func(tx posgate.Tx) error {
 		applied, queued, fresh, late, abandoned, reconciled = posgate.Command{}, posgate.Command{}, false, false, nil, ""
-		cmd, err := tx.Command(r.CommandID)
+		// The writes below go in one round trip with the next read or the
+		// commit.
+		tx.DeferWrites()
+		cc, err := tx.CommandForResult(r.CommandID)
+		cmd := cc.Command
 		if errors.Is(err, posgate.ErrNotFound) || (err == nil && cmd.TID != tid) {
 			s.log.Warn("result for an unknown command", "tid", tid, "command_id", r.CommandID)
 			return nil
@@ -208,8 +212,11 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 			} else if err != nil {
 				return err
 			}
-			late, err = s.lateResult(tx, cmd, r, now)
+			late, err = s.lateResult(tx, cmd, cc.Order, r, now)
 			return err
+		}
+		if cmd.State != posgate.CommandInFlight {
+			return nil // a repeat of a result applied, or a command not started
 		}
 		cmd.State = posgate.CommandDone
 		cmd.Outcome = r.Outcome
@@ -221,13 +228,16 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 		if err != nil || !ok {
 			return err
 		}
-		if order, reconciled, err = s.applyOutcome(tx, cmd, now); err != nil {
+		if order, reconciled, err = s.applyOutcome(tx, cmd, cc.Order, cc.Reversal, now); err != nil {
 			return err
 		}
 		applied, fresh = cmd, true
 		// The terminal has no command in flight now (the one just
 		// finished was its one), so a queued one starts in this same
 		// transaction rather than in one of its own.
+		if !cc.Queued {
+			return nil
+		}
 		if queued, queuedOrder, err = startQueued(tx, tid); errors.Is(err, posgate.ErrNotFound) {
 			queued, err = posgate.Command{}, nil
 		}
@@ -266,21 +276,17 @@ func (s *Service) Result(ctx context.Context, tid string, r posgate.Result) erro
 	return nil
 }
 
-// applyOutcome moves the command's order (and reversal) by its result,
-// and returns the order as it now stands; reconciled is set when the
-// result finished the reversal of a late approval.
-func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time) (_ posgate.Order, reconciled posgate.Reconciliation, err error) {
-	o, err := tx.Order(cmd.TradeID)
-	if err != nil {
-		return o, "", err
-	}
+// applyOutcome moves the command's order o (and reversal rev, nil when
+// the command has none), read in tx, by its result, and returns the
+// order as it now stands; reconciled is set when the result finished the
+// reversal of a late approval.
+func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, o posgate.Order, rev *posgate.Reversal, now time.Time) (_ posgate.Order, reconciled posgate.Reconciliation, err error) {
 	var next posgate.Order
 	var changed bool
 	switch cmd.Kind {
 	case posgate.CommandReversal:
-		rev, err := tx.ReversalByCommand(cmd.ID)
-		if err != nil {
-			return o, "", err
+		if rev == nil {
+			return o, "", posgate.ErrNotFound
 		}
 		rev.State = posgate.ReversalDeclined
 		if cmd.Outcome == posgate.OutcomeApproved {
@@ -288,7 +294,7 @@ func (s *Service) applyOutcome(tx posgate.Tx, cmd posgate.Command, now time.Time
 		}
 		rev.Reason = cmd.Message
 		rev.FinishedAt = &now
-		if err := tx.UpdateReversal(rev); err != nil {
+		if err := tx.UpdateReversal(*rev); err != nil {
 			return o, "", err
 		}
 		if rev.Origin == posgate.ReversalOfLateApproval {

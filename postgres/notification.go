@@ -66,7 +66,7 @@ func (t *tx) schedule(id string) error {
 	if t.store.queue == nil {
 		return posgate.ErrNoOutbox
 	}
-	err := t.began()
+	err := t.flush()
 	if err == nil {
 		err = t.store.queue(t.ctx, riverTx{conn: t.conn}, []string{id})
 	}

@@ -72,6 +72,7 @@ var migrations embed.FS
 type Store struct {
 	pool  *pgxpool.Pool
 	queue NotificationQueue // nil: opened without an outbox
+	trips *roundTrips
 }
 
 var _ posgate.Store = (*Store)(nil)
@@ -95,6 +96,8 @@ func Open(ctx context.Context, dsn string, outbox Outbox) (*Store, error) {
 		})
 		return nil
 	}
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -103,7 +106,7 @@ func Open(ctx context.Context, dsn string, outbox Outbox) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, trips: trips}
 	if outbox != nil {
 		q, err := outbox(ctx, s)
 		if err != nil {
@@ -169,7 +172,7 @@ func (s *Store) attempts(ctx context.Context, fn func(tx posgate.Tx) error, opts
 
 // run makes one attempt at the transaction. Its BEGIN is not sent on its
 // own: it goes in one round trip with the transaction's first statement
-// (see tx.opening), and a transaction that runs no statement costs none.
+// (see pipeline.go), and a transaction that runs no statement costs none.
 func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.TxOptions) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -191,12 +194,7 @@ func (s *Store) run(ctx context.Context, fn func(tx posgate.Tx) error, opts pgx.
 	if err != nil {
 		return err
 	}
-	if err := t.commit(); connectionLost(err) {
-		return commitError{err}
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return t.commit()
 }
 
 // beginStatement is the BEGIN that opts ask for.
@@ -264,7 +262,9 @@ func (e commitError) Error() string { return "commit: " + e.err.Error() }
 func (e commitError) Unwrap() error { return e.err }
 
 // constraintErrors maps each constraint, by its name, to what its
-// violation means. The SQLite store's table maps the same constraints.
+// violation means. The SQLite store's table maps the same constraints,
+// but for the compare-and-set misses cas_missed names (PostgreSQL only:
+// SQLite's updates report their misses at once).
 var constraintErrors = map[string]error{
 	"merchants_name_key":     posgate.ErrDuplicate,
 	"principals_pkey":        posgate.ErrDuplicate,
@@ -281,6 +281,10 @@ var constraintErrors = map[string]error{
 	"refunds_pkey":           posgate.ErrDuplicate,
 	"refunds_merchant_ref":   posgate.ErrDuplicate,
 	"orders_check":           posgate.ErrRefundNotAllowed, // the orders' refund bound
+	"orders_version":         posgate.ErrConflict,         // UpdateOrder's compare-and-set (cas_missed)
+	"orders_missing":         posgate.ErrNotFound,
+	"reversals_missing":      posgate.ErrNotFound,
+	"commands_in_flight":     posgate.ErrConflict, // FinishCommand held back, the command not in flight
 	"captures_pkey":          posgate.ErrAlreadyCaptured,
 	"captures_one_per_order": posgate.ErrAlreadyCaptured,
 	"captures_amount":        posgate.ErrCaptureNotAllowed,

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +26,10 @@ type tx struct {
 	// doomed is the first serialization failure or deadlock a statement
 	// hit: the transaction can no longer commit, whatever fn makes of it.
 	doomed error
+	// deferring is set by DeferWrites: writes are then held back, in
+	// their order, until the next round trip (see pipeline.go).
+	deferring bool
+	held      []write
 }
 
 // row is a pgx.Row or pgx.Rows.
@@ -44,63 +47,6 @@ func (t *tx) check(err error, query string) error {
 	return interpretError(err, sqlstmt.Describe(query))
 }
 
-// opening sends the transaction's BEGIN and query in one round trip when
-// query is the first statement, and returns the batch whose next result
-// is query's; once the transaction has begun it returns nil, and query
-// goes on the connection as usual. The caller closes the batch.
-func (t *tx) opening(query string, args []any) (pgx.BatchResults, error) {
-	if t.begin == "" {
-		return nil, nil
-	}
-	b := &pgx.Batch{}
-	b.Queue(t.begin)
-	b.Queue(query, args...)
-	t.begin = ""
-	br := t.conn.SendBatch(t.ctx, b)
-	if _, err := br.Exec(); err != nil {
-		return nil, errors.Join(err, br.Close())
-	}
-	return br, nil
-}
-
-// closing closes the batch opening returned, if any, keeping err, the
-// statement's own outcome, when there is one.
-func closing(br pgx.BatchResults, err error) error {
-	if br == nil {
-		return err
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// began sends the BEGIN if no statement has yet, for a caller that does
-// not go through opening (River's job insert).
-func (t *tx) began() error {
-	if t.begin == "" {
-		return nil
-	}
-	_, err := t.conn.Exec(t.ctx, t.begin)
-	t.begin = ""
-	return err
-}
-
-// commit ends a transaction that began; one that ran no statement has
-// nothing to commit. PostgreSQL answers COMMIT of a failed transaction
-// with ROLLBACK, not an error.
-func (t *tx) commit() error {
-	if t.begin != "" {
-		t.begin = ""
-		return nil
-	}
-	tag, err := t.conn.Exec(t.ctx, "COMMIT")
-	if err == nil && tag.String() == "ROLLBACK" {
-		return pgx.ErrTxCommitRollback
-	}
-	return err
-}
-
 // rollback ends a transaction that began and did not commit. A failure
 // leaves the connection inside the transaction, and the pool's Release
 // then closes it instead of reusing it.
@@ -110,11 +56,11 @@ func (t *tx) rollback() {
 	}
 }
 
-// exec runs a write and reports how many rows it changed.
+// exec runs a write now and reports how many rows it changed.
 func (t *tx) exec(query string, args ...any) (int64, error) {
-	br, err := t.opening(query, args)
+	br, failed, err := t.send(query, args)
 	if err != nil {
-		return 0, t.check(err, query)
+		return 0, t.check(err, failed)
 	}
 	var tag pgconn.CommandTag
 	if br != nil {
@@ -122,10 +68,33 @@ func (t *tx) exec(query string, args ...any) (int64, error) {
 	} else {
 		tag, err = t.conn.Exec(t.ctx, query, args...)
 	}
-	if err = closing(br, err); err != nil {
-		return 0, t.check(err, query)
+	if err = t.sent(br, err, query); err != nil {
+		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+// insert runs stmt, an INSERT, or holds it back when the transaction
+// defers writes.
+func (t *tx) insert(stmt string, args ...any) error {
+	return t.write(write{stmt: stmt, args: args})
+}
+
+// update runs stmt, an UPDATE ending in RETURNING 1, as a
+// compare-and-set: when it changes no row, miss (a cas_missed call) fails
+// it in the server, so that it may be held back like an insert.
+func (t *tx) update(stmt, miss string, args ...any) error {
+	return t.write(write{stmt: stmt, miss: miss, args: args})
+}
+
+// write runs w, or holds it back when the transaction defers writes.
+func (t *tx) write(w write) error {
+	if t.deferring {
+		t.held = append(t.held, w)
+		return nil
+	}
+	_, err := t.exec(w.query(), w.args...)
+	return err
 }
 
 // exists reports whether a row of table has the key.
@@ -149,10 +118,10 @@ func (t *tx) casMissed(table, key string, v any) error {
 }
 
 func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T, error) {
-	br, err := t.opening(query, args)
+	var zero T
+	br, failed, err := t.send(query, args)
 	if err != nil {
-		var zero T
-		return zero, t.check(err, query)
+		return zero, t.check(err, failed)
 	}
 	var r pgx.Row
 	if br != nil {
@@ -161,13 +130,16 @@ func one[T any](t *tx, scan func(row) (T, error), query string, args ...any) (T,
 		r = t.conn.QueryRow(t.ctx, query, args...)
 	}
 	v, err := scan(r)
-	return v, t.check(closing(br, err), query)
+	if err = t.sent(br, err, query); err != nil {
+		return zero, err
+	}
+	return v, nil
 }
 
 func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([]T, error) {
-	br, err := t.opening(query, args)
+	br, failed, err := t.send(query, args)
 	if err != nil {
-		return nil, t.check(err, query)
+		return nil, t.check(err, failed)
 	}
 	var rows pgx.Rows
 	if br != nil {
@@ -176,19 +148,22 @@ func list[T any](t *tx, scan func(row) (T, error), query string, args ...any) ([
 		rows, err = t.conn.Query(t.ctx, query, args...)
 	}
 	if err != nil {
-		return nil, t.check(closing(br, err), query)
+		return nil, t.sent(br, err, query)
 	}
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
 			rows.Close()
-			return nil, t.check(closing(br, err), query)
+			return nil, t.sent(br, err, query)
 		}
 		out = append(out, v)
 	}
 	rows.Close()
-	return out, t.check(closing(br, rows.Err()), query)
+	if err := t.sent(br, rows.Err(), query); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // placeholders is "$1, $2, ... $n".
@@ -252,7 +227,12 @@ func (t *tx) Principal(user string) (posgate.Principal, error) {
 const terminalCols = `tid, merchant_id, timezone, currency, cutoff_minutes, created_at`
 
 func scanTerminal(r row) (term posgate.Terminal, err error) {
-	return term, r.Scan(&term.TID, &term.MerchantID, &term.Timezone, &term.Currency, &term.CutoffMinutes, &term.CreatedAt)
+	return term, r.Scan(terminalDest(&term)...)
+}
+
+// terminalDest is where terminalCols scan to.
+func terminalDest(term *posgate.Terminal) []any {
+	return []any{&term.TID, &term.MerchantID, &term.Timezone, &term.Currency, &term.CutoffMinutes, &term.CreatedAt}
 }
 
 func (t *tx) Terminal(tid string) (posgate.Terminal, error) {
@@ -271,16 +251,17 @@ func (t *tx) Cashiers() ([]posgate.Cashier, error) {
 	}, `SELECT `+cashierCols+` FROM cashiers ORDER BY uid`)
 }
 
+const requestCols = `"user", request_id, method, fingerprint, trade_id, created_at`
+
 func (t *tx) Request(user, requestID string) (posgate.RequestRecord, error) {
 	return one(t, func(r row) (rr posgate.RequestRecord, err error) {
 		return rr, r.Scan(&rr.User, &rr.RequestID, &rr.Method, &rr.Fingerprint, &rr.TradeID, &rr.CreatedAt)
-	}, `SELECT "user", request_id, method, fingerprint, trade_id, created_at FROM requests WHERE "user" = $1 AND request_id = $2`, user, requestID)
+	}, `SELECT `+requestCols+` FROM requests WHERE "user" = $1 AND request_id = $2`, user, requestID)
 }
 
 func (t *tx) InsertRequest(r posgate.RequestRecord) error {
-	_, err := t.exec(`INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
+	return t.insert(`INSERT INTO requests ("user", request_id, method, fingerprint, trade_id, created_at) VALUES (`+placeholders(6)+`)`,
 		r.User, r.RequestID, r.Method, r.Fingerprint, r.TradeID, r.CreatedAt)
-	return err
 }
 
 // orderCols starts with the key; the rest is what UpdateOrder writes.
@@ -296,11 +277,14 @@ func orderArgs(o posgate.Order) []any {
 		o.Receipt.CardBrand, o.Receipt.MaskedPAN, o.Receipt.EntryMode, o.Receipt.AuthCode, o.Receipt.AID, o.Version}
 }
 
-func scanOrder(r row) (o posgate.Order, err error) {
-	return o, r.Scan(&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
+func scanOrder(r row) (o posgate.Order, err error) { return o, r.Scan(orderDest(&o)...) }
+
+// orderDest is where orderCols scan to.
+func orderDest(o *posgate.Order) []any {
+	return []any{&o.TradeID, &o.MerchantID, &o.TID, &o.User, &o.OrderID, &o.Operation, &o.Amount, &o.TipAmount, &o.Currency,
 		&o.Description, &o.Demo, &o.NotifyURL, &o.PayMethod, &o.SubPayMethod, &o.State, &o.TransactionID, &o.RefundedAmount,
 		&o.RefundCount, &o.CreatedAt, &o.UpdatedAt, &o.PaidAt, &o.BusinessDate, &o.ClearedAt, &o.ExpiresAt, &o.Reconciliation,
-		&o.Receipt.CardBrand, &o.Receipt.MaskedPAN, &o.Receipt.EntryMode, &o.Receipt.AuthCode, &o.Receipt.AID, &o.Version)
+		&o.Receipt.CardBrand, &o.Receipt.MaskedPAN, &o.Receipt.EntryMode, &o.Receipt.AuthCode, &o.Receipt.AID, &o.Version}
 }
 
 func (t *tx) Order(tradeID string) (posgate.Order, error) {
@@ -308,23 +292,21 @@ func (t *tx) Order(tradeID string) (posgate.Order, error) {
 }
 
 func (t *tx) InsertOrder(o posgate.Order) error {
-	_, err := t.exec(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
-	return err
+	return t.insert(`INSERT INTO orders (`+orderCols+`) VALUES (`+placeholders(31)+`)`, orderArgs(o)...)
 }
 
 func (t *tx) UpdateOrder(o posgate.Order) error {
 	// $1 is the key, $31 the version compared.
-	n, err := t.exec(`UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
+	return t.update(updateOrder, `cas_missed(CASE WHEN EXISTS (SELECT 1 FROM orders WHERE trade_id = $1)
+		THEN 'orders_version' ELSE 'orders_missing' END)`, orderArgs(o)...)
+}
+
+const updateOrder = `UPDATE orders SET merchant_id = $2, tid = $3, "user" = $4, order_id = $5, operation = $6, amount = $7,
 		tip_amount = $8, currency = $9, description = $10, demo = $11, notify_url = $12, pay_method = $13, sub_pay_method = $14,
 		state = $15, transaction_id = $16, refunded_amount = $17, refund_count = $18, created_at = $19, updated_at = $20,
 		paid_at = $21, business_date = $22, cleared_at = $23, expires_at = $24, reconciliation = $25,
 		card_brand = $26, card_masked_pan = $27, card_entry_mode = $28, card_auth_code = $29, card_aid = $30, version = version + 1
-		WHERE trade_id = $1 AND version = $31`, orderArgs(o)...)
-	if err != nil || n > 0 {
-		return err
-	}
-	return t.casMissed("orders", "trade_id", o.TradeID)
-}
+		WHERE trade_id = $1 AND version = $31 RETURNING 1`
 
 func (t *tx) ExpiredOrders(now time.Time, limit int) ([]posgate.Order, error) {
 	return list(t, scanOrder, `SELECT `+orderCols+` FROM orders
@@ -352,19 +334,14 @@ func scanReversal(r row) (rev posgate.Reversal, err error) {
 // InsertReversal reports a taken reversal id as ErrReversalInFlight too:
 // ids are generated, so that can only be a retry of the same reversal.
 func (t *tx) InsertReversal(r posgate.Reversal) error {
-	_, err := t.exec(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
+	return t.insert(`INSERT INTO reversals (`+reversalCols+`) VALUES (`+placeholders(10)+`)`,
 		r.ID, r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Origin, r.Reason, r.CreatedAt, r.FinishedAt)
-	return err
 }
 
 func (t *tx) UpdateReversal(r posgate.Reversal) error {
-	n, err := t.exec(`UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
-		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9`,
+	return t.update(`UPDATE reversals SET trade_id = $1, tid = $2, request_id = $3, command_id = $4,
+		state = $5, reason = $6, created_at = $7, finished_at = $8 WHERE id = $9 RETURNING 1`, `cas_missed('reversals_missing')`,
 		r.TradeID, r.TID, r.RequestID, r.CommandID, r.State, r.Reason, r.CreatedAt, r.FinishedAt, r.ID)
-	if err == nil && n == 0 {
-		return posgate.ErrNotFound
-	}
-	return err
 }
 
 func (t *tx) ActiveReversal(tradeID string) (posgate.Reversal, error) {
@@ -375,22 +352,115 @@ func (t *tx) ReversalByCommand(commandID string) (posgate.Reversal, error) {
 	return one(t, scanReversal, `SELECT `+reversalCols+` FROM reversals WHERE command_id = $1`, commandID)
 }
 
+// OrderForReversal reads the order, its terminal, whether it has an
+// active reversal and the request asked for in one statement.
+func (t *tx) OrderForReversal(tradeID, user, requestID string) (posgate.ReversalContext, error) {
+	return one(t, func(r row) (rc posgate.ReversalContext, err error) {
+		var req nullRequest
+		dest := append(orderDest(&rc.Order), terminalDest(&rc.Terminal)...)
+		dest = append(append(dest, &rc.InFlight), req.dest()...)
+		if err := r.Scan(dest...); err != nil {
+			return rc, err
+		}
+		rc.Request = req.request()
+		return rc, nil
+	}, orderForReversalQuery, tradeID, user, requestID)
+}
+
+// nullRequest scans the request columns of an outer join.
+type nullRequest struct {
+	user, requestID, method, fingerprint, tradeID *string
+	createdAt                                     *time.Time
+}
+
+func (n *nullRequest) dest() []any {
+	return []any{&n.user, &n.requestID, &n.method, &n.fingerprint, &n.tradeID, &n.createdAt}
+}
+
+func (n *nullRequest) request() *posgate.RequestRecord {
+	if n.user == nil {
+		return nil
+	}
+	return &posgate.RequestRecord{User: *n.user, RequestID: *n.requestID, Method: *n.method, Fingerprint: *n.fingerprint,
+		TradeID: *n.tradeID, CreatedAt: *n.createdAt}
+}
+
+// CommandForResult reads the command, its order, its reversal and
+// whether its terminal has a queued command in one statement.
+func (t *tx) CommandForResult(id string) (posgate.CommandContext, error) {
+	return one(t, func(r row) (cc posgate.CommandContext, err error) {
+		var rv nullReversal
+		dest := append(commandDest(&cc.Command), orderDest(&cc.Order)...)
+		dest = append(append(dest, rv.dest()...), &cc.Queued)
+		if err := r.Scan(dest...); err != nil {
+			return cc, err
+		}
+		cc.Reversal = rv.reversal()
+		return cc, nil
+	}, commandForResultQuery, id)
+}
+
+// The joined reads, built once.
+var (
+	orderForReversalQuery = `SELECT ` + qualify("o", orderCols) + `, ` + qualify("t", terminalCols) + `,
+		EXISTS (SELECT 1 FROM reversals v WHERE v.trade_id = o.trade_id AND v.state IN ('in_flight', 'approved')),
+		` + qualify("r", requestCols) + `
+		FROM orders o JOIN LATERAL (SELECT * FROM terminals WHERE tid = o.tid LIMIT 1) t ON true
+		LEFT JOIN requests r ON r."user" = $2 AND r.request_id = $3 AND $3 <> ''
+		WHERE o.trade_id = $1`
+	commandForResultQuery = `SELECT ` + qualify("c", commandCols) + `, ` + qualify("o", orderCols) + `, ` + qualify("r", reversalCols) + `,
+		EXISTS (SELECT 1 FROM commands q WHERE q.tid = c.tid AND q.state = 'queued')
+		FROM commands c JOIN orders o ON o.trade_id = c.trade_id
+		LEFT JOIN LATERAL (SELECT * FROM reversals WHERE command_id = c.id LIMIT 1) r ON true
+		WHERE c.id = $1`
+)
+
+// qualify prefixes each of the comma-separated cols with alias.
+func qualify(alias, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = alias + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// nullReversal scans the reversal columns of an outer join.
+type nullReversal struct {
+	id, tradeID, tid, requestID, commandID, state, origin, reason *string
+	createdAt, finishedAt                                         *time.Time
+}
+
+func (n *nullReversal) dest() []any {
+	return []any{&n.id, &n.tradeID, &n.tid, &n.requestID, &n.commandID, &n.state, &n.origin, &n.reason, &n.createdAt, &n.finishedAt}
+}
+
+func (n *nullReversal) reversal() *posgate.Reversal {
+	if n.id == nil {
+		return nil
+	}
+	return &posgate.Reversal{ID: *n.id, TradeID: *n.tradeID, TID: *n.tid, RequestID: *n.requestID, CommandID: *n.commandID,
+		State: posgate.ReversalState(*n.state), Origin: posgate.ReversalOrigin(*n.origin), Reason: *n.reason,
+		CreatedAt: *n.createdAt, FinishedAt: n.finishedAt}
+}
+
 const commandCols = `id, tid, kind, trade_id, state, created_at, outcome, transaction_id, message, finished_at,
 	card_brand, card_masked_pan, card_entry_mode, card_auth_code, card_aid`
 
-func scanCommand(r row) (c posgate.Command, err error) {
-	return c, r.Scan(&c.ID, &c.TID, &c.Kind, &c.TradeID, &c.State, &c.CreatedAt, &c.Outcome, &c.TransactionID,
+func scanCommand(r row) (c posgate.Command, err error) { return c, r.Scan(commandDest(&c)...) }
+
+// commandDest is where commandCols scan to.
+func commandDest(c *posgate.Command) []any {
+	return []any{&c.ID, &c.TID, &c.Kind, &c.TradeID, &c.State, &c.CreatedAt, &c.Outcome, &c.TransactionID,
 		&c.Message, &c.FinishedAt,
-		&c.Receipt.CardBrand, &c.Receipt.MaskedPAN, &c.Receipt.EntryMode, &c.Receipt.AuthCode, &c.Receipt.AID)
+		&c.Receipt.CardBrand, &c.Receipt.MaskedPAN, &c.Receipt.EntryMode, &c.Receipt.AuthCode, &c.Receipt.AID}
 }
 
 // InsertCommand reports a taken command id as ErrTerminalBusy too, for the
 // reason InsertReversal gives.
 func (t *tx) InsertCommand(c posgate.Command) error {
-	_, err := t.exec(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
+	return t.insert(`INSERT INTO commands (`+commandCols+`) VALUES (`+placeholders(15)+`)`,
 		c.ID, c.TID, c.Kind, c.TradeID, c.State, c.CreatedAt, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
 		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID)
-	return err
 }
 
 func (t *tx) Command(id string) (posgate.Command, error) {
@@ -410,11 +480,21 @@ func (t *tx) CommandForTrade(tradeID string, kind posgate.CommandKind) (posgate.
 		ORDER BY created_at DESC, seq DESC LIMIT 1`, tradeID, kind)
 }
 
-func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
-	n, err := t.exec(`UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5,
+const finishCommand = `UPDATE commands SET state = $1, outcome = $2, transaction_id = $3, message = $4, finished_at = $5,
 		card_brand = $6, card_masked_pan = $7, card_entry_mode = $8, card_auth_code = $9, card_aid = $10
-		WHERE id = $11 AND state = 'in_flight'`, c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
-		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID)
+		WHERE id = $11 AND state = 'in_flight'`
+
+// FinishCommand, when the transaction defers writes, is held back like
+// them and reports true: a command that was not in flight then fails the
+// transaction (cas_missed, ErrConflict), as posgate.Tx's DeferWrites
+// says.
+func (t *tx) FinishCommand(c posgate.Command) (bool, error) {
+	args := []any{c.State, c.Outcome, c.TransactionID, c.Message, c.FinishedAt,
+		c.Receipt.CardBrand, c.Receipt.MaskedPAN, c.Receipt.EntryMode, c.Receipt.AuthCode, c.Receipt.AID, c.ID}
+	if t.deferring {
+		return true, t.update(finishCommand+` RETURNING 1`, `cas_missed('commands_in_flight')`, args...)
+	}
+	n, err := t.exec(finishCommand, args...)
 	if err != nil || n > 0 {
 		return n > 0, err
 	}
@@ -448,14 +528,20 @@ func (t *tx) InsertEvent(events ...posgate.CommandEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
+	if len(events) == 1 {
+		// The result's one event: a plain insert plans and runs in less
+		// than the unnest below.
+		e := events[0]
+		return t.insert(`INSERT INTO command_events (command_id, stage, message, at) VALUES ($1, $2, $3, $4)`,
+			e.CommandID, e.Stage, e.Message, e.At)
+	}
 	cmds, stages, msgs, ats := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]time.Time, len(events))
 	for i, e := range events {
 		cmds[i], stages[i], msgs[i], ats[i] = e.CommandID, string(e.Stage), e.Message, e.At
 	}
-	_, err := t.exec(`INSERT INTO command_events (command_id, stage, message, at)
+	return t.insert(`INSERT INTO command_events (command_id, stage, message, at)
 		SELECT c, s, m, a FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS e (c, s, m, a, n)
 		ORDER BY n`, cmds, stages, msgs, ats)
-	return err
 }
 
 func (t *tx) Events(commandID string) ([]posgate.CommandEvent, error) {

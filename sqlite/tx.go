@@ -367,3 +367,64 @@ func (t *tx) UseNonce(tid, nonce string, expires time.Time, now time.Time) error
 	_, err := t.exec(`INSERT INTO terminal_nonces (tid, nonce, expires_at) VALUES (?, ?, ?)`, tid, nonce, micros(expires))
 	return err
 }
+
+// DeferWrites does nothing: SQLite's statements cost no round trip, so
+// every write runs at its call.
+func (t *tx) DeferWrites() {}
+
+// OrderForReversal is four reads, each as cheap as a join's part here.
+func (t *tx) OrderForReversal(tradeID, user, requestID string) (posgate.ReversalContext, error) {
+	var rc posgate.ReversalContext
+	var err error
+	if rc.Order, err = t.Order(tradeID); err != nil {
+		return rc, err
+	}
+	if rc.Terminal, err = t.Terminal(rc.Order.TID); err != nil {
+		return rc, err
+	}
+	_, err = t.ActiveReversal(tradeID)
+	switch {
+	case err == nil:
+		rc.InFlight = true
+	case !errors.Is(err, posgate.ErrNotFound):
+		return rc, err
+	}
+	if requestID == "" {
+		return rc, nil
+	}
+	req, err := t.Request(user, requestID)
+	switch {
+	case err == nil:
+		rc.Request = &req
+	case !errors.Is(err, posgate.ErrNotFound):
+		return rc, err
+	}
+	return rc, nil
+}
+
+// CommandForResult is four reads, as OrderForReversal.
+func (t *tx) CommandForResult(id string) (posgate.CommandContext, error) {
+	var cc posgate.CommandContext
+	var err error
+	if cc.Command, err = t.Command(id); err != nil {
+		return cc, err
+	}
+	if cc.Order, err = t.Order(cc.Command.TradeID); err != nil {
+		return cc, err
+	}
+	rev, err := t.ReversalByCommand(id)
+	switch {
+	case err == nil:
+		cc.Reversal = &rev
+	case !errors.Is(err, posgate.ErrNotFound):
+		return cc, err
+	}
+	_, err = t.NextQueuedCommand(cc.Command.TID)
+	switch {
+	case err == nil:
+		cc.Queued = true
+	case !errors.Is(err, posgate.ErrNotFound):
+		return cc, err
+	}
+	return cc, nil
+}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) posgate.Store) {
 	tests = append(tests, readTests...)
 	tests = append(tests, operatorReadTests...)
 	tests = append(tests, operatorTests...)
+	tests = append(tests, batchedTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

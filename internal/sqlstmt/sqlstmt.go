@@ -28,6 +28,18 @@ func Describe(query string) string {
 		return "delete from " + target("from")
 	case "select":
 		return "select from " + target("from")
+	case "with":
+		// Named by the statements in its WITH clauses: "with update
+		// orders", "with insert into requests, insert into reversals".
+		var parts []string
+		for i, w := range f {
+			if w = strings.TrimLeft(w, "("); (w == "insert" || w == "update" || w == "delete") && i > 0 && f[i-1] == "as" {
+				parts = append(parts, Describe(strings.Join(append([]string{w}, f[i+1:]...), " ")))
+			}
+		}
+		if len(parts) > 0 {
+			return "with " + strings.Join(parts, ", ")
+		}
 	}
 	return f[0]
 }
