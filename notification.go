@@ -18,3 +18,11 @@ type Notification struct {
 	LastError   string
 	NextAttempt time.Time
 }
+
+// DueNotification is a notification whose delivery is due, and the
+// attempts it had before its current schedule began: an operator's replay
+// starts the retry schedule again while Attempts counts on.
+type DueNotification struct {
+	Notification Notification
+	Before       int
+}

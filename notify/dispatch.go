@@ -10,13 +10,9 @@ import (
 	"github.com/posgate/posgate"
 )
 
-// Due is a notification whose delivery is due, and the attempts it had
-// before its current schedule began (an operator's replay starts the retry
-// schedule again while Attempts counts on).
-type Due struct {
-	Notification posgate.Notification
-	Before       int
-}
+// Due is a notification whose delivery is due (the store's type, so that
+// a store hands its rows over as they are).
+type Due = posgate.DueNotification
 
 // DueFunc finds the notifications due at now, at most limit, oldest first,
 // and calls claim with each, serialised with the store's writes so that a

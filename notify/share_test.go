@@ -148,19 +148,11 @@ func openDispatchedAt(t *testing.T, path string, cfg notify.Config, poll time.Du
 	st, err := sqlite.Open(t.Context(), path, func(ctx context.Context, s *sqlite.Store) (sqlite.Dispatch, error) {
 		cfg.Store = s
 		var err error
-		d, err = notify.NewDispatcher(cfg, func(ctx context.Context, now time.Time, limit int, claim func(notify.Due)) (int, error) {
-			return s.Due(ctx, now, limit, func(sc sqlite.Scheduled) { claim(notify.Due(sc)) })
-		}, poll)
+		d, err = notify.NewDispatcher(cfg, s.Due, poll)
 		if err != nil {
 			return nil, err
 		}
-		return func(ns []sqlite.Scheduled) {
-			due := make([]notify.Due, len(ns))
-			for i, sc := range ns {
-				due[i] = notify.Due(sc)
-			}
-			d.Committed(due)
-		}, nil
+		return d.Committed, nil
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })

@@ -311,20 +311,12 @@ func openStore(ctx context.Context, dsn string, delivery func(posgate.Store) *no
 				// The serving gateway's next scan finds them.
 				return func([]sqlite.Scheduled) {}, nil
 			}
-			d, err := notify.NewDispatcher(*cfg, func(ctx context.Context, now time.Time, limit int, claim func(notify.Due)) (int, error) {
-				return s.Due(ctx, now, limit, func(sc sqlite.Scheduled) { claim(notify.Due(sc)) })
-			}, 0)
+			d, err := notify.NewDispatcher(*cfg, s.Due, 0)
 			if err != nil {
 				return nil, err
 			}
 			runner = d
-			return func(ns []sqlite.Scheduled) {
-				due := make([]notify.Due, len(ns))
-				for i, sc := range ns {
-					due[i] = notify.Due(sc)
-				}
-				d.Committed(due)
-			}, nil
+			return d.Committed, nil
 		})
 		if err != nil {
 			return nil, nil, err

@@ -23,10 +23,7 @@ import (
 // Scheduled is a notification whose delivery a commit made due, and the
 // attempts made before its current schedule began (an operator's replay
 // starts the retry schedule again; Attempts counts on).
-type Scheduled struct {
-	Notification posgate.Notification
-	Before       int
-}
+type Scheduled = posgate.DueNotification
 
 // Dispatch takes the notifications each commit made due, once the commit
 // is durable. It runs on the store's writer goroutine: it must not block,
