@@ -47,13 +47,16 @@ type Config struct {
 	DB                string        // SQLite path (default posgate.db)
 	TimeWindow        time.Duration // request time tolerance (300 s)
 	HeartbeatInterval time.Duration // terminal heartbeat (10 s)
-	TerminalIO        string        // how terminal connections are read: termlink.IOPoller (default) or IOGoroutine
-	SaleTimeout       time.Duration // card acquisition timeout (120 s)
-	DisplayWait       time.Duration // v3.POS wait for the amount on screen (15 s)
-	ReversalWait      time.Duration // v3.POSReversal wait for the result (60 s)
-	AbortWait         time.Duration // cancel wait for the terminal (10 s)
-	ReconcileAfter    time.Duration // wait for an unanswering terminal's report after the card time (10 min)
-	AcquirerTimeout   time.Duration // one acquirer call (30 s); stuck refunds and captures recovered after twice that
+	TerminalIO        string        // how terminal connections are read: termlink.IOAuto (default), IOPoller or IOGoroutine
+	// TerminalGoroutines is how many connections IOAuto serves with a
+	// goroutine each (termlink.DefaultGoroutineConns).
+	TerminalGoroutines int
+	SaleTimeout        time.Duration // card acquisition timeout (120 s)
+	DisplayWait        time.Duration // v3.POS wait for the amount on screen (15 s)
+	ReversalWait       time.Duration // v3.POSReversal wait for the result (60 s)
+	AbortWait          time.Duration // cancel wait for the terminal (10 s)
+	ReconcileAfter     time.Duration // wait for an unanswering terminal's report after the card time (10 min)
+	AcquirerTimeout    time.Duration // one acquirer call (30 s); stuck refunds and captures recovered after twice that
 	// Acquirer makes refunds; nil is the simulated acquirer, announced as
 	// such (server/acquirer.go). posgate serve makes the operator choose.
 	Acquirer acquirer.Acquirer
@@ -247,7 +250,7 @@ func openApp(ctx context.Context, cfg Config, deliver bool, watch func(posgate.S
 	hub, err := termlink.New(termlink.Config{
 		HeartbeatInterval: cfg.HeartbeatInterval, TimeWindow: cfg.TimeWindow, Now: cfg.Now, Logger: cfg.Logger,
 		Hellos: cfg.Link.Hellos, HelloFailures: cfg.Link.HelloFailures, Accepts: cfg.Link.Accepts, Progress: cfg.Link.Progress,
-		IO: cfg.TerminalIO,
+		IO: cfg.TerminalIO, GoroutineConns: cfg.TerminalGoroutines,
 	})
 	if err != nil {
 		return nil, errors.Join(err, st.Close())

@@ -85,9 +85,13 @@ type Config struct {
 	// Logger receives connects, disconnects and authentication failures.
 	// Default slog.Default().
 	Logger *slog.Logger
-	// IO is how connections are read: IOPoller (the default) or
+	// IO is how connections are read: IOAuto (the default), IOPoller or
 	// IOGoroutine.
 	IO string
+	// GoroutineConns is how many connections IOAuto serves with a
+	// goroutine each; the ones beyond go to the poller. Zero takes
+	// DefaultGoroutineConns.
+	GoroutineConns int
 }
 
 // Status is what the hub knows of one terminal.
@@ -235,6 +239,9 @@ func New(cfg Config) (*Hub, error) {
 	if cfg.IO == "" {
 		cfg.IO = DefaultIO
 	}
+	if cfg.GoroutineConns <= 0 {
+		cfg.GoroutineConns = DefaultGoroutineConns
+	}
 	h := &Hub{
 		cfg:        cfg,
 		log:        cfg.Logger,
@@ -246,7 +253,7 @@ func New(cfg Config) (*Hub, error) {
 		seen:       make(map[string]*terminal),
 		all:        make(map[*conn]struct{}),
 	}
-	io, err := newTransport(h, cfg.IO)
+	io, err := newTransport(h, cfg.IO, cfg.GoroutineConns)
 	if err != nil {
 		return nil, err
 	}
@@ -404,6 +411,7 @@ func (h *Hub) end(c *conn, err error) {
 	}
 	c.timer.Stop()
 	h.finish(c, err)
+	h.io.ended(c)
 	h.mu.Lock()
 	delete(h.all, c)
 	h.mu.Unlock()

@@ -26,24 +26,24 @@ import (
 )
 
 // terminalIO is the transport every hub of the tests uses; the suite runs
-// on the default one, and TestGoroutineTransport runs it again on the
-// other one in a child process.
-var terminalIO = flag.String("termlink.io", termlink.DefaultIO, "the hub's transport in the tests: "+termlink.IOPoller+" or "+termlink.IOGoroutine)
+// on the default one, and TestOtherTransports runs it again on each of the
+// others in a child process.
+var terminalIO = flag.String("termlink.io", termlink.DefaultIO, "the hub's transport in the tests: "+termlink.IOAuto+", "+termlink.IOPoller+" or "+termlink.IOGoroutine)
 
-// TestGoroutineTransport runs the hub's tests on the transport the suite
-// did not run: both must behave the same to a terminal.
-func TestGoroutineTransport(t *testing.T) {
+// TestOtherTransports runs the hub's tests on the transports the suite did
+// not run: all must behave the same to a terminal.
+func TestOtherTransports(t *testing.T) {
 	if *terminalIO != termlink.DefaultIO {
-		t.Skip("this is the run on the other transport")
+		t.Skip("this is a run on another transport")
 	}
-	other := termlink.IOGoroutine
-	if other == termlink.DefaultIO {
-		other = termlink.IOPoller
+	for _, io := range []string{termlink.IOPoller, termlink.IOGoroutine} {
+		t.Run(io, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-termlink.io="+io, "-test.count=1",
+				"-test.run=^Test(Connect|AuthFailure|Send|TerminalFrames|Shutdown|HelloLimits|ProgressRate|DrainAndReconnect|AcceptLimit)$")
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "the hub's tests on %s:\n%s", io, out)
+		})
 	}
-	cmd := exec.Command(os.Args[0], "-termlink.io="+other, "-test.count=1",
-		"-test.run=^Test(Connect|AuthFailure|Send|TerminalFrames|Shutdown|HelloLimits|ProgressRate|DrainAndReconnect|AcceptLimit)$")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "the hub's tests on %s:\n%s", other, out)
 }
 
 // wait bounds every blocking step of a test; it is generous because the

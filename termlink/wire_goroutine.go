@@ -46,6 +46,8 @@ func (g goroutines) read(ws *websocket.Conn, c *conn) {
 	}
 }
 
+func (g goroutines) ended(*conn) {}
+
 func (g goroutines) stop() {}
 
 type coderWire struct{ ws *websocket.Conn }

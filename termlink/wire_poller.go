@@ -119,6 +119,8 @@ func (p *poller) upgrade(w http.ResponseWriter, r *http.Request, c *conn) (wire,
 	return pw, nil
 }
 
+func (p *poller) ended(*conn) {}
+
 func (p *poller) stop() {
 	p.start.Do(func() {}) // no start after the stop
 	if p.started.Load() {

@@ -29,6 +29,7 @@ type gatewayFlags struct {
 	logFormat, logLevel                    string
 	allowPrivateNotify                     bool
 	terminalIO                             string
+	terminalGoroutines                     int
 }
 
 func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
@@ -41,7 +42,8 @@ func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
 	f.DurationVar(&g.reversalWait, "reversal-wait", payment.DefaultReversalWait, "how long v3.POSReversal waits for the terminal's result before answering -4203")
 	f.DurationVar(&g.reconcileAfter, "reconcile-after", payment.DefaultReconcileAfter, "how long after its card time an order still waits for an unanswering terminal's report before it expires (a later approval is reversed)")
 	f.DurationVar(&g.acquirerTimeout, "acquirer-timeout", payment.DefaultAcquirerTimeout, "how long one acquirer call may take; a refund or capture still processing after twice that is asked again (same idempotency key)")
-	f.StringVar(&g.terminalIO, "terminal-io", termlink.DefaultIO, "how terminal connections are read: "+termlink.IOPoller+" (a few poll loops for all of them) or "+termlink.IOGoroutine+" (a goroutine each)")
+	f.StringVar(&g.terminalIO, "terminal-io", termlink.DefaultIO, "how terminal connections are read: "+termlink.IOAuto+" (a goroutine each for the first --terminal-goroutines, a few poll loops for the rest), "+termlink.IOPoller+" (the poll loops for all: least memory) or "+termlink.IOGoroutine+" (a goroutine each: the shortest path per frame)")
+	f.IntVar(&g.terminalGoroutines, "terminal-goroutines", termlink.DefaultGoroutineConns, "with --terminal-io auto: how many terminal connections get a goroutine each (about 34 KiB each against 6)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	for _, name := range []string{"time-window", "heartbeat", "sale-timeout", "display-wait", "reversal-wait", "reconcile-after", "acquirer-timeout"} {
@@ -49,13 +51,15 @@ func (g *gatewayFlags) register(c *cobra.Command, defaultDB string) {
 		positive(f, name)
 	}
 	envFlag(f, "terminal-io", "POSGATE_TERMINAL_IO")
+	envFlag(f, "terminal-goroutines", "POSGATE_TERMINAL_GOROUTINES")
+	positive(f, "terminal-goroutines")
 	envFlag(f, "log-format", "POSGATE_LOG_FORMAT")
 	envFlag(f, "log-level", "POSGATE_LOG_LEVEL")
 }
 
 func (g *gatewayFlags) config(e *env) server.Config {
 	return server.Config{
-		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat, TerminalIO: g.terminalIO,
+		DB: g.db, TimeWindow: g.timeWindow, HeartbeatInterval: g.heartbeat, TerminalIO: g.terminalIO, TerminalGoroutines: g.terminalGoroutines,
 		SaleTimeout: g.saleTimeout, DisplayWait: g.displayWait, ReversalWait: g.reversalWait, ReconcileAfter: g.reconcileAfter,
 		AcquirerTimeout: g.acquirerTimeout,
 		Logger:          e.logger(g.logFormat, g.logLevel), Getenv: e.getenv, AllowPrivateNotify: g.allowPrivateNotify,
