@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -59,6 +60,11 @@ type gateway struct {
 	DB    string
 }
 
+// terminalIO is the gateways' terminal transport; empty, the server's
+// default. CI runs the package once more with the poller for every
+// terminal, which the default gives only past the first thousand.
+var terminalIO = flag.String("e2e.terminal-io", "", "the gateways' --terminal-io (empty: the default)")
+
 func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 	t.Helper()
 	dir := t.TempDir()
@@ -83,6 +89,7 @@ func start(t testing.TB, mods ...func(*server.Config)) *gateway {
 			}
 			return ""
 		},
+		TerminalIO: *terminalIO,
 	}
 	for _, m := range mods {
 		m(&cfg)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/posgate/posgate/server"
 	"github.com/posgate/posgate/simterm"
+	"github.com/posgate/posgate/termlink"
 )
 
 // closedWithin reads conn until the server closes it and returns how long
@@ -124,16 +125,21 @@ func queuedHealthz(t *testing.T, addr, why string) (served func(why string)) {
 }
 
 // TestTerminalHoldsItsSlot: a terminal's WebSocket counts against the
-// connection cap while it is open, also once the poller took the socket
-// over from net/http, and gives its slot back when it ends.
+// connection cap while it is open, on each transport (the poller takes the
+// socket over from net/http and its wrapper), and gives its slot back
+// when it ends.
 func TestTerminalHoldsItsSlot(t *testing.T) {
-	g := start(t, func(c *server.Config) { c.HTTP.MaxConns = 1 })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ws := g.dialTerminal(ctx)
-	served := queuedHealthz(t, strings.TrimPrefix(g.URL, "http://"), "not served while the terminal holds the only slot")
-	ws.CloseNow()
-	served("served once the terminal left")
+	for _, io := range []string{termlink.IOPoller, termlink.IOGoroutine} {
+		t.Run(io, func(t *testing.T) {
+			g := start(t, func(c *server.Config) { c.HTTP.MaxConns = 1; c.TerminalIO = io })
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ws := g.dialTerminal(ctx)
+			served := queuedHealthz(t, strings.TrimPrefix(g.URL, "http://"), "not served while the terminal holds the only slot")
+			ws.CloseNow()
+			served("served once the terminal left")
+		})
+	}
 }
 
 // TestLongWaitsOutliveHTTPTimeouts: the terminal's WebSocket and a
